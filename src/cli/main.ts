@@ -1,0 +1,182 @@
+import { createInterface } from "node:readline/promises";
+import { Command, CommanderError, Option } from "commander";
+import { down, info, status, up, verify, type CommandOptions, type UpResult } from "../commands/index.js";
+import type { EventSink } from "../engine/index.js";
+import { DifyLocalError, ExitCode, UserError } from "../errors.js";
+import type { Check } from "../services/index.js";
+import { JsonSink, PlainSink, TtySink, table } from "./render.js";
+
+interface GlobalFlags {
+  config?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** The CLI: parses argv, calls the library, renders, and maps errors to exit codes. Returns the exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  let jsonMode = argv.includes("--json");
+  let verbose = argv.includes("--verbose");
+  let tty: TtySink | undefined;
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+
+  const sinkFor = (flags: GlobalFlags): EventSink => {
+    if (flags.json) return new JsonSink();
+    if (process.stderr.isTTY) return (tty = new TtySink());
+    return new PlainSink();
+  };
+  const base = (flags: GlobalFlags): CommandOptions => ({
+    ...(flags.config ? { configFile: flags.config } : {}),
+    sink: sinkFor(flags),
+  });
+
+  const program = new Command("dify-local")
+    .description("Bring up, verify and tear down the local infrastructure for Dify Enterprise Edition.")
+    .option("-c, --config <file>", "config file (default: ./dify-local.yaml when present)")
+    .option("--json", "machine-readable output: JSON lines")
+    .option("--verbose", "show stack traces on errors")
+    .showHelpAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+
+  program
+    .command("up")
+    .description("create, start and initialise every service; a rerun changes nothing")
+    .option("--dry-run", "print the plan and change nothing")
+    .addOption(new Option("--pull <mode>", "when to pull images: missing | always").default("missing"))
+    .option("--recreate", "replace containers with the seed's names that were made by hand and differ from the config")
+    .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      if (opts.pull !== "missing" && opts.pull !== "always") {
+        throw new UserError(`--pull must be missing or always (got "${opts.pull}")`, { key: "--pull" });
+      }
+      const result = await up({ ...base(flags), dryRun: opts.dryRun ?? false, pull: opts.pull, recreate: opts.recreate ?? false });
+      tty?.close();
+      renderUp(result, flags, out);
+      if (!result.ok) exitCode = ExitCode.failed;
+    });
+
+  program
+    .command("down")
+    .description("remove the containers; data volumes stay unless --purge")
+    .option("--purge", "also delete the data volumes (asks first; --yes when not interactive)")
+    .option("-y, --yes", "do not ask before --purge deletes data")
+    .action(async (opts: { purge?: boolean; yes?: boolean }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      if (opts.purge && !opts.yes) await confirmPurge();
+      const result = await down({ ...base(flags), purge: opts.purge ?? false });
+      tty?.close();
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else {
+        out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
+        if (result.leftAlone.length) out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
+        if (result.volumesRemoved.length) out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
+        if (result.volumesKept.length) out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
+      }
+    });
+
+  program
+    .command("status")
+    .description("a table of service, container, state, endpoint and health")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await status({ ...base(flags), sink: undefined });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else out(table(["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"], result.services.map((s) => [s.service, s.container + (s.owner === "adopted" ? " (adopted)" : ""), s.state, s.endpoint, s.health])));
+    });
+
+  program
+    .command("verify")
+    .description("run every check of the seed; exit 1 when one fails")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await verify({ ...base(flags), sink: undefined });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else out(renderChecks(result.checks));
+      if (!result.ok) exitCode = ExitCode.failed;
+    });
+
+  program
+    .command("info")
+    .description("connection details from the host and from the cluster; secrets masked unless --show-secrets")
+    .option("--show-secrets", "print passwords and keys")
+    .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await info({ ...base(flags), sink: undefined, showSecrets: opts.showSecrets ?? false });
+      if (flags.json) {
+        out(JSON.stringify({ type: "result", ...result }));
+        return;
+      }
+      for (const s of result.services) {
+        out(`${s.service} (${s.container})`);
+        for (const e of s.endpoints) out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
+        for (const c of s.credentials) out(`  ${c.label.padEnd(10)} ${c.value}`);
+      }
+      if (result.services.some((s) => s.credentials.some((c) => c.masked))) out("(secrets masked; --show-secrets prints them)");
+    });
+
+  try {
+    await program.parseAsync(argv as string[]);
+  } catch (err) {
+    tty?.close();
+    const opts = program.opts<GlobalFlags>();
+    jsonMode = opts.json ?? jsonMode;
+    verbose = opts.verbose ?? verbose;
+    return reportError(err, jsonMode, verbose);
+  }
+  return exitCode;
+}
+
+function renderUp(result: UpResult, flags: GlobalFlags, out: (s: string) => void): void {
+  if (flags.json) {
+    out(JSON.stringify({ type: "result", ok: result.ok, dryRun: result.dryRun, plan: result.plan.items.map(({ component, container, action, reason }) => ({ component, container, action, reason })), changes: result.changes, checks: result.checks }));
+    return;
+  }
+  if (result.dryRun) {
+    const changing = result.plan.items.filter((i) => i.action !== "keep" && i.action !== "adopt");
+    out(changing.length === 0 ? "nothing to do: every container matches the config" : "plan:");
+    out(table(["ACTION", "CONTAINER", "REASON"], result.plan.items.map((i) => [i.action, i.container, i.reason])));
+    return;
+  }
+  const failed = result.checks.filter((c) => !c.ok);
+  if (failed.length > 0) out(renderChecks(failed));
+  out(result.changes.length === 0 ? "✓ up to date: nothing changed" : `✓ ${result.changes.length} change${result.changes.length > 1 ? "s" : ""}: ${result.changes.join("; ")}`);
+  if (failed.length > 0) out(`✗ ${failed.length} check${failed.length > 1 ? "s" : ""} failed`);
+}
+
+function renderChecks(checks: Check[]): string {
+  return checks
+    .map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`))
+    .join("\n");
+}
+
+async function confirmPurge(): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new UserError("--purge deletes the data volumes; add --yes to confirm when not running interactively", { key: "--purge" });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question("Delete the data volumes of every dify-local service (databases, objects, images)? [y/N] ");
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError("aborted: nothing was deleted", { key: "--purge" });
+}
+
+function reportError(err: unknown, json: boolean, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (and help where relevant).
+    if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
+    return ExitCode.usage;
+  }
+  const known = err instanceof DifyLocalError;
+  const code = known ? err.exitCode : ExitCode.failed;
+  const message = err instanceof Error ? err.message : String(err);
+  const hint = known ? err.hint : undefined;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ type: "error", exitCode: code, error: known ? err.name : "Error", message, ...(hint ? { hint } : {}), ...(err instanceof UserError && err.key ? { key: err.key } : {}) })}\n`);
+  } else {
+    process.stderr.write(`error: ${message}\n`);
+    if (hint) process.stderr.write(`hint: ${hint}\n`);
+  }
+  if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+  else if (!known) process.stderr.write("(run with --verbose for the stack trace)\n");
+  return code;
+}

@@ -1,0 +1,85 @@
+import { createLogUpdate } from "log-update";
+import type { Event, EventSink } from "../engine/index.js";
+
+/** JSON lines on stdout, one object per event; scripts read these with `--json`. */
+export class JsonSink implements EventSink {
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+  emit(event: Event): void {
+    this.out.write(`${JSON.stringify({ type: "event", ...event })}\n`);
+  }
+}
+
+/** Plain lines on stderr when not on a TTY: one per finished step, none for progress ticks. */
+export class PlainSink implements EventSink {
+  constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
+  emit(event: Event): void {
+    if (event.status === "progress" || event.status === "start") return;
+    this.out.write(`${event.status.padEnd(4)} ${event.step}${event.detail ? `: ${event.detail}` : ""}\n`);
+  }
+}
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+const SYMBOL: Record<string, string> = { ok: "✓", fail: "✗", skip: "–" };
+
+/** Live rows on a TTY: a spinner per running step, ✓/✗ when it ends, a byte bar per image pull. */
+export class TtySink implements EventSink {
+  private readonly rows = new Map<string, Event>();
+  private frame = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly update = createLogUpdate(process.stderr);
+
+  emit(event: Event): void {
+    const prev = this.rows.get(event.step);
+    this.rows.set(event.step, event.status === "progress" && prev ? { ...prev, progress: event.progress } : event);
+    this.timer ??= setInterval(() => {
+      this.frame++;
+      this.render();
+    }, 100);
+    this.render();
+  }
+
+  /** Leaves the final frame on screen and stops the spinner. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    if (this.rows.size > 0) {
+      this.render();
+      this.update.done();
+    }
+  }
+
+  private render(): void {
+    const lines: string[] = [];
+    for (const e of this.rows.values()) {
+      const running = e.status === "start" || e.status === "progress";
+      const sym = running ? SPINNER[this.frame % SPINNER.length] : (SYMBOL[e.status] ?? " ");
+      let text = `${sym} ${e.step}`;
+      if (e.progress && running) text += ` ${bar(e.progress.current, e.progress.total)}`;
+      if (e.detail) text += `: ${e.detail}`;
+      lines.push(text);
+    }
+    this.update(lines.join("\n"));
+  }
+}
+
+function bar(current: number, total: number): string {
+  const width = 20;
+  const ratio = total > 0 ? Math.min(1, current / total) : 0;
+  const filled = Math.round(ratio * width);
+  return `[${"█".repeat(filled)}${"░".repeat(width - filled)}] ${mb(current)}/${mb(total)} MB`;
+}
+
+function mb(bytes: number): string {
+  return (bytes / 1e6).toFixed(1);
+}
+
+/** A plain text table with aligned columns. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), ...rows.map(line)].join("\n");
+}

@@ -1,0 +1,12 @@
+export { up } from "./up.js";
+export type { UpOptions, UpResult } from "./up.js";
+export { down } from "./down.js";
+export type { DownOptions, DownResult } from "./down.js";
+export { status } from "./status.js";
+export type { StatusResult, ServiceStatus } from "./status.js";
+export { verify, runChecks } from "./verify.js";
+export type { VerifyResult } from "./verify.js";
+export { info, MASK } from "./info.js";
+export type { InfoOptions, ServiceInfo } from "./info.js";
+export { openContext, resolveConfig } from "./context.js";
+export type { CommandOptions, Context } from "./context.js";

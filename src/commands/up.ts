@@ -1,0 +1,119 @@
+import { ConflictError, OperationError, messageOf } from "../errors.js";
+import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Plan, type PlanItem } from "../engine/index.js";
+import { LABELS } from "../runtime/index.js";
+import { enabledComponents, probeHost, type Check, type Component } from "../services/index.js";
+import { openContext, type CommandOptions, type Context } from "./context.js";
+import { runChecks } from "./verify.js";
+
+export interface UpOptions extends CommandOptions {
+  /** Print the plan and change nothing. */
+  dryRun?: boolean;
+  /** `missing` (default) pulls only absent images; `always` pulls every image and recreates containers whose image changed. */
+  pull?: "missing" | "always";
+  /** Replace containers with the seed's names that were made outside dify-local and differ from the config. */
+  recreate?: boolean;
+}
+
+export interface UpResult {
+  plan: Plan;
+  /** What changed, in words; empty on a converged stack. */
+  changes: string[];
+  checks: Check[];
+  ok: boolean;
+  dryRun: boolean;
+}
+
+/**
+ * Converges the machine to the config: preflight, images, containers, readiness, init, verify.
+ * Idempotent: on a converged stack it changes nothing and says so.
+ */
+export async function up(options: UpOptions = {}): Promise<UpResult> {
+  const ctx = await openContext(options);
+  const { config, runtime, sink } = ctx;
+  const components = enabledComponents(config);
+  const specs = components.map((c) => c.spec(config));
+  const observed = await runtime.observe(specs.map((s) => s.name));
+  const plan = planFor(specs, observed, { recreate: options.recreate ?? false });
+
+  if (options.dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true };
+
+  const conflicts = plan.items.filter((i) => i.action === "conflict");
+  if (conflicts.length > 0) {
+    throw new ConflictError(`existing containers stand in the way:\n  ${conflicts.map((c) => `${c.container}: ${c.reason}`).join("\n  ")}`, {
+      hint: "rerun with --recreate to replace them (their volumes are kept), or rename the containers in dify-local.yaml; nothing was changed",
+    });
+  }
+
+  await step(sink, "preflight ports", () => checkPorts(runtime, plan.items), () => "all ports free or ours");
+  const pullMode = options.pull ?? "missing";
+  const needImages = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
+  await pullImages(runtime, sink, needImages, pullMode);
+  if (pullMode === "always") await markUpdatedImages(ctx, plan);
+
+  const changes: string[] = [];
+  const results = await Promise.allSettled(
+    plan.items.map((item) => {
+      const component = components.find((c) => c.name === item.component);
+      if (!component) throw new Error(`internal: no component ${item.component}`);
+      return converge(ctx, component, item, changes);
+    }),
+  );
+  const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed.length > 0) {
+    const first = failed[0]?.reason as unknown;
+    if (failed.length === 1 && first instanceof Error) throw first;
+    throw new OperationError(`${failed.length} services failed:\n  ${failed.map((f) => messageOf(f.reason)).join("\n  ")}`);
+  }
+
+  const checks = await runChecks(ctx);
+  const ok = checks.every((c) => c.ok);
+  sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
+  return { plan, changes, checks, ok, dryRun: false };
+}
+
+async function converge(ctx: Context, component: Component, item: PlanItem, changes: string[]): Promise<void> {
+  const { sink, runtime, config } = ctx;
+  const id = await step(sink, `${component.name} container`, () => applyItem(runtime, item), () => describeAction(item));
+  if (item.action === "create" || item.action === "recreate" || item.action === "start") {
+    changes.push(`${item.container}: ${item.action === "create" ? "created" : item.action === "start" ? "started" : "recreated"}`);
+  }
+  const serviceCtx = { config, runtime, host: probeHost(config), container: undefined };
+  const started = Date.now();
+  const live = await step(sink, `${component.name} ready`, () => waitReady(component, serviceCtx, id, config.readyTimeout), () =>
+    `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
+  if (component.init) {
+    const init = component.init.bind(component);
+    const made = await step(sink, `${component.name} init`, () => init({ ...serviceCtx, container: live }), (m) => (m.length ? m.join("; ") : "nothing to do"));
+    changes.push(...made.map((m) => `${item.container}: ${m}`));
+  }
+}
+
+function describeAction(item: PlanItem): string {
+  switch (item.action) {
+    case "create":
+      return "created";
+    case "start":
+      return `started (${item.reason})`;
+    case "recreate":
+      return `recreated (${item.reason}); volume kept`;
+    case "adopt":
+      return `adopted (${item.reason})`;
+    case "keep":
+      return `unchanged (${item.reason})`;
+    case "conflict":
+      return item.reason;
+  }
+}
+
+/** With `--pull always`, a container of ours whose image id differs from the freshly pulled one is recreated. */
+async function markUpdatedImages(ctx: Context, plan: Plan): Promise<void> {
+  for (const item of plan.items) {
+    if (!item.observed || item.observed.labels[LABELS.managed] !== "true" || item.action === "recreate" || item.action === "create") continue;
+    const id = await ctx.runtime.imageId(item.spec.image);
+    if (id && id !== item.observed.imageId) {
+      item.action = "recreate";
+      item.reason = `a newer ${item.spec.image} was pulled`;
+    }
+  }
+}

@@ -1,0 +1,137 @@
+import type Docker from "dockerode";
+import { ConflictError, OperationError, messageOf } from "../errors.js";
+import type { ContainerSpec, ObservedContainer, Runtime } from "../runtime/index.js";
+import type { Component, ServiceContext } from "../services/index.js";
+import { step, type EventSink } from "./events.js";
+import type { PlanItem } from "./plan.js";
+import { isChange } from "./plan.js";
+import { portFree, portHolder } from "./ports.js";
+
+/**
+ * Before anything changes: every host port a changing container will publish must be free, or
+ * held by that very container. Throws one {@link ConflictError} naming every blocked port.
+ */
+export async function checkPorts(runtime: Runtime, items: readonly PlanItem[]): Promise<void> {
+  const problems: string[] = [];
+  let running: Docker.ContainerInfo[] | undefined;
+  for (const item of items) {
+    if (!isChange(item.action)) continue;
+    for (const p of item.spec.ports) {
+      const heldByItself = item.observed?.running && item.observed.ports.some((b) => b.hostPort === p.hostPort);
+      if (heldByItself) continue;
+      if (await portFree(p.hostIp, p.hostPort)) continue;
+      running ??= await runtime.docker.listContainers();
+      const holderContainer = running.find((c) => c.Ports.some((cp) => cp.PublicPort === p.hostPort));
+      const holder = holderContainer
+        ? `container ${holderContainer.Names[0]?.replace(/^\//, "")}`
+        : ((await portHolder(p.hostPort)) ?? "another process");
+      const airplay = p.hostPort === 5000 && process.platform === "darwin" ? " (on macOS this is usually AirPlay Receiver)" : "";
+      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${item.container}) is in use by ${holder}${airplay}`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConflictError(`port${problems.length > 1 ? "s" : ""} already in use:\n  ${problems.join("\n  ")}`, {
+      hint: "stop what holds the port, or choose another port in dify-local.yaml (for example `postgres: { port: 55433 }`); nothing was changed",
+    });
+  }
+}
+
+/** Pulls the images changing containers need (or all, with `always`), concurrently, before anything else changes. */
+export async function pullImages(
+  runtime: Runtime,
+  sink: EventSink,
+  specs: readonly ContainerSpec[],
+  mode: "missing" | "always",
+): Promise<void> {
+  const refs = [...new Set(specs.map((s) => s.image))];
+  const results = await Promise.allSettled(
+    refs.map(async (ref) => {
+      const name = `image ${ref}`;
+      if (mode === "missing" && (await runtime.imageId(ref))) {
+        sink.emit({ step: name, status: "skip", detail: "present" });
+        return;
+      }
+      await step(sink, name, async () => {
+        await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }));
+      }, () => "pulled");
+    }),
+  );
+  const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) {
+    throw new OperationError(`${failures.length} images could not be pulled:\n  ${failures.map(messageOf).join("\n  ")}`, {
+      hint: "check the image references in the config and that their registries are reachable; nothing was changed",
+    });
+  }
+}
+
+/** Makes Docker match one plan item; returns the container id. */
+export async function applyItem(runtime: Runtime, item: PlanItem): Promise<string> {
+  const { spec, observed } = item;
+  switch (item.action) {
+    case "keep":
+    case "adopt":
+    case "conflict":
+      if (!observed) throw new Error(`internal: ${item.action} without a container`);
+      return observed.id;
+    case "start":
+      if (!observed) throw new Error("internal: start without a container");
+      await runtime.start(observed.id);
+      return observed.id;
+    case "recreate":
+      if (observed) await runtime.remove(observed.id);
+      return createAndStart(runtime, spec);
+    case "create":
+      return createAndStart(runtime, spec);
+  }
+}
+
+async function createAndStart(runtime: Runtime, spec: ContainerSpec): Promise<string> {
+  for (const v of spec.volumes) await runtime.ensureVolume(v.volume, spec.component);
+  const id = await runtime.create(spec);
+  await runtime.start(id);
+  return id;
+}
+
+/**
+ * Waits for a component's protocol probe to succeed, with backoff from a short first interval and
+ * no fixed sleeps. Fails early, with the container's last log lines, when the container stops.
+ */
+export async function waitReady(component: Component, ctx: ServiceContext, containerId: string, timeoutSeconds: number): Promise<ObservedContainer> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let delay = 100;
+  let lastError = "";
+  for (;;) {
+    const live = await ctx.runtime.inspect(containerId);
+    if (!live) throw new OperationError(`${component.title}: container ${containerId.slice(0, 12)} disappeared while starting`);
+    if (!live.running || live.state === "restarting") {
+      const logs = await ctx.runtime.logTail(containerId);
+      throw new OperationError(`${component.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`, {
+        hint: `docker logs ${live.name}`,
+      });
+    }
+    try {
+      await component.probe({ ...ctx, container: live });
+      return live;
+    } catch (err) {
+      lastError = messageOf(err);
+    }
+    if (Date.now() + delay > deadline) {
+      const logs = await ctx.runtime.logTail(containerId);
+      throw new OperationError(
+        `${component.title} did not answer within ${timeoutSeconds}s: ${lastError}${logs ? `\nlast log lines of ${live.name}:\n${indent(logs)}` : ""}`,
+        { hint: `docker logs ${live.name}; raise readyTimeout in the config if the machine is slow` },
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(Math.round(delay * 1.5), 2000);
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split("\n")
+    .slice(-10)
+    .map((l) => `    ${l}`)
+    .join("\n");
+}

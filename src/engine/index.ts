@@ -1,0 +1,6 @@
+export { step, silentSink, RecordingSink } from "./events.js";
+export type { Event, EventSink, EventStatus } from "./events.js";
+export { planFor, changesOf, isChange } from "./plan.js";
+export type { Plan, PlanItem, Action } from "./plan.js";
+export { checkPorts, pullImages, applyItem, waitReady } from "./converge.js";
+export { portFree, portHolder } from "./ports.js";

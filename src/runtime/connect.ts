@@ -1,0 +1,87 @@
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import Docker from "dockerode";
+import { EnvironmentError, messageOf } from "../errors.js";
+
+/** Where a Docker-compatible engine was found, for `doctor` and error messages. */
+export interface EngineAddress {
+  /** `DOCKER_HOST` as given, or `unix://<socket>` when discovered. */
+  address: string;
+  /** How it was chosen. */
+  via: "DOCKER_HOST" | "discovered";
+}
+
+/**
+ * The Docker-compatible sockets dify-local looks for when DOCKER_HOST is unset, in order: the
+ * system socket, Docker Desktop's per-user socket, Colima, OrbStack, Rancher Desktop, Podman.
+ */
+export function candidateSockets(home = homedir(), env: NodeJS.ProcessEnv = process.env): string[] {
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  return [
+    "/var/run/docker.sock",
+    join(home, ".docker/run/docker.sock"),
+    join(home, ".docker/desktop/docker.sock"),
+    join(home, ".colima/default/docker.sock"),
+    join(home, ".colima/docker.sock"),
+    join(home, ".orbstack/run/docker.sock"),
+    join(home, ".rd/docker.sock"),
+    ...(runtimeDir ? [join(runtimeDir, "podman/podman.sock"), join(runtimeDir, "docker.sock")] : []),
+    "/run/podman/podman.sock",
+    join(home, ".local/share/containers/podman/machine/podman.sock"),
+    join(home, ".local/share/containers/podman/machine/qemu/podman.sock"),
+  ];
+}
+
+/** Chooses the engine address: DOCKER_HOST when set (dockerode reads it itself), else the first socket that exists. */
+export function resolveEngine(env: NodeJS.ProcessEnv = process.env, exists: (p: string) => boolean = existsSync): EngineAddress {
+  if (env.DOCKER_HOST) return { address: env.DOCKER_HOST, via: "DOCKER_HOST" };
+  const found = candidateSockets(homedir(), env).find((p) => exists(p));
+  return { address: `unix://${found ?? "/var/run/docker.sock"}`, via: "discovered" };
+}
+
+export const ENGINE_HINT =
+  "Start Docker Desktop (macOS), or on Linux run `sudo systemctl start docker`; with Colima run `colima start`. " +
+  "If your engine listens elsewhere, set DOCKER_HOST (for example unix:///path/to/docker.sock).";
+
+/** How long we give an engine to answer a ping before declaring it unreachable. */
+const PING_TIMEOUT_MS = 1500;
+
+/**
+ * Connects to the engine and pings it. Fails within about 1.5 s with {@link EnvironmentError}
+ * (exit 3) and a one-sentence hint when nothing answers.
+ */
+export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Docker; engine: EngineAddress }> {
+  const engine = resolveEngine(env);
+  let docker: Docker;
+  try {
+    docker = engine.via === "DOCKER_HOST" ? new Docker() : new Docker({ socketPath: engine.address.slice("unix://".length) });
+  } catch (err) {
+    throw new EnvironmentError(`DOCKER_HOST is not a valid engine address (${messageOf(err)})`, { hint: ENGINE_HINT });
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      docker.ping(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+      }),
+    ]);
+  } catch (err) {
+    throw new EnvironmentError(`No Docker engine is reachable at ${engine.address} (${engine.via}): ${shortReason(err)}.`, {
+      hint: ENGINE_HINT,
+      cause: err,
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return { docker, engine };
+}
+
+function shortReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") return "the socket does not exist";
+  if (code === "ECONNREFUSED") return "connection refused";
+  if (code === "EACCES") return "permission denied (add your user to the docker group, or use sudo)";
+  return messageOf(err);
+}

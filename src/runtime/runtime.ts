@@ -1,0 +1,292 @@
+import type Docker from "dockerode";
+import { PassThrough } from "node:stream";
+import { OperationError, messageOf } from "../errors.js";
+import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
+
+/** Bytes done of total for one image pull, summed over its layers. */
+export interface PullProgress {
+  current: number;
+  total: number;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * The Docker Engine API as dify-local uses it: a thin, typed layer over dockerode. Everything
+ * that talks to the engine goes through here, so tests and the doctor see one surface.
+ */
+export class Runtime {
+  constructor(readonly docker: Docker) {}
+
+  /** Every container (running or not), inspected, whose name is one of `names` or that carries our label. */
+  async observe(names: readonly string[]): Promise<Map<string, ObservedContainer>> {
+    const list = await this.docker.listContainers({ all: true });
+    const wanted = new Set(names);
+    const hits = list.filter(
+      (c) => c.Labels?.[LABELS.managed] === "true" || c.Names.some((n) => wanted.has(n.replace(/^\//, ""))),
+    );
+    const inspected = await Promise.all(hits.map((c) => this.inspect(c.Id)));
+    const out = new Map<string, ObservedContainer>();
+    for (const c of inspected) if (c) out.set(c.name, c);
+    return out;
+  }
+
+  /** Inspects one container by id or name; undefined when it does not exist. */
+  async inspect(idOrName: string): Promise<ObservedContainer | undefined> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(idOrName).inspect();
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+    const env: Record<string, string> = {};
+    for (const kv of info.Config.Env ?? []) {
+      const i = kv.indexOf("=");
+      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+    }
+    const ports: ObservedContainer["ports"] = [];
+    for (const [key, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
+      const containerPort = Number.parseInt(key, 10);
+      for (const b of (bindings as Array<{ HostIp?: string; HostPort?: string }> | null) ?? []) {
+        ports.push({ containerPort, hostIp: b.HostIp ?? "", hostPort: Number.parseInt(b.HostPort ?? "0", 10) });
+      }
+    }
+    const cmd = info.Config.Cmd;
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ""),
+      image: info.Config.Image,
+      imageId: info.Image,
+      running: info.State.Running,
+      state: info.State.Restarting ? "restarting" : info.State.Status,
+      startedAt: info.State.StartedAt,
+      labels: info.Config.Labels ?? {},
+      env,
+      cmd: Array.isArray(cmd) ? cmd : typeof cmd === "string" ? [cmd] : [],
+      ports,
+      mounts: (info.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name, target: m.Destination })),
+      restart: info.HostConfig.RestartPolicy?.Name ?? "",
+      networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+    };
+  }
+
+  /** The image's id when present locally. */
+  async imageId(ref: string): Promise<string | undefined> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      return info.Id;
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Pulls an image through the Engine API, reporting summed layer bytes. The error names the
+   * image and carries the registry's own words (unreachable, not found, unauthorised).
+   */
+  async pull(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+    const layers = new Map<string, PullProgress>();
+    try {
+      const stream = await this.docker.pull(ref);
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null, output: Array<{ error?: string }>) => {
+            const failed = output?.find((o) => o.error);
+            if (err) reject(err);
+            else if (failed?.error) reject(new Error(failed.error));
+            else resolve();
+          },
+          (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number }; error?: string }) => {
+            if (!event.id || !event.progressDetail?.total) return;
+            if (event.status === "Downloading") {
+              layers.set(event.id, { current: event.progressDetail.current ?? 0, total: event.progressDetail.total });
+              let current = 0;
+              let total = 0;
+              for (const l of layers.values()) {
+                current += l.current;
+                total += l.total;
+              }
+              onProgress({ current, total });
+            }
+          },
+        );
+      });
+    } catch (err) {
+      throw new OperationError(`pulling image ${ref} failed: ${registryReason(err)}`, {
+        hint: `check the image reference in the config and that its registry is reachable (docker pull ${ref})`,
+        cause: err,
+      });
+    }
+  }
+
+  async ensureVolume(name: string, component: string): Promise<"created" | "exists"> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return "exists";
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+    await this.docker.createVolume({ Name: name, Labels: { [LABELS.managed]: "true", [LABELS.component]: component } });
+    return "created";
+  }
+
+  async volumeExists(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).inspect();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Names of the volumes that carry our label. */
+  async managedVolumes(): Promise<Array<{ name: string; component: string | undefined }>> {
+    const res = await this.docker.listVolumes({ filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) });
+    return (res.Volumes ?? []).map((v) => ({ name: v.Name, component: v.Labels?.[LABELS.component] }));
+  }
+
+  async removeVolume(name: string): Promise<boolean> {
+    try {
+      await this.docker.getVolume(name).remove();
+      return true;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Creates (not starts) a container from a spec, labelled with its hash. */
+  async create(spec: ContainerSpec, extraLabels: Record<string, string> = {}): Promise<string> {
+    const exposed: Record<string, object> = {};
+    const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+    for (const p of spec.ports) {
+      const key = `${p.containerPort}/tcp`;
+      exposed[key] = {};
+      (bindings[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
+    }
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      ExposedPorts: exposed,
+      Labels: {
+        [LABELS.managed]: "true",
+        [LABELS.component]: spec.component,
+        [LABELS.specHash]: specHash(spec),
+        ...extraLabels,
+      },
+      HostConfig: {
+        PortBindings: bindings,
+        Mounts: spec.volumes.map((v) => ({ Type: "volume" as const, Source: v.volume, Target: v.target })),
+        RestartPolicy: { Name: spec.restart },
+      },
+    });
+    return container.id;
+  }
+
+  async start(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).start();
+    } catch (err) {
+      // 304: already started; fine for an idempotent start.
+      if (statusOf(err) !== 304) throw err;
+    }
+  }
+
+  async stop(id: string, timeoutSeconds = 10): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: timeoutSeconds });
+    } catch (err) {
+      if (statusOf(err) !== 304 && statusOf(err) !== 404) throw err;
+    }
+  }
+
+  /** Removes a container; never its volumes (named volumes are data). */
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: false });
+    } catch (err) {
+      if (statusOf(err) !== 404) throw err;
+    }
+  }
+
+  /** The last lines of a container's log, for error messages. */
+  async logTail(id: string, lines = 20): Promise<string> {
+    try {
+      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      return demux(buf).trim();
+    } catch {
+      return "";
+    }
+  }
+
+  /** Runs a command inside a running container and collects its output. */
+  async exec(id: string, cmd: string[], options: { stdin?: string; user?: string } = {}): Promise<ExecResult> {
+    const container = this.docker.getContainer(id);
+    const exec = await container.exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: options.stdin !== undefined,
+      ...(options.user ? { User: options.user } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
+    const out = new PassThrough();
+    const err = new PassThrough();
+    const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
+    out.on("data", (c: Buffer) => chunks.out.push(c));
+    err.on("data", (c: Buffer) => chunks.err.push(c));
+    this.docker.modem.demuxStream(stream, out, err);
+    if (options.stdin !== undefined) stream.end(options.stdin);
+    await new Promise<void>((resolve, reject) => {
+      stream.on("end", () => resolve());
+      stream.on("close", () => resolve());
+      stream.on("error", reject);
+    });
+    const info = await exec.inspect();
+    return {
+      exitCode: info.ExitCode ?? -1,
+      stdout: Buffer.concat(chunks.out).toString("utf8"),
+      stderr: Buffer.concat(chunks.err).toString("utf8"),
+    };
+  }
+}
+
+/** The HTTP status of a dockerode error, if any. */
+export function statusOf(err: unknown): number | undefined {
+  const s = (err as { statusCode?: unknown }).statusCode;
+  return typeof s === "number" ? s : undefined;
+}
+
+function registryReason(err: unknown): string {
+  const raw = (err as { json?: { message?: string } }).json?.message ?? messageOf(err);
+  const msg = raw.replace(/^\(HTTP code \d+\) [a-z ]+ - /, "").trim();
+  if (/unauthorized|authentication required|denied/i.test(msg)) return `unauthorised: ${msg}`;
+  if (/not found|manifest unknown|does not exist/i.test(msg)) return `not found: ${msg}`;
+  if (/connection refused|no such host|timeout|i\/o timeout|dial tcp|network is unreachable|server gave HTTP response/i.test(msg)) {
+    return `registry unreachable: ${msg}`;
+  }
+  return msg;
+}
+
+/** Docker multiplexes stdout/stderr in an 8-byte-framed stream when there is no TTY. */
+function demux(buf: Buffer): string {
+  if (!Buffer.isBuffer(buf)) return String(buf);
+  const parts: string[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length) {
+    const size = buf.readUInt32BE(i + 4);
+    parts.push(buf.subarray(i + 8, i + 8 + size).toString("utf8"));
+    i += 8 + size;
+  }
+  return i === 0 ? buf.toString("utf8") : parts.join("");
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from "vitest";
+import { normalizeImage, specDifferences, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
+
+const spec: ContainerSpec = {
+  component: "registry",
+  name: "local-registry",
+  image: "registry:2",
+  env: {},
+  ports: [{ containerPort: 5000, hostPort: 5050, hostIp: "127.0.0.1", key: "registry.port" }],
+  volumes: [{ volume: "local-registry-data", target: "/var/lib/registry" }],
+  restart: "always",
+};
+
+/** What `docker run -d -p 5050:5000 --restart=always --name local-registry registry:2` leaves behind. */
+const seedRegistry: ObservedContainer = {
+  id: "abc",
+  name: "local-registry",
+  image: "registry:2",
+  imageId: "sha256:1",
+  running: true,
+  state: "running",
+  startedAt: "",
+  labels: {},
+  env: { PATH: "/usr/bin" },
+  cmd: ["/etc/docker/registry/config.yml"],
+  ports: [{ containerPort: 5000, hostIp: "", hostPort: 5050 }],
+  mounts: [{ type: "volume", name: "0123abcd", target: "/var/lib/registry" }],
+  restart: "always",
+  networks: ["bridge"],
+};
+
+describe("normalizeImage", () => {
+  it.each([
+    ["registry:2", "registry:2"],
+    ["docker.io/library/registry:2", "registry:2"],
+    ["minio/minio", "minio/minio:latest"],
+    ["docker.io/minio/minio:latest", "minio/minio:latest"],
+    ["localhost:5000/x", "localhost:5000/x:latest"],
+    ["ghcr.io/a/b:1", "ghcr.io/a/b:1"],
+  ])("%s -> %s", (input, expected) => {
+    expect(normalizeImage(input)).toBe(expected);
+  });
+});
+
+describe("specHash", () => {
+  it("is stable across env key order and changes with a port", () => {
+    const a = specHash({ ...spec, env: { A: "1", B: "2" } });
+    const b = specHash({ ...spec, env: { B: "2", A: "1" } });
+    expect(a).toBe(b);
+    expect(specHash({ ...spec, ports: [{ ...spec.ports[0]!, hostPort: 5051 }] })).not.toBe(specHash(spec));
+  });
+});
+
+describe("specDifferences", () => {
+  it("accepts the seed's hand-made registry for adoption (0.0.0.0 covers loopback)", () => {
+    expect(specDifferences(spec, seedRegistry, { strict: false })).toEqual([]);
+  });
+  it("names a different host port with its config key", () => {
+    const d = specDifferences({ ...spec, ports: [{ ...spec.ports[0]!, hostPort: 5051 }] }, seedRegistry, { strict: false });
+    expect(d.join()).toContain("registry.port");
+  });
+  it("names a different image and a missing env var", () => {
+    const d = specDifferences({ ...spec, image: "registry:3", env: { X: "1" } }, seedRegistry, { strict: false });
+    expect(d).toHaveLength(2);
+  });
+  it("strict mode wants the exact bind address and the named volume", () => {
+    const d = specDifferences(spec, seedRegistry, { strict: true });
+    expect(d.some((x) => x.includes("127.0.0.1:5050"))).toBe(true);
+    expect(d.some((x) => x.includes("local-registry-data"))).toBe(true);
+  });
+});

@@ -1,0 +1,117 @@
+import { createHash } from "node:crypto";
+
+/** Labels dify-local puts on what it creates; the only state it keeps. */
+export const LABELS = {
+  managed: "dify-local.managed",
+  component: "dify-local.component",
+  specHash: "dify-local.spec-hash",
+} as const;
+
+export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";
+
+/** One published port: container port -> host address:port. */
+export interface PortBinding {
+  containerPort: number;
+  hostPort: number;
+  hostIp: string;
+  /** The config key the host port comes from, for messages ("postgres.port"). */
+  key: string;
+}
+
+export interface VolumeMount {
+  volume: string;
+  target: string;
+}
+
+/** What a component wants from Docker. Pure data: hashed to detect drift. */
+export interface ContainerSpec {
+  component: string;
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  /** Command arguments after the image's entrypoint; undefined keeps the image's own. */
+  cmd?: string[];
+  ports: PortBinding[];
+  volumes: VolumeMount[];
+  restart: RestartPolicy;
+}
+
+/** A stable hash of everything in the spec that Docker cannot change in place. */
+export function specHash(spec: ContainerSpec): string {
+  const canonical = {
+    name: spec.name,
+    image: normalizeImage(spec.image),
+    env: Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)),
+    cmd: spec.cmd ?? null,
+    ports: spec.ports.map((p) => [p.containerPort, p.hostIp, p.hostPort]).sort(),
+    volumes: spec.volumes.map((v) => [v.volume, v.target]).sort(),
+    restart: spec.restart,
+  };
+  return createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 16);
+}
+
+/** `registry:2` and `docker.io/library/registry:2` are the same image; so are `x` and `x:latest`. */
+export function normalizeImage(ref: string): string {
+  let r = ref.trim();
+  if (!r.includes("@")) {
+    const lastSlash = r.lastIndexOf("/");
+    if (!r.slice(lastSlash + 1).includes(":")) r += ":latest";
+  }
+  const firstSlash = r.indexOf("/");
+  const first = firstSlash === -1 ? "" : r.slice(0, firstSlash);
+  const hasRegistry = first.includes(".") || first.includes(":") || first === "localhost";
+  if (!hasRegistry) r = `docker.io/${firstSlash === -1 ? `library/${r}` : r}`;
+  return r.replace(/^docker\.io\/library\//, "").replace(/^docker\.io\//, "");
+}
+
+/** The facts of an existing container that a spec is compared with (from `docker inspect`). */
+export interface ObservedContainer {
+  id: string;
+  name: string;
+  image: string;
+  imageId: string;
+  running: boolean;
+  state: string;
+  startedAt: string;
+  labels: Record<string, string>;
+  env: Record<string, string>;
+  cmd: string[];
+  /** containerPort -> bindings */
+  ports: Array<{ containerPort: number; hostIp: string; hostPort: number }>;
+  mounts: Array<{ type: string; name: string | undefined; target: string }>;
+  restart: string;
+  networks: string[];
+}
+
+/**
+ * Differences between a spec and a container that was not made from it, in words. Used to
+ * decide whether a container made by hand can be adopted (no differences) and to explain a
+ * recreate. A host binding on 0.0.0.0 satisfies a wanted 127.0.0.1 binding: it is wider.
+ */
+export function specDifferences(spec: ContainerSpec, c: ObservedContainer, options: { strict: boolean }): string[] {
+  const diffs: string[] = [];
+  if (normalizeImage(spec.image) !== normalizeImage(c.image)) diffs.push(`image is ${c.image}, config wants ${spec.image}`);
+  for (const p of spec.ports) {
+    const bound = c.ports.filter((b) => b.containerPort === p.containerPort);
+    const ok = bound.some(
+      (b) => b.hostPort === p.hostPort && (b.hostIp === p.hostIp || (!options.strict && (b.hostIp === "" || b.hostIp === "0.0.0.0"))),
+    );
+    if (!ok) {
+      const have = bound.map((b) => `${b.hostIp || "0.0.0.0"}:${b.hostPort}`).join(", ") || "not published";
+      diffs.push(`port ${p.containerPort} is ${have}, config wants ${p.hostIp}:${p.hostPort} (${p.key})`);
+    }
+  }
+  for (const [k, v] of Object.entries(spec.env)) {
+    if (c.env[k] !== v) diffs.push(c.env[k] === undefined ? `environment lacks ${k}` : `environment ${k} differs from the config`);
+  }
+  if (spec.cmd && JSON.stringify(spec.cmd) !== JSON.stringify(c.cmd)) {
+    diffs.push(`command is "${c.cmd.join(" ")}", config wants "${spec.cmd.join(" ")}"`);
+  }
+  if (options.strict) {
+    for (const v of spec.volumes) {
+      if (!c.mounts.some((m) => m.name === v.volume && m.target === v.target)) diffs.push(`volume ${v.volume} is not mounted at ${v.target}`);
+    }
+    if (c.restart !== spec.restart) diffs.push(`restart policy is ${c.restart || "no"}, config wants ${spec.restart}`);
+  }
+  return diffs;
+}
