@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 // engine, files run one after another because they share it), e2e (the built CLI).
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/support/summary-reporter.ts"],
     projects: [
       {
         test: {

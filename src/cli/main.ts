@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, Option } from "commander";
-import { down, info, status, up, verify, type CommandOptions, type UpResult } from "../commands/index.js";
+import { down, info, registryList, status, up, verify, type CommandOptions, type UpResult } from "../commands/index.js";
 import type { EventSink } from "../engine/index.js";
 import { DifyLocalError, ExitCode, UserError } from "../errors.js";
 import type { Check } from "../services/index.js";
@@ -8,6 +8,8 @@ import { JsonSink, PlainSink, TtySink, table } from "./render.js";
 
 interface GlobalFlags {
   config?: string;
+  /** false with --no-cluster. */
+  cluster?: boolean;
   json?: boolean;
   verbose?: boolean;
 }
@@ -27,6 +29,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   };
   const base = (flags: GlobalFlags): CommandOptions => ({
     ...(flags.config ? { configFile: flags.config } : {}),
+    ...(flags.cluster === false ? { overrides: { cluster: { enabled: false } } } : {}),
     sink: sinkFor(flags),
   });
 
@@ -34,6 +37,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("Bring up, verify and tear down the local infrastructure for Dify Enterprise Edition.")
     .option("-c, --config <file>", "config file (default: ./dify-local.yaml when present)")
     .option("--json", "machine-readable output: JSON lines")
+    .option("--no-cluster", "leave the kind cluster out: host services only (config: cluster.enabled: false)")
     .option("--verbose", "show stack traces on errors")
     .showHelpAfterError()
     .exitOverride()
@@ -61,13 +65,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("remove the containers; data volumes stay unless --purge")
     .option("--purge", "also delete the data volumes (asks first; --yes when not interactive)")
     .option("-y, --yes", "do not ask before --purge deletes data")
-    .action(async (opts: { purge?: boolean; yes?: boolean }, cmd: Command) => {
+    .option("--keep-cluster", "leave the kind cluster running")
+    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       if (opts.purge && !opts.yes) await confirmPurge();
-      const result = await down({ ...base(flags), purge: opts.purge ?? false });
+      const result = await down({ ...base(flags), purge: opts.purge ?? false, keepCluster: opts.keepCluster ?? false });
       tty?.close();
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else {
+        if (result.clusterDeleted) out(`deleted kind cluster ${result.clusterDeleted}`);
         out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
         if (result.leftAlone.length) out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
         if (result.volumesRemoved.length) out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
@@ -113,6 +119,18 @@ export async function main(argv: readonly string[]): Promise<number> {
         for (const c of s.credentials) out(`  ${c.label.padEnd(10)} ${c.value}`);
       }
       if (result.services.some((s) => s.credentials.some((c) => c.masked))) out("(secrets masked; --show-secrets prints them)");
+    });
+
+  const registryCmd = program.command("registry").description("the local image registry");
+  registryCmd
+    .command("ls")
+    .description("repositories and their tags in the local registry")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await registryList({ ...base(flags), sink: undefined });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else if (result.repositories.length === 0) out(`no repositories in ${result.registry}`);
+      else out(table(["REPOSITORY", "TAGS"], result.repositories.map((r) => [r.name, r.tags.join(", ")])));
     });
 
   try {

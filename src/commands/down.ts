@@ -1,4 +1,6 @@
+import { kind } from "../cluster/index.js";
 import { step } from "../engine/index.js";
+import { EnvironmentError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
 import { enabledComponents } from "../services/index.js";
 import { openContext, type CommandOptions } from "./context.js";
@@ -6,9 +8,13 @@ import { openContext, type CommandOptions } from "./context.js";
 export interface DownOptions extends CommandOptions {
   /** Also delete the data volumes dify-local made. The CLI asks for confirmation first. */
   purge?: boolean;
+  /** Leave the kind cluster running. */
+  keepCluster?: boolean;
 }
 
 export interface DownResult {
+  /** The kind cluster deleted, if any. */
+  clusterDeleted: string | undefined;
   removed: string[];
   /** Containers with the seed's names that dify-local did not make; left alone. */
   leftAlone: string[];
@@ -17,13 +23,15 @@ export interface DownResult {
 }
 
 /**
- * Removes the containers dify-local made (labelled as its own). Data volumes stay unless `purge`.
+ * Removes the config's containers that dify-local made (labelled as its own). Data volumes stay
+ * unless `purge`, which deletes only the config's volumes that carry dify-local's label.
  * Containers made by hand under the seed's names are never removed.
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
   const ctx = await openContext(options);
   const { runtime, sink, config } = ctx;
-  const names = enabledComponents(config).map((c) => config[c.name].container);
+  const components = enabledComponents(config);
+  const names = components.map((c) => config[c.name].container);
   const observed = await runtime.observe(names);
   const ours = [...observed.values()].filter((c) => c.labels[LABELS.managed] === "true");
   const foreign = [...observed.values()].filter((c) => c.labels[LABELS.managed] !== "true");
@@ -39,20 +47,36 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
       }, () => `removed ${c.name}`),
     ),
   );
-  const volumes = await runtime.managedVolumes();
+  let clusterDeleted: string | undefined;
+  if (config.cluster.enabled && !options.keepCluster) {
+    const name = config.cluster.name;
+    try {
+      if ((await kind.clusters()).includes(name)) {
+        await step(sink, "cluster delete", () => kind.delete(name), () => `deleted ${name}`);
+        clusterDeleted = name;
+      } else sink.emit({ step: "cluster delete", status: "skip", detail: `no cluster ${name}` });
+    } catch (err) {
+      if (!(err instanceof EnvironmentError)) throw err;
+      sink.emit({ step: "cluster delete", status: "skip", detail: `kind is not installed, so there is no cluster to delete` });
+    }
+  } else if (config.cluster.enabled) {
+    sink.emit({ step: "cluster delete", status: "skip", detail: `kept ${config.cluster.name} (--keep-cluster)` });
+  }
+  const volumes = await runtime.managedVolumes(components.map((c) => config[c.name].volume));
   const volumesRemoved: string[] = [];
   if (options.purge) {
     for (const v of volumes) {
-      await step(sink, `volume ${v.name}`, () => runtime.removeVolume(v.name), () => "removed");
-      volumesRemoved.push(v.name);
+      await step(sink, `volume ${v}`, () => runtime.removeVolume(v), () => "removed");
+      volumesRemoved.push(v);
     }
   } else if (volumes.length > 0) {
-    sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.map((v) => v.name).join(", ")} (--purge deletes them)` });
+    sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.join(", ")} (--purge deletes them)` });
   }
   return {
+    clusterDeleted,
     removed: ours.map((c) => c.name),
     leftAlone: foreign.map((c) => c.name),
     volumesRemoved,
-    volumesKept: options.purge ? [] : volumes.map((v) => v.name),
+    volumesKept: options.purge ? [] : volumes,
   };
 }

@@ -10,3 +10,5 @@ export { info, MASK } from "./info.js";
 export type { InfoOptions, ServiceInfo } from "./info.js";
 export { openContext, resolveConfig } from "./context.js";
 export type { CommandOptions, Context } from "./context.js";
+export { registryList } from "./registry.js";
+export type { RegistryRepository } from "./registry.js";

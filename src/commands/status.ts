@@ -1,4 +1,6 @@
-import { LABELS } from "../runtime/index.js";
+import { kind, kindNodes, KubeApi } from "../cluster/index.js";
+import type { Config } from "../config/index.js";
+import { LABELS, type Runtime } from "../runtime/index.js";
 import { enabledComponents, probeHost } from "../services/index.js";
 import { openContext, type CommandOptions } from "./context.js";
 
@@ -45,5 +47,30 @@ export async function status(options: CommandOptions = {}): Promise<StatusResult
       }
     }),
   );
+  if (config.cluster.enabled) services.push(await clusterStatus(ctx.runtime, config));
   return { services };
+}
+
+/** The cluster as one more row: node containers running, and nodes Ready through the API. */
+async function clusterStatus(runtime: Runtime, config: Config): Promise<ServiceStatus> {
+  const name = config.cluster.name;
+  const nodes = await kindNodes(runtime, name);
+  const running = nodes.filter((n) => n.running).length;
+  const base = {
+    service: "cluster",
+    container: `${name}-control-plane`,
+    state: nodes.length === 0 ? "missing" : running === nodes.length ? "running" : `${running}/${nodes.length} nodes running`,
+    owner: nodes.length === 0 ? ("none" as const) : ("dify-local" as const),
+    endpoint: `kind-${name}`,
+  };
+  if (running === 0) return { ...base, health: "unknown" };
+  try {
+    const ready = await new KubeApi(await kind.kubeconfig(name), `kind-${name}`).nodes();
+    const notReady = ready.filter((n) => !n.ready).map((n) => n.name);
+    return notReady.length === 0 && ready.length > 0
+      ? { ...base, health: "healthy", detail: `${ready.length} nodes Ready` }
+      : { ...base, health: "unhealthy", detail: `not Ready: ${notReady.join(", ") || "no nodes"}` };
+  } catch (err) {
+    return { ...base, health: "unhealthy", detail: err instanceof Error ? err.message : String(err) };
+  }
 }

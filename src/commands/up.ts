@@ -1,9 +1,11 @@
+import { clusterChecks, gatewayBindings, kind, resolveHostAlias, type HostAlias } from "../cluster/index.js";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Plan, type PlanItem } from "../engine/index.js";
 import { LABELS } from "../runtime/index.js";
 import { enabledComponents, probeHost, type Check, type Component } from "../services/index.js";
+import { convergeCluster, wireCluster } from "./cluster-up.js";
 import { openContext, type CommandOptions, type Context } from "./context.js";
-import { runChecks } from "./verify.js";
+import { reportChecks, runChecks } from "./verify.js";
 
 export interface UpOptions extends CommandOptions {
   /** Print the plan and change nothing. */
@@ -30,12 +32,26 @@ export interface UpResult {
 export async function up(options: UpOptions = {}): Promise<UpResult> {
   const ctx = await openContext(options);
   const { config, runtime, sink } = ctx;
+  const clusterOn = config.cluster.enabled;
+  const dryRun = options.dryRun ?? false;
+
+  let alias: HostAlias | undefined;
+  if (clusterOn) {
+    // Before anything changes: kind must be there, and on Linux the kind network's gateway known.
+    await step(sink, "preflight kind", () => kind.version(), (v) => `kind ${v}`);
+    alias = await step(sink, "host alias", () => resolveHostAlias(runtime, { create: !dryRun }), (a) =>
+      !a ? "kind network not created yet" : a.mode === "desktop" ? "Docker Desktop resolves host.docker.internal" : `host.docker.internal -> ${a.ip} (kind network gateway)`,
+    );
+  }
   const components = enabledComponents(config);
-  const specs = components.map((c) => c.spec(config));
+  const specs = components.map((c) => {
+    const spec = c.spec(config);
+    return alias ? { ...spec, ports: gatewayBindings(spec.ports, alias) } : spec;
+  });
   const observed = await runtime.observe(specs.map((s) => s.name));
   const plan = planFor(specs, observed, { recreate: options.recreate ?? false });
 
-  if (options.dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true };
+  if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true };
 
   const conflicts = plan.items.filter((i) => i.action === "conflict");
   if (conflicts.length > 0) {
@@ -51,21 +67,32 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   if (pullMode === "always") await markUpdatedImages(ctx, plan);
 
   const changes: string[] = [];
-  const results = await Promise.allSettled(
+  const pipelines = new Map(
     plan.items.map((item) => {
       const component = components.find((c) => c.name === item.component);
       if (!component) throw new Error(`internal: no component ${item.component}`);
-      return converge(ctx, component, item, changes);
+      return [item.component, converge(ctx, component, item, changes)] as const;
     }),
   );
+  const work: Array<Promise<unknown>> = [...pipelines.values()];
+  if (clusterOn && alias) {
+    const cluster = convergeCluster(ctx, changes);
+    const registry = pipelines.get("registry") ?? Promise.resolve();
+    const clusterAlias = alias;
+    // Wiring needs both the nodes and the registry container; everything else runs alongside.
+    work.push(Promise.all([cluster, registry]).then(([kube]) => wireCluster(ctx, kube, clusterAlias, changes)));
+  }
+  const results = await Promise.allSettled(work);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed.length > 0) {
     const first = failed[0]?.reason as unknown;
     if (failed.length === 1 && first instanceof Error) throw first;
-    throw new OperationError(`${failed.length} services failed:\n  ${failed.map((f) => messageOf(f.reason)).join("\n  ")}`);
+    const messages = [...new Set(failed.map((f) => messageOf(f.reason)))];
+    throw new OperationError(`${messages.length} steps failed:\n  ${messages.join("\n  ")}`);
   }
 
   const checks = await runChecks(ctx);
+  if (clusterOn) checks.push(...(await reportChecks(ctx, await clusterChecks(runtime, config))));
   const ok = checks.every((c) => c.ok);
   sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
   return { plan, changes, checks, ok, dryRun: false };

@@ -1,3 +1,4 @@
+import { clusterChecks } from "../cluster/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import { enabledComponents, probeHost, type Check } from "../services/index.js";
 import { openContext, type CommandOptions, type Context } from "./context.js";
@@ -11,6 +12,7 @@ export interface VerifyResult {
 export async function verify(options: CommandOptions = {}): Promise<VerifyResult> {
   const ctx = await openContext(options);
   const checks = await runChecks(ctx);
+  if (ctx.config.cluster.enabled) checks.push(...reportChecks(ctx, await clusterChecks(ctx.runtime, ctx.config)));
   return { checks, ok: checks.every((c) => c.ok) };
 }
 
@@ -36,7 +38,11 @@ export async function runChecks(ctx: Context, observed?: ReadonlyMap<string, Obs
       return [running, ...rest];
     }),
   );
-  const checks = perComponent.flat();
+  return reportChecks(ctx, perComponent.flat());
+}
+
+/** Emits one event per check and passes the checks on. */
+export function reportChecks(ctx: Pick<Context, "sink">, checks: Check[]): Check[] {
   for (const c of checks) {
     ctx.sink.emit({ step: `check ${c.id}`, status: c.ok ? "ok" : "fail", detail: c.ok ? c.what : `${c.what}: ${c.detail ?? "failed"}` });
   }

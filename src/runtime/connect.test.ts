@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { resolveEngine } from "./connect.js";
+import { modemOptions, resolveEngine } from "./connect.js";
 
 describe("resolveEngine", () => {
   it("honours DOCKER_HOST", () => {
@@ -12,5 +12,16 @@ describe("resolveEngine", () => {
   });
   it("prefers the system socket", () => {
     expect(resolveEngine({}, () => true).address).toBe("unix:///var/run/docker.sock");
+  });
+});
+
+describe("modemOptions", () => {
+  it("reads a unix socket path", () => {
+    expect(modemOptions("unix:///tmp/x.sock", {})).toEqual({ socketPath: "/tmp/x.sock" });
+  });
+  it("reads tcp with TLS from the given environment, not process.env", () => {
+    expect(modemOptions("tcp://10.1.2.3:2376", {})).toMatchObject({ protocol: "https", host: "10.1.2.3", port: "2376" });
+    expect(modemOptions("tcp://10.1.2.3:2375", {})).toMatchObject({ protocol: "http", port: "2375" });
+    expect(modemOptions("10.1.2.3:2375", { DOCKER_TLS_VERIFY: "1" })).toMatchObject({ protocol: "https" });
   });
 });

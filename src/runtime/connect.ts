@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
@@ -55,7 +55,7 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
   const engine = resolveEngine(env);
   let docker: Docker;
   try {
-    docker = engine.via === "DOCKER_HOST" ? new Docker() : new Docker({ socketPath: engine.address.slice("unix://".length) });
+    docker = new Docker(modemOptions(engine.address, env));
   } catch (err) {
     throw new EnvironmentError(`DOCKER_HOST is not a valid engine address (${messageOf(err)})`, { hint: ENGINE_HINT });
   }
@@ -76,6 +76,25 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
     if (timer) clearTimeout(timer);
   }
   return { docker, engine };
+}
+
+/**
+ * dockerode options for an engine address, from the given environment rather than process.env
+ * (so a library caller's DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH are the ones used).
+ */
+export function modemOptions(address: string, env: NodeJS.ProcessEnv): Docker.DockerOptions {
+  if (address.startsWith("unix://")) return { socketPath: address.slice("unix://".length) || "/var/run/docker.sock" };
+  if (address.startsWith("npipe://")) return { socketPath: address.slice("npipe://".length) || "//./pipe/docker_engine" };
+  const url = new URL(address.includes("://") ? address : `tcp://${address}`);
+  if (url.protocol === "ssh:") return { protocol: "ssh", host: url.hostname, port: url.port || 22, username: url.username };
+  const tls = env.DOCKER_TLS_VERIFY === "1" || url.port === "2376" || url.protocol === "https:";
+  const certs = env.DOCKER_CERT_PATH;
+  return {
+    protocol: tls ? "https" : "http",
+    host: url.hostname,
+    port: url.port || (tls ? 2376 : 2375),
+    ...(certs ? { ca: readFileSync(join(certs, "ca.pem")), cert: readFileSync(join(certs, "cert.pem")), key: readFileSync(join(certs, "key.pem")) } : {}),
+  };
 }
 
 function shortReason(err: unknown): string {

@@ -1,5 +1,6 @@
 import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
+import { extract } from "tar-stream";
 import { OperationError, messageOf } from "../errors.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
@@ -22,13 +23,15 @@ export interface ExecResult {
 export class Runtime {
   constructor(readonly docker: Docker) {}
 
-  /** Every container (running or not), inspected, whose name is one of `names` or that carries our label. */
+  /**
+   * The containers (running or not) with the given names, inspected: one list call, then one
+   * inspect per hit. Names, not labels, select them, so several stacks with their own names can
+   * share an engine without touching each other.
+   */
   async observe(names: readonly string[]): Promise<Map<string, ObservedContainer>> {
     const list = await this.docker.listContainers({ all: true });
     const wanted = new Set(names);
-    const hits = list.filter(
-      (c) => c.Labels?.[LABELS.managed] === "true" || c.Names.some((n) => wanted.has(n.replace(/^\//, ""))),
-    );
+    const hits = list.filter((c) => c.Names.some((n) => wanted.has(n.replace(/^\//, ""))));
     const inspected = await Promise.all(hits.map((c) => this.inspect(c.Id)));
     const out = new Map<string, ObservedContainer>();
     for (const c of inspected) if (c) out.set(c.name, c);
@@ -147,10 +150,11 @@ export class Runtime {
     }
   }
 
-  /** Names of the volumes that carry our label. */
-  async managedVolumes(): Promise<Array<{ name: string; component: string | undefined }>> {
+  /** Those of `names` that exist and carry our label (volumes made by hand are never ours to delete). */
+  async managedVolumes(names: readonly string[]): Promise<string[]> {
     const res = await this.docker.listVolumes({ filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) });
-    return (res.Volumes ?? []).map((v) => ({ name: v.Name, component: v.Labels?.[LABELS.component] }));
+    const wanted = new Set(names);
+    return (res.Volumes ?? []).map((v) => v.Name).filter((n) => wanted.has(n));
   }
 
   async removeVolume(name: string): Promise<boolean> {
@@ -229,6 +233,84 @@ export class Runtime {
     }
   }
 
+  /** Containers (any state) carrying `key=value`. */
+  async listByLabel(key: string, value: string): Promise<LabelledContainer[]> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${key}=${value}`] }) });
+    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), running: c.State === "running", labels: c.Labels ?? {} }));
+  }
+
+  /**
+   * Reads one file from a container through the archive API (no exec, so reading what is already
+   * right leaves no trace in the container). Undefined when the file does not exist.
+   */
+  async readFile(id: string, path: string): Promise<string | undefined> {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await this.docker.getContainer(id).getArchive({ path });
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+    return new Promise((resolve, reject) => {
+      const tar = extract();
+      let content: string | undefined;
+      tar.on("entry", (header, entry, next) => {
+        const chunks: Buffer[] = [];
+        entry.on("data", (c: unknown) => chunks.push(Buffer.from(c as Uint8Array)));
+        entry.on("end", () => {
+          if (content === undefined && header.type === "file") content = Buffer.concat(chunks).toString("utf8");
+          next();
+        });
+        entry.resume();
+      });
+      tar.on("finish", () => resolve(content));
+      tar.on("error", reject);
+      stream.pipe(tar);
+    });
+  }
+
+  /** Writes a file inside a running container through exec (creating its directory). */
+  async writeFile(id: string, path: string, content: string): Promise<void> {
+    const res = await this.exec(id, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path], { stdin: content });
+    if (res.exitCode !== 0) throw new OperationError(`writing ${path} in container ${id.slice(0, 12)} failed: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
+  }
+
+  /** The IPv4 gateway of a Docker network, or undefined when the network does not exist. */
+  async networkGateway(name: string): Promise<string | undefined> {
+    try {
+      const info = (await this.docker.getNetwork(name).inspect()) as { IPAM?: { Config?: Array<{ Gateway?: string; Subnet?: string }> } };
+      return info.IPAM?.Config?.map((c) => c.Gateway).find((g): g is string => !!g && g.includes("."));
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates a bridge network when missing (kind uses an existing network of its name as is). */
+  async ensureNetwork(name: string): Promise<"created" | "exists"> {
+    if ((await this.networkGateway(name)) !== undefined) return "exists";
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Options: { "com.docker.network.driver.mtu": "1500" } });
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+    }
+    return "created";
+  }
+
+  /** Connects a container to a network unless it already is. Returns whether it changed anything. */
+  async connectNetwork(network: string, containerId: string): Promise<boolean> {
+    const c = await this.inspect(containerId);
+    if (c?.networks.includes(network)) return false;
+    await this.docker.getNetwork(network).connect({ Container: containerId });
+    return true;
+  }
+
+  /** Docker Desktop resolves host.docker.internal for containers and pods by itself. */
+  async isDockerDesktop(): Promise<boolean> {
+    const info = (await this.docker.info()) as { OperatingSystem?: string; Name?: string };
+    return /Docker Desktop/i.test(info.OperatingSystem ?? "") || info.Name === "docker-desktop";
+  }
+
   /** Runs a command inside a running container and collects its output. */
   async exec(id: string, cmd: string[], options: { stdin?: string; user?: string } = {}): Promise<ExecResult> {
     const container = this.docker.getContainer(id);
@@ -259,6 +341,14 @@ export class Runtime {
       stderr: Buffer.concat(chunks.err).toString("utf8"),
     };
   }
+}
+
+/** A container found by label (kind's nodes). */
+export interface LabelledContainer {
+  id: string;
+  name: string;
+  running: boolean;
+  labels: Record<string, string>;
 }
 
 /** The HTTP status of a dockerode error, if any. */

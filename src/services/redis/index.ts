@@ -13,6 +13,8 @@ export async function redisPing(ctx: ServiceContext, password: string | undefine
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
+    // The ready check sends INFO, which a password-protected server refuses before our PING.
+    enableReadyCheck: false,
   });
   client.on("error", () => undefined);
   try {

@@ -1,0 +1,118 @@
+import { AppsV1Api, CoreV1Api, KubeConfig, type V1ConfigMap, type V1Node } from "@kubernetes/client-node";
+import { OperationError } from "../errors.js";
+
+/** One node and whether its Ready condition is True. */
+export interface NodeReadiness {
+  name: string;
+  ready: boolean;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 404;
+}
+
+/**
+ * The few Kubernetes API calls dify-local makes, through @kubernetes/client-node, against the
+ * cluster's own kubeconfig (from `kind get kubeconfig`, context `kind-<name>`).
+ */
+export class KubeApi {
+  private readonly core: CoreV1Api;
+  private readonly apps: AppsV1Api;
+
+  constructor(kubeconfigYaml: string, context: string) {
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfigYaml);
+    if (kc.getContexts().some((c) => c.name === context)) kc.setCurrentContext(context);
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.apps = kc.makeApiClient(AppsV1Api);
+  }
+
+  async nodes(): Promise<NodeReadiness[]> {
+    const list = await this.core.listNode();
+    return list.items.map((n: V1Node) => ({
+      name: n.metadata?.name ?? "?",
+      ready: (n.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+    }));
+  }
+
+  /**
+   * Polls until `expected` nodes exist and all are Ready; the timeout message names the nodes
+   * that are not. Backoff from a short first interval, no fixed sleeps.
+   */
+  async waitNodesReady(expected: number, timeoutSeconds: number): Promise<NodeReadiness[]> {
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let delay = 200;
+    let last: NodeReadiness[] = [];
+    let lastError = "";
+    for (;;) {
+      try {
+        last = await this.nodes();
+        lastError = "";
+        if (last.length >= expected && last.every((n) => n.ready)) return last;
+      } catch (err) {
+        lastError = err instanceof Error ? err.message : String(err);
+      }
+      if (Date.now() + delay > deadline) {
+        const notReady = last.filter((n) => !n.ready).map((n) => n.name);
+        const missing = Math.max(0, expected - last.length);
+        const parts = [
+          notReady.length ? `not Ready: ${notReady.join(", ")}` : "",
+          missing ? `${missing} of ${expected} nodes not registered yet` : "",
+          lastError ? `API error: ${lastError}` : "",
+        ].filter(Boolean);
+        throw new OperationError(`cluster nodes not Ready after ${timeoutSeconds}s (${parts.join("; ")})`, {
+          hint: "kubectl describe nodes; raise cluster.readyTimeout in the config on a slow machine",
+        });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(Math.round(delay * 1.5), 2000);
+    }
+  }
+
+  async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    try {
+      return await this.core.readNamespacedConfigMap({ name, namespace });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates or replaces a ConfigMap's data; returns false when it already had exactly that data. */
+  async applyConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<boolean> {
+    const current = await this.readConfigMap(namespace, name);
+    if (!current) {
+      await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data } });
+      return true;
+    }
+    if (JSON.stringify(current.data ?? {}) === JSON.stringify(data)) return false;
+    await this.core.replaceNamespacedConfigMap({ name, namespace, body: { ...current, data } });
+    return true;
+  }
+
+  /** `kubectl rollout restart` and wait for the rollout to finish. */
+  async restartDeployment(namespace: string, name: string, timeoutSeconds: number): Promise<void> {
+    const d = await this.apps.readNamespacedDeployment({ name, namespace });
+    const template = d.spec?.template;
+    if (!d.spec || !template) throw new OperationError(`deployment ${namespace}/${name} has no pod template`);
+    template.metadata = {
+      ...template.metadata,
+      annotations: { ...template.metadata?.annotations, "kubectl.kubernetes.io/restartedAt": new Date().toISOString() },
+    };
+    const updated = await this.apps.replaceNamespacedDeployment({ name, namespace, body: d });
+    const generation = updated.metadata?.generation ?? 0;
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    let delay = 200;
+    for (;;) {
+      const cur = await this.apps.readNamespacedDeployment({ name, namespace });
+      const want = cur.spec?.replicas ?? 1;
+      const s = cur.status;
+      if ((s?.observedGeneration ?? 0) >= generation && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want) return;
+      if (Date.now() + delay > deadline) {
+        throw new OperationError(`rollout of ${namespace}/${name} did not finish within ${timeoutSeconds}s`, { hint: `kubectl -n ${namespace} rollout status deployment/${name}` });
+      }
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(Math.round(delay * 1.5), 2000);
+    }
+  }
+}

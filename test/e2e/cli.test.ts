@@ -1,0 +1,169 @@
+/**
+ * The built CLI as a user runs it: `node bin/dify-local.js ...` in a directory holding a
+ * dify-local.yaml that changes nothing but the image references (the seed's names, ports and
+ * credentials otherwise). Exit codes, plain output, --json and error messages are asserted.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { cleanup, exists, namesOf, seedConfigWithFixtures } from "../support/stack.js";
+
+const BIN = resolve("bin/dify-local.js");
+const config = seedConfigWithFixtures();
+const { containers, volumes } = namesOf(config);
+let dir: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("close", (code) => done({ code, stdout, stderr, ms: Date.now() - started }));
+  });
+}
+
+describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "dlt-e2e-"));
+    await writeFile(join(dir, "dify-local.yaml"), stringify(config));
+    await cleanup(config);
+  });
+  afterAll(async () => {
+    await cleanup(config);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("(g) refuses bad config of many kinds with exit 2, the key path, and nothing created", async () => {
+    const cases: Array<[string, string]> = [
+      ["bogus: 1\n", "bogus"],
+      ["postgres:\n  port: high\n", "postgres.port"],
+      ["postgres:\n  port: 99999\n", "postgres.port"],
+      ["redis:\n  passwd: x\n", "redis.passwd"],
+      ["redis:\n  password: \"\"\n", "redis.password"],
+      ["minio:\n  anonymous: world\n", "minio.anonymous"],
+      ["minio:\n  bucket: Not_A_Bucket\n", "minio.bucket"],
+      ["qdrant:\n  container: \"bad name\"\n", "qdrant.container"],
+      ["bind: everywhere\n", "bind"],
+      ["postgres:\n  databases: [dify, dify]\n", "postgres.databases"],
+      ["minio:\n  consolePort: 6379\n", "minio.consolePort"],
+      ["registry:\n  image: \"has space\"\n", "registry.image"],
+      ["readyTimeout: -1\n", "readyTimeout"],
+      ["cluster:\n  workers: many\n", "cluster.workers"],
+    ];
+    for (const [yaml, key] of cases) {
+      const file = join(dir, "bad.yaml");
+      await writeFile(file, yaml);
+      const run = await cli(["up", "--config", file]);
+      expect(run.code, `${yaml} -> ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain(`${key}:`);
+      expect(run.stderr).toMatch(/bad\.yaml:\d+/);
+    }
+    const syntax = join(dir, "broken.yaml");
+    await writeFile(syntax, "postgres:\n  port: [1,\n");
+    const run = await cli(["up", "--config", syntax, "--json"]);
+    expect(run.code).toBe(2);
+    expect(JSON.parse(run.stdout.trim())).toMatchObject({ type: "error", exitCode: 2 });
+    const missing = await cli(["up", "--config", join(dir, "nope.yaml")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("nope.yaml");
+    const badFlag = await cli(["up", "--pull", "sometimes"]);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain("--pull");
+    const unknownFlag = await cli(["up", "--frobnicate"]);
+    expect(unknownFlag.code).toBe(2);
+    for (const c of containers) expect(await exists("container", c)).toBe(false);
+    for (const v of volumes) expect(await exists("volume", v)).toBe(false);
+  });
+
+  it("(h) names the dead DOCKER_HOST with exit code 3 within 2 seconds", async () => {
+    const run = await cli(["status"], { DOCKER_HOST: "unix:///tmp/dify-local-dead.sock" });
+    expect(run.code).toBe(3);
+    expect(run.ms).toBeLessThan(2000);
+    expect(run.stderr).toContain("No Docker engine is reachable at unix:///tmp/dify-local-dead.sock");
+    expect(run.stderr).toContain("hint:");
+  });
+
+  it("up --dry-run plans five creations and changes nothing", async () => {
+    const run = await cli(["up", "--dry-run"]);
+    expect(run.code).toBe(0);
+    for (const c of containers) expect(run.stdout).toMatch(new RegExp(`create\\s+${c}\\s+does not exist`));
+    for (const c of containers) expect(await exists("container", c)).toBe(false);
+  });
+
+  it("up brings the seed's stack up with plain progress lines, then a rerun says nothing changed", async () => {
+    const first = await cli(["up"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/^ok {3}postgres container: created$/m);
+    expect(first.stderr).toMatch(/^ok {3}postgres init: created database dify; created database plugin_daemon; created database enterprise; created database audit$/m);
+    expect(first.stdout).toContain("changes");
+
+    const again = await cli(["up", "--json"]);
+    expect(again.code).toBe(0);
+    const lines = again.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; detail?: string; changes?: string[] });
+    expect(lines.filter((l) => l.type === "event" && l.step?.endsWith(" container") && l.status === "ok").every((l) => l.detail?.startsWith("unchanged"))).toBe(true);
+    expect(lines.at(-1)).toMatchObject({ type: "result", ok: true, changes: [] });
+  });
+
+  it("status, verify and info report the running stack; secrets only on request", async () => {
+    const status = await cli(["status", "--json"]);
+    expect(status.code).toBe(0);
+    const services = (JSON.parse(status.stdout) as { services: Array<{ service: string; state: string; health: string }> }).services;
+    expect(services.map((s) => [s.service, s.state, s.health])).toEqual([
+      ["registry", "running", "healthy"],
+      ["postgres", "running", "healthy"],
+      ["redis", "running", "healthy"],
+      ["minio", "running", "healthy"],
+      ["qdrant", "running", "healthy"],
+    ]);
+    const table = await cli(["status"]);
+    expect(table.stdout).toMatch(/^postgres\s+dev-postgres\s+running\s+postgresql:\/\/postgres@127\.0\.0\.1:55432\s+healthy$/m);
+
+    const verify = await cli(["verify"]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toContain("✓ MinIO's root credentials in the container equal the config");
+
+    const info = await cli(["info"]);
+    expect(info.stdout).toContain("cluster: postgresql://postgres@host.docker.internal:55432");
+    expect(info.stdout).not.toContain("devpassword");
+    expect(info.stdout).not.toContain("minioadmin123");
+    const secrets = await cli(["info", "--show-secrets"]);
+    expect(secrets.stdout).toContain("devpassword");
+    expect(secrets.stdout).toContain("minioadmin123");
+  });
+
+  it("verify fails with exit 1 and a fix when a service is stopped", async () => {
+    const { docker } = await import("../support/stack.js");
+    await docker.getContainer("dev-redis").stop({ t: 5 });
+    const run = await cli(["verify"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("✗ container dev-redis is running: it is exited");
+    expect(run.stdout).toContain("fix: run `dify-local up`");
+    const fixed = await cli(["up"]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stderr).toMatch(/^ok {3}redis container: started/m);
+  });
+
+  it("down --purge needs --yes when not interactive, then removes containers and volumes", async () => {
+    const refused = await cli(["down", "--purge"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain("--yes");
+    for (const c of containers) expect(await exists("container", c)).toBe(true);
+    const run = await cli(["down", "--purge", "--yes"]);
+    expect(run.code).toBe(0);
+    for (const c of containers) expect(await exists("container", c)).toBe(false);
+    for (const v of volumes) expect(await exists("volume", v)).toBe(false);
+  });
+});

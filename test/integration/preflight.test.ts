@@ -1,0 +1,65 @@
+/** (f) a port held by another process, (h) a dead DOCKER_HOST, and bad config: clear errors, nothing created. */
+import { createServer, type Server } from "node:net";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ConflictError, EnvironmentError, ExitCode, UserError, up, verify } from "../../src/index.js";
+import { cleanup, exists, namesOf, testConfig } from "../support/stack.js";
+
+const BASE = 21200;
+const config = testConfig("preflight", BASE);
+const { containers, volumes } = namesOf(config);
+
+async function nothingCreated(): Promise<void> {
+  for (const c of containers) expect(await exists("container", c)).toBe(false);
+  for (const v of volumes) expect(await exists("volume", v)).toBe(false);
+}
+
+describe.skipIf(!inject("engine"))("preflight", () => {
+  let holder: Server;
+  beforeAll(async () => {
+    await cleanup(config);
+    holder = createServer();
+    await new Promise<void>((r) => holder.listen(BASE + 1, "127.0.0.1", r));
+  });
+  afterAll(async () => {
+    holder.close();
+    await cleanup(config);
+  });
+
+  it("(f) a port held by another process: the port, its key, the holder, exit code 4, nothing created", async () => {
+    const err = await up({ config }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConflictError);
+    const conflict = err as ConflictError;
+    expect(conflict.exitCode).toBe(ExitCode.conflict);
+    expect(conflict.message).toContain(`127.0.0.1:${BASE + 1} (postgres.port, for dlt-preflight-postgres) is in use by`);
+    // This very process holds it; /proc tells its name.
+    expect(conflict.message).toMatch(new RegExp(`pid ${process.pid}`));
+    expect(conflict.hint).toContain("nothing was changed");
+    await nothingCreated();
+  });
+
+  it("(h) DOCKER_HOST on a dead socket: EnvironmentError, exit code 3, within 2 seconds", async () => {
+    const started = Date.now();
+    const err = await verify({ config, env: { DOCKER_HOST: "unix:///tmp/dify-local-no-such.sock" } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as EnvironmentError).exitCode).toBe(3);
+    expect((err as EnvironmentError).message).toContain("unix:///tmp/dify-local-no-such.sock");
+    expect((err as EnvironmentError).hint).toMatch(/Docker Desktop|systemctl start docker/);
+  });
+
+  it("bad config is refused before the engine is touched", async () => {
+    const err = await up({ config: testConfig("preflight", BASE, { redis: { port: 0 } }) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).key).toBe("redis.port");
+    await nothingCreated();
+  });
+});

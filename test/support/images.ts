@@ -1,0 +1,53 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { docker } from "./stack.js";
+
+async function follow(stream: NodeJS.ReadableStream): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
+      const failed = out?.find((o) => o.error);
+      if (err) reject(err);
+      else if (failed?.error) reject(new Error(failed.error));
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Builds an image through the Engine API (no registry needed): FROM scratch by default, or on top
+ * of a local image; `content` becomes /hello.txt (random bytes give it a layer no other image has).
+ */
+export async function buildTinyImage(tag: string, content: string | Buffer = "hello", from = "scratch"): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "dlt-img-"));
+  try {
+    await writeFile(join(dir, "Dockerfile"), `FROM ${from}\nCOPY hello.txt /hello.txt\n`);
+    await writeFile(join(dir, "hello.txt"), content);
+    await follow(await docker.buildImage({ context: dir, src: ["Dockerfile", "hello.txt"] }, { t: tag }));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Pushes a local image through the engine (as `docker push` does). */
+export async function pushImage(tag: string): Promise<void> {
+  await follow(await docker.getImage(tag).push({ authconfig: { username: "", password: "", serveraddress: "" } }));
+}
+
+export async function tagImage(source: string, target: string): Promise<void> {
+  const i = target.lastIndexOf(":");
+  await docker.getImage(source).tag({ repo: target.slice(0, i), tag: target.slice(i + 1) });
+}
+
+export async function removeImage(ref: string): Promise<void> {
+  await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  try {
+    await docker.getImage(ref).inspect();
+    return true;
+  } catch {
+    return false;
+  }
+}
