@@ -1,0 +1,237 @@
+/**
+ * The kind cluster and registry wiring, tested at its boundaries (kind and a Kubernetes API server
+ * cannot run here):
+ * - a FAKE `kind` executable (test/support/fake-kind) on PATH makes node containers with kind's
+ *   names, labels and network on the REAL engine; the node-level work (hosts.toml written by exec,
+ *   /etc/hosts, network connect, the registry and the host services reached from inside a node
+ *   over the kind network's gateway) runs for real against those containers;
+ * - a TEST DOUBLE of the Kubernetes API (test/support/kube-api-double.ts) answers the real
+ *   @kubernetes/client-node: nodes' Ready conditions, ConfigMaps, the CoreDNS rollout.
+ * Host services are the fixtures (real PostgreSQL, Redis, registry; MinIO and Qdrant stand-ins).
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parse } from "yaml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { down, EnvironmentError, OperationError, RecordingSink, registryList, up, verify } from "../../src/index.js";
+import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
+import { KubeApiDouble } from "../support/kube-api-double.js";
+import { cleanup, docker, exists, namesOf, testConfig } from "../support/stack.js";
+
+const BASE = 21500;
+const CLUSTER = "dlt-cluster";
+const NODES = [`${CLUSTER}-control-plane`, `${CLUSTER}-worker`];
+const clusterSection = { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 80, httpsPort: BASE + 81, readyTimeout: 20 };
+const config = testConfig("cluster", BASE, { cluster: clusterSection });
+const { containers, volumes } = namesOf(config);
+const PUSHED = `localhost:${BASE}/dlt-cluster/plugin:0.1`;
+const savedEnv = { PATH: process.env.PATH, FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER, FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR, FAKE_KIND_VERSION: process.env.FAKE_KIND_VERSION };
+let api: KubeApiDouble;
+let stateDir: string;
+
+async function removeNodes(): Promise<void> {
+  const nodes = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
+  await Promise.all(nodes.map((n) => docker.getContainer(n.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+async function fileIn(container: string, path: string): Promise<string> {
+  const exec = await docker.getContainer(container).exec({ Cmd: ["cat", path], AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((r) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => r());
+  });
+  // Strip the 8-byte frame headers of the multiplexed stream.
+  const buf = Buffer.concat(chunks);
+  let out = "";
+  for (let i = 0; i + 8 <= buf.length; ) {
+    const size = buf.readUInt32BE(i + 4);
+    out += buf.subarray(i + 8, i + 8 + size).toString();
+    i += 8 + size;
+  }
+  return out;
+}
+
+/** Exec events on the engine while `work` runs; a marker exec on a non-node container ends the window. */
+async function execEventsDuring(work: () => Promise<unknown>): Promise<Array<{ container: string; action: string }>> {
+  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: ["container"] }) })) as NodeJS.ReadableStream & { destroy(): void };
+  const seen: Array<{ container: string; action: string }> = [];
+  let marker: () => void = () => undefined;
+  const markerSeen = new Promise<void>((r) => (marker = r));
+  let buffer = "";
+  stream.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString();
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      const e = JSON.parse(buffer.slice(0, nl)) as { Action: string; Actor: { Attributes: { name: string } } };
+      buffer = buffer.slice(nl + 1);
+      if (!e.Action.startsWith("exec_create")) continue;
+      if (e.Action.includes("dify-local-test-marker")) marker();
+      else seen.push({ container: e.Actor.Attributes.name, action: e.Action });
+    }
+  });
+  await work();
+  await docker.getContainer(config.registry!.container!).exec({ Cmd: ["true", "dify-local-test-marker"] });
+  await markerSeen;
+  stream.destroy();
+  return seen;
+}
+
+describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API double, real engine)", () => {
+  beforeAll(async () => {
+    await cleanup(config);
+    await removeNodes();
+    stateDir = await mkdtemp(join(tmpdir(), "dlt-fake-kind-"));
+    api = new KubeApiDouble(CLUSTER);
+    process.env.FAKE_KIND_API_SERVER = await api.start();
+    process.env.FAKE_KIND_STATE_DIR = stateDir;
+    process.env.PATH = `${resolve("test/support/fake-kind")}:${savedEnv.PATH ?? ""}`;
+  });
+  afterAll(async () => {
+    await removeNodes();
+    await cleanup(config);
+    await removeImage(PUSHED);
+    await api.stop();
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("kind missing or too old: exit 3 with the install hint and the minimum version, nothing created", async () => {
+    process.env.FAKE_KIND_VERSION = "0.17.0";
+    const old = await up({ config }).catch((e: unknown) => e);
+    delete process.env.FAKE_KIND_VERSION;
+    expect(old).toBeInstanceOf(EnvironmentError);
+    expect((old as EnvironmentError).message).toContain("kind 0.17.0 is too old: dify-local needs kind 0.20.0 or newer");
+
+    const path = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    const missing = await up({ config }).catch((e: unknown) => e);
+    process.env.PATH = path;
+    expect(missing).toBeInstanceOf(EnvironmentError);
+    expect((missing as EnvironmentError).hint).toContain("--no-cluster");
+    for (const c of containers) expect(await exists("container", c)).toBe(false);
+  });
+
+  it("up creates the cluster from the generated config and wires every node to the registry", async () => {
+    const sink = new RecordingSink();
+    const result = await up({ config, sink });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+
+    // The config kind was given.
+    const given = parse(await readFile(join(stateDir, `${CLUSTER}.config.yaml`), "utf8")) as {
+      apiVersion: string;
+      nodes: Array<{ role: string; labels?: Record<string, string>; extraPortMappings?: Array<{ containerPort: number; hostPort: number }> }>;
+      containerdConfigPatches: string[];
+    };
+    expect(given.apiVersion).toBe("kind.x-k8s.io/v1alpha4");
+    expect(given.nodes.map((n) => n.role)).toEqual(["control-plane", "worker"]);
+    expect(given.nodes[0]?.labels).toEqual({ "ingress-ready": "true" });
+    expect(given.nodes[0]?.extraPortMappings?.map((p) => [p.containerPort, p.hostPort])).toEqual([[80, BASE + 80], [443, BASE + 81]]);
+    expect(given.containerdConfigPatches.join()).toContain('config_path = "/etc/containerd/certs.d"');
+
+    // hosts.toml with the seed's content, for both registry names, on every node.
+    const gateway = ((await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } }).IPAM.Config.map((c) => c.Gateway).find((g) => g?.includes("."));
+    for (const node of NODES) {
+      const toml = await fileIn(node, `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`);
+      expect(toml).toBe(`server = "http://host.docker.internal:${BASE}"\n\n[host."http://host.docker.internal:${BASE}"]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`);
+      expect(await fileIn(node, `/etc/containerd/certs.d/localhost:${BASE}/hosts.toml`)).toBe(toml);
+      // Native Linux engine: the alias points at the kind network's gateway.
+      expect(await fileIn(node, "/etc/hosts")).toMatch(new RegExp(`^${gateway?.replace(/\./g, "\\.")}\\thost\\.docker\\.internal$`, "m"));
+    }
+    // The registry joined the kind network; host ports are published on the gateway too.
+    const registry = await docker.getContainer(config.registry!.container!).inspect();
+    expect(Object.keys(registry.NetworkSettings.Networks)).toContain("kind");
+    expect(registry.HostConfig.PortBindings?.["5000/tcp"]).toEqual(
+      expect.arrayContaining([{ HostIp: "127.0.0.1", HostPort: String(BASE) }, { HostIp: gateway, HostPort: String(BASE) }]),
+    );
+
+    // Through the API double: the KEP-1755 ConfigMap, CoreDNS's hosts entry and one rollout.
+    const hosting = api.configMaps.get("kube-public/local-registry-hosting") as { data: Record<string, string> };
+    expect(parse(hosting.data["localRegistryHosting.v1"] ?? "")).toMatchObject({ host: `localhost:${BASE}`, hostFromContainerRuntime: `host.docker.internal:${BASE}`, hostFromClusterNetwork: `host.docker.internal:${BASE}` });
+    const corefile = (api.configMaps.get("kube-system/coredns") as { data: { Corefile: string } }).data.Corefile;
+    expect(corefile).toContain(`hosts {\n        ${gateway} host.docker.internal\n        fallthrough\n    }`);
+    expect(api.rollouts.get("kube-system/coredns")).toBe(1);
+
+    // The seed's verifications, from inside each node, for real over the kind network.
+    const ids = result.checks.map((c) => c.id);
+    for (const node of NODES) {
+      expect(ids).toEqual(expect.arrayContaining([`cluster.hosts-toml.${node}`, `cluster.registry.${node}`, `cluster.host-ports.${node}`]));
+    }
+    expect(result.checks.find((c) => c.id === "cluster.nodes")).toMatchObject({ ok: true, detail: "2 nodes" });
+    expect(sink.events.find((e) => e.step === "cluster create" && e.status === "ok")?.detail).toBe(`created ${CLUSTER}`);
+  });
+
+  it("a second up changes nothing and makes no write into nodes whose files are already right", async () => {
+    const before = await Promise.all(NODES.map((n) => docker.getContainer(n).inspect()));
+    let result: Awaited<ReturnType<typeof up>> | undefined;
+    const execs = await execEventsDuring(async () => {
+      result = await up({ config });
+    });
+    expect(result?.ok).toBe(true);
+    expect(result?.changes).toEqual([]);
+    expect(api.rollouts.get("kube-system/coredns")).toBe(1);
+    const intoNodes = execs.filter((e) => NODES.includes(e.container));
+    // The only execs into nodes are verify's read-only probes (curl and /dev/tcp), one per node.
+    expect(intoNodes.filter((e) => !e.action.includes("curl -s -o /dev/null"))).toEqual([]);
+    expect(intoNodes).toHaveLength(NODES.length);
+    const after = await Promise.all(NODES.map((n) => docker.getContainer(n).inspect()));
+    expect(after.map((n) => [n.Id, n.State.StartedAt])).toEqual(before.map((n) => [n.Id, n.State.StartedAt]));
+  });
+
+  it("a node added later gets the same wiring on the next up", async () => {
+    const extra = `${CLUSTER}-worker2`;
+    const node = await docker.createContainer({
+      name: extra,
+      Image: "dify-local-fixture/kind-node:latest",
+      Labels: { "io.x-k8s.kind.cluster": CLUSTER, "io.x-k8s.kind.role": "worker" },
+      HostConfig: { NetworkMode: "kind" },
+    });
+    await node.start();
+    const more = testConfig("cluster", BASE, { cluster: { ...clusterSection, workers: 2 } });
+    const result = await up({ config: more });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.changes.every((c) => c.startsWith(`${extra}:`))).toBe(true);
+    expect(await fileIn(extra, `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`)).toContain(`server = "http://host.docker.internal:${BASE}"`);
+    await node.remove({ force: true });
+  });
+
+  it("a node that stays NotReady: the timeout names it", async () => {
+    api.notReady.add(`${CLUSTER}-worker`);
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    api.notReady.clear();
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toContain(`cluster nodes not Ready after 1s (not Ready: ${CLUSTER}-worker)`);
+  });
+
+  it("registry ls lists what was pushed, and verify notices a broken hosts.toml", async () => {
+    await buildTinyImage(PUSHED, "plugin");
+    await pushImage(PUSHED);
+    const listed = await registryList({ config });
+    expect(listed.repositories).toContainEqual({ name: "dlt-cluster/plugin", tags: ["0.1"] });
+
+    const worker = docker.getContainer(`${CLUSTER}-worker`);
+    const exec = await worker.exec({ Cmd: ["rm", `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`] });
+    await exec.start({});
+    await new Promise((r) => setTimeout(r, 200));
+    const checked = await verify({ config });
+    expect(checked.ok).toBe(false);
+    expect(checked.checks.find((c) => c.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ ok: false, detail: "missing" });
+    expect((await up({ config })).changes).toEqual([`${CLUSTER}-worker: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`]);
+  });
+
+  it("down --keep-cluster keeps the nodes; down deletes the cluster; volumes stay", async () => {
+    await down({ config, keepCluster: true });
+    for (const n of NODES) expect(await exists("container", n)).toBe(true);
+    const result = await down({ config });
+    expect(result.clusterDeleted).toBe(CLUSTER);
+    for (const n of NODES) expect(await exists("container", n)).toBe(false);
+    for (const v of volumes) expect(await exists("volume", v)).toBe(true);
+    expect(await readFile(join(stateDir, "calls.log"), "utf8")).toContain(`delete cluster --name ${CLUSTER}`);
+  });
+});
+
