@@ -109,6 +109,8 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     expect(first.stderr).toMatch(/^ok {3}postgres container: created$/m);
     expect(first.stderr).toMatch(/^ok {3}postgres init: created database dify; created database plugin_daemon; created database enterprise; created database audit$/m);
     expect(first.stdout).toContain("changes");
+    // Nothing but step lines on stderr: no stray library warnings.
+    for (const line of first.stderr.trim().split("\n")) expect(line).toMatch(/^(ok|skip|fail) /);
 
     const again = await cli(["up", "--json"]);
     expect(again.code).toBe(0);

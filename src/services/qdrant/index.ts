@@ -6,8 +6,10 @@ function url(ctx: ServiceContext): string {
 }
 
 function client(ctx: ServiceContext): QdrantClient {
-  // The compatibility check is a version round trip per client; we only need the data calls.
-  return new QdrantClient({ url: url(ctx), apiKey: ctx.config.qdrant.apiKey, checkCompatibility: false, timeout: PROBE_TIMEOUT_MS });
+  // The key goes in as a header: the client's `apiKey` option prints a warning over plain HTTP,
+  // which a loopback connection to a local container is by design. The compatibility check is a
+  // version round trip per client; we only need the data calls.
+  return new QdrantClient({ url: url(ctx), headers: { "api-key": ctx.config.qdrant.apiKey }, checkCompatibility: false, timeout: PROBE_TIMEOUT_MS });
 }
 
 export const qdrant: Component = {
