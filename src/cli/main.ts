@@ -24,7 +24,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 
   const sinkFor = (flags: GlobalFlags): EventSink => {
     if (flags.json) return new JsonSink();
-    if (process.stderr.isTTY) return (tty = new TtySink());
+    // A pseudo-terminal without a size (some CI runners) cannot show live rows: plain lines then.
+    if (process.stderr.isTTY && (process.stderr.columns ?? 0) > 0) return (tty = new TtySink());
     return new PlainSink();
   };
   const base = (flags: GlobalFlags): CommandOptions => ({
