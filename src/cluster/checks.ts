@@ -66,10 +66,18 @@ export async function clusterChecks(runtime: Runtime, config: Config): Promise<C
     });
     // One exec per node: the registry's /v2/ over HTTP, then every host port over TCP.
     const script = [
+      `if getent hosts ${HOST_ALIAS} >/dev/null; then echo "alias resolves"; else echo "alias missing"; fi`,
       `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://${HOST_ALIAS}:${config.registry.port}/v2/ || true); echo "registry $code"`,
       ...ports.map((p) => `if timeout 3 bash -c 'exec 3<>/dev/tcp/${HOST_ALIAS}/${p.port}' 2>/dev/null; then echo "port ${p.port} open"; else echo "port ${p.port} closed"; fi`),
     ].join("\n");
     const res = await runtime.exec(node.id, ["bash", "-c", script]);
+    const resolves = res.stdout.includes("alias resolves");
+    checks.push({
+      id: `cluster.host-alias.${node.name}`,
+      ok: resolves,
+      what: `${HOST_ALIAS} resolves inside ${node.name}`,
+      ...(resolves ? {} : { detail: "it does not resolve", fix: "run `dify-local up` (on Linux it adds the kind network's gateway to the node's /etc/hosts)" }),
+    });
     const registryOk = /^registry 200$/m.test(res.stdout);
     checks.push({
       id: `cluster.registry.${node.name}`,

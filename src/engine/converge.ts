@@ -1,11 +1,10 @@
-import type Docker from "dockerode";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import type { ContainerSpec, ObservedContainer, Runtime } from "../runtime/index.js";
-import type { Component, ServiceContext } from "../services/index.js";
+import { FatalProbeError, type Component, type ServiceContext } from "../services/index.js";
 import { step, type EventSink } from "./events.js";
 import type { PlanItem } from "./plan.js";
 import { isChange } from "./plan.js";
-import { portFree, portHolder } from "./ports.js";
+import { airplayNote, portState } from "./ports.js";
 
 /**
  * Before anything changes: every host port a changing container will publish must be free, or
@@ -13,20 +12,12 @@ import { portFree, portHolder } from "./ports.js";
  */
 export async function checkPorts(runtime: Runtime, items: readonly PlanItem[]): Promise<void> {
   const problems: string[] = [];
-  let running: Docker.ContainerInfo[] | undefined;
   for (const item of items) {
     if (!isChange(item.action)) continue;
     for (const p of item.spec.ports) {
-      const heldByItself = item.observed?.running && item.observed.ports.some((b) => b.hostPort === p.hostPort);
-      if (heldByItself) continue;
-      if (await portFree(p.hostIp, p.hostPort)) continue;
-      running ??= await runtime.docker.listContainers();
-      const holderContainer = running.find((c) => c.Ports.some((cp) => cp.PublicPort === p.hostPort));
-      const holder = holderContainer
-        ? `container ${holderContainer.Names[0]?.replace(/^\//, "")}`
-        : ((await portHolder(p.hostPort)) ?? "another process");
-      const airplay = p.hostPort === 5000 && process.platform === "darwin" ? " (on macOS this is usually AirPlay Receiver)" : "";
-      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${item.container}) is in use by ${holder}${airplay}`);
+      const state = await portState(runtime, p, item.observed);
+      if (state.status !== "taken") continue;
+      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${item.container}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
     }
   }
   if (problems.length > 0) {
@@ -114,6 +105,7 @@ export async function waitReady(component: Component, ctx: ServiceContext, conta
       await component.probe({ ...ctx, container: live });
       return live;
     } catch (err) {
+      if (err instanceof FatalProbeError) throw new OperationError(err.message, { hint: err.hint });
       lastError = messageOf(err);
     }
     if (Date.now() + delay > deadline) {

@@ -1,5 +1,28 @@
 import { createServer } from "node:net";
 import { readFile, readdir, readlink } from "node:fs/promises";
+import type { ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
+
+/** Whether a wanted host port is free, held by the container meant to hold it, or taken by something else. */
+export interface PortState {
+  status: "free" | "ours" | "taken";
+  /** Who holds it when taken: "container X", "redis-server (pid 42)", or "another process". */
+  holder?: string;
+}
+
+/** Looks at one wanted binding; `owner` is the service's own container, whose ports are fine. */
+export async function portState(runtime: Runtime, p: PortBinding, owner: ObservedContainer | undefined): Promise<PortState> {
+  if (owner?.running && owner.ports.some((b) => b.hostPort === p.hostPort)) return { status: "ours" };
+  if (await portFree(p.hostIp, p.hostPort)) return { status: "free" };
+  const running = await runtime.docker.listContainers();
+  const container = running.find((c) => c.Ports.some((cp) => cp.PublicPort === p.hostPort));
+  const holder = container ? `container ${container.Names[0]?.replace(/^\//, "")}` : ((await portHolder(p.hostPort)) ?? "another process");
+  return { status: "taken", holder };
+}
+
+/** On macOS, AirPlay Receiver listens on 5000: the reason the seed moved the registry to 5050. */
+export function airplayNote(port: number, platform: NodeJS.Platform = process.platform): string {
+  return port === 5000 && platform === "darwin" ? " (on macOS this is usually AirPlay Receiver: System Settings > General > AirDrop & Handoff; the seed uses 5050 for this reason)" : "";
+}
 
 /** True when nothing holds `host:port` (we can bind it ourselves for a moment). */
 export function portFree(host: string, port: number): Promise<boolean> {

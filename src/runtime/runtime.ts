@@ -244,29 +244,56 @@ export class Runtime {
    * right leaves no trace in the container). Undefined when the file does not exist.
    */
   async readFile(id: string, path: string): Promise<string | undefined> {
+    let content: string | undefined;
+    const found = await this.walkArchive(id, path, true, (name, type, body) => {
+      if (content === undefined && type === "file") content = body?.toString("utf8");
+    });
+    return found ? content : undefined;
+  }
+
+  /**
+   * Regular files under a directory of a container, relative to it, through the archive API
+   * (works on images without a shell or `find`). Bodies are skipped, not kept.
+   */
+  async listFiles(id: string, dir: string): Promise<string[]> {
+    const files: string[] = [];
+    // The archive's first component is the directory's own name.
+    await this.walkArchive(id, dir, false, (name, type) => {
+      if (type === "file") files.push(name.split("/").slice(1).join("/"));
+    });
+    return files;
+  }
+
+  /** Streams `GET /containers/{id}/archive` through a tar reader; false when the path does not exist. */
+  private async walkArchive(
+    id: string,
+    path: string,
+    withBodies: boolean,
+    visit: (name: string, type: string | null | undefined, body: Buffer | undefined) => void,
+  ): Promise<boolean> {
     let stream: NodeJS.ReadableStream;
     try {
       stream = await this.docker.getContainer(id).getArchive({ path });
     } catch (err) {
-      if (statusOf(err) === 404) return undefined;
+      if (statusOf(err) === 404) return false;
       throw err;
     }
-    return new Promise((resolve, reject) => {
+    await new Promise<void>((resolve, reject) => {
       const tar = extract();
-      let content: string | undefined;
       tar.on("entry", (header, entry, next) => {
         const chunks: Buffer[] = [];
-        entry.on("data", (c: unknown) => chunks.push(Buffer.from(c as Uint8Array)));
+        if (withBodies) entry.on("data", (c: unknown) => chunks.push(Buffer.from(c as Uint8Array)));
         entry.on("end", () => {
-          if (content === undefined && header.type === "file") content = Buffer.concat(chunks).toString("utf8");
+          visit(header.name, header.type, withBodies ? Buffer.concat(chunks) : undefined);
           next();
         });
         entry.resume();
       });
-      tar.on("finish", () => resolve(content));
+      tar.on("finish", () => resolve());
       tar.on("error", reject);
       stream.pipe(tar);
     });
+    return true;
   }
 
   /** Writes a file inside a running container through exec (creating its directory). */

@@ -72,6 +72,20 @@ export async function check(id: string, what: string, fix: string, body: () => P
   }
 }
 
+/**
+ * A probe failure that waiting will not cure (a wrong password on an initialised volume): the
+ * readiness loop stops at once and reports it, with its fix.
+ */
+export class FatalProbeError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = "FatalProbeError";
+  }
+}
+
 /** Rejects after `ms` so a silent server cannot stall a probe. */
 export async function withTimeout<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -160,7 +160,7 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     // The seed's verifications, from inside each node, for real over the kind network.
     const ids = result.checks.map((c) => c.id);
     for (const node of NODES) {
-      expect(ids).toEqual(expect.arrayContaining([`cluster.hosts-toml.${node}`, `cluster.registry.${node}`, `cluster.host-ports.${node}`]));
+      expect(ids).toEqual(expect.arrayContaining([`cluster.hosts-toml.${node}`, `cluster.host-alias.${node}`, `cluster.registry.${node}`, `cluster.host-ports.${node}`]));
     }
     expect(result.checks.find((c) => c.id === "cluster.nodes")).toMatchObject({ ok: true, detail: "2 nodes" });
     expect(sink.events.find((e) => e.step === "cluster create" && e.status === "ok")?.detail).toBe(`created ${CLUSTER}`);
@@ -177,7 +177,7 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     expect(api.rollouts.get("kube-system/coredns")).toBe(1);
     const intoNodes = execs.filter((e) => NODES.includes(e.container));
     // The only execs into nodes are verify's read-only probes (curl and /dev/tcp), one per node.
-    expect(intoNodes.filter((e) => !e.action.includes("curl -s -o /dev/null"))).toEqual([]);
+    expect(intoNodes.filter((e) => !e.action.includes("getent hosts host.docker.internal"))).toEqual([]);
     expect(intoNodes).toHaveLength(NODES.length);
     const after = await Promise.all(NODES.map((n) => docker.getContainer(n).inspect()));
     expect(after.map((n) => [n.Id, n.State.StartedAt])).toEqual(before.map((n) => [n.Id, n.State.StartedAt]));

@@ -7,6 +7,9 @@ import { anonymousPolicy, classifyPolicy } from "./policy.js";
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
 
+/** Where the MinIO container keeps its data (`minio server /data`); buckets are directories below it. */
+export const MINIO_DATA_DIR = "/data";
+
 /** MinIO's root credentials as the running container has them (the seed's `docker exec dev-minio env`). */
 export interface MinioCredentials {
   accessKey: string;
@@ -55,12 +58,12 @@ export const minio: Component = {
       name: c.container,
       image: c.image,
       env: { MINIO_ROOT_USER: c.rootUser, MINIO_ROOT_PASSWORD: c.rootPassword },
-      cmd: ["server", "/data", "--console-address", ":9001"],
+      cmd: ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
       ports: [
         { containerPort: 9000, hostPort: c.port, hostIp: config.bind, key: "minio.port" },
         { containerPort: 9001, hostPort: c.consolePort, hostIp: config.bind, key: "minio.consolePort" },
       ],
-      volumes: [{ volume: c.volume, target: "/data" }],
+      volumes: [{ volume: c.volume, target: MINIO_DATA_DIR }],
       restart: c.restart,
     };
   },

@@ -1,6 +1,31 @@
 import pg from "pg";
 import type { Config } from "../../config/index.js";
-import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, type Component, type ServiceContext } from "../component.js";
+import { CLUSTER_HOST, FatalProbeError, PROBE_TIMEOUT_MS, check, probeHost, type Component, type ServiceContext } from "../component.js";
+
+/** SQLSTATE of a rejected password (invalid_password) and of a rejected role (invalid_authorization_specification). */
+const AUTH_FAILED = new Set(["28P01", "28000"]);
+
+/** True when PostgreSQL refused the credentials (as opposed to not answering yet). */
+export function isAuthFailure(err: unknown): boolean {
+  return AUTH_FAILED.has(String((err as { code?: unknown }).code));
+}
+
+/**
+ * Why PostgreSQL refuses a password although its container runs, and the fixes. The official
+ * image applies POSTGRES_PASSWORD only when it initialises an empty data directory.
+ */
+export function passwordMismatchAdvice(config: Config): { why: string; fix: string } {
+  const c = config.postgres;
+  return {
+    why:
+      `the volume ${c.volume} was initialised with another password: POSTGRES_PASSWORD is applied only to an empty data directory, ` +
+      "so changing it later (or reusing an old volume) leaves the old password in force",
+    fix:
+      `either set postgres.password in dify-local.yaml to the password the volume was made with, ` +
+      `or reset it in place: docker exec -u postgres ${c.container} psql -U ${c.user} -c "ALTER USER ${c.user} WITH PASSWORD '<postgres.password>'" ` +
+      `(or start over, deleting the data: dify-local down --purge)`,
+  };
+}
 
 /** A connected client to the `postgres` maintenance database with the configured password. */
 async function connect(ctx: ServiceContext, password = ctx.config.postgres.password): Promise<pg.Client> {
@@ -56,7 +81,13 @@ export const postgres: Component = {
     };
   },
   async probe(ctx) {
-    await withClient(ctx, (c) => c.query("SELECT 1"));
+    try {
+      await withClient(ctx, (c) => c.query("SELECT 1"));
+    } catch (err) {
+      if (!isAuthFailure(err)) throw err;
+      const advice = passwordMismatchAdvice(ctx.config);
+      throw new FatalProbeError(`PostgreSQL rejects the configured password for ${ctx.config.postgres.user}: ${advice.why}`, advice.fix);
+    }
   },
   async init(ctx) {
     return withClient(ctx, async (client) => {
@@ -73,7 +104,7 @@ export const postgres: Component = {
     const auth = await check(
       "postgres.auth",
       `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`,
-      `if the volume ${c.volume} was initialised with another password, set postgres.password to it, or recreate the volume (dify-local down --purge)`,
+      passwordMismatchAdvice(ctx.config).fix,
       async () => {
         await withClient(ctx, (cl) => cl.query("SELECT 1"));
       },

@@ -1,0 +1,118 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../config/index.js";
+import { containers, minio, ports, postgres, prerequisites } from "./rules.js";
+import type { DoctorFacts } from "./types.js";
+import { valuesRule } from "./values-rule.js";
+
+function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
+  return {
+    platform: "linux",
+    config: parseConfig({}),
+    engine: { reachable: true, address: "unix:///var/run/docker.sock", version: "27.0.0" },
+    tools: { kind: { version: "0.27.0" }, helm: true, kubectl: true },
+    containers: [],
+    ports: [],
+    ...over,
+  };
+}
+
+describe("prerequisites", () => {
+  it("reports an unreachable engine as an error with its hint", () => {
+    const f = prerequisites(facts({ engine: { reachable: false, address: "unix:///x.sock", error: "connection refused", hint: "start Docker" } }));
+    expect(f[0]).toMatchObject({ id: "prereq.engine", severity: "error", fix: "start Docker" });
+  });
+  it("missing kind is an error only when the cluster is wanted; helm and kubectl are warnings", () => {
+    const missing = facts({ tools: { kind: { missing: true }, helm: false, kubectl: false } });
+    expect(prerequisites(missing).map((x) => [x.id, x.severity])).toEqual([
+      ["prereq.engine", "ok"],
+      ["prereq.kind", "error"],
+      ["prereq.helm", "warning"],
+      ["prereq.kubectl", "warning"],
+    ]);
+    expect(prerequisites({ ...missing, config: parseConfig({ cluster: { enabled: false } }) })[1]?.severity).toBe("info");
+  });
+});
+
+describe("ports", () => {
+  it("names the holder and, on macOS, explains AirPlay for port 5000", () => {
+    const f = ports(facts({ platform: "darwin", config: parseConfig({ registry: { port: 5000 } }), ports: [{ service: "registry", key: "registry.port", hostIp: "127.0.0.1", port: 5000, status: "taken", holder: "ControlCenter (pid 501)" }] }));
+    expect(f[0]?.what).toContain("held by ControlCenter (pid 501) (on macOS this is usually AirPlay Receiver");
+    expect(f.find((x) => x.id === "ports.registry.airplay")?.fix).toContain("5050");
+  });
+  it("is quiet on Linux about 5000 and ok when everything is free", () => {
+    expect(ports(facts({ ports: [{ service: "redis", key: "redis.port", hostIp: "127.0.0.1", port: 6379, status: "free" }] }))).toEqual([{ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" }]);
+  });
+});
+
+describe("containers, postgres, minio", () => {
+  it("shows an exited container's last log lines", () => {
+    const observed = { id: "x", name: "dev-redis", image: "redis:7", imageId: "", running: false, state: "exited", startedAt: "", labels: {}, env: {}, cmd: [], ports: [], mounts: [], restart: "", networks: [] };
+    const [f] = containers(facts({ containers: [{ service: "redis", name: "dev-redis", observed, logs: "line 1\nFatal error, can't open config file" }] }));
+    expect(f).toMatchObject({ severity: "error" });
+    expect(f?.what).toContain("Fatal error, can't open config file");
+  });
+  it("explains a password the volume does not know, with both fixes", () => {
+    const [f] = postgres(facts({ postgres: { authFailed: true, missingDatabases: [] } }));
+    expect(f?.why).toContain("POSTGRES_PASSWORD is applied only to an empty data directory");
+    expect(f?.fix).toContain("set postgres.password");
+    expect(f?.fix).toContain("ALTER USER postgres WITH PASSWORD");
+  });
+  it("reports stray files in the data directory with the upload command", () => {
+    const f = minio(facts({ minio: { bucketExists: true, access: "public", strayFiles: ["notes.txt"] } }));
+    expect(f.find((x) => x.id === "minio.direct-files")?.fix).toContain("dify-local storage cp LOCAL_FILE notes.txt");
+  });
+});
+
+describe("values rule", () => {
+  const expected = [
+    { path: ["persistence", "s3", "accessKey"], value: "minioadmin", secret: false },
+    { path: ["persistence", "s3", "secretKey"], value: "minioadmin123", secret: true },
+    { path: ["externalRedis", "host"], value: "host.docker.internal", secret: false },
+    { path: ["externalRedis", "port"], value: 6379, secret: false },
+    { path: ["minio", "enabled"], value: false, secret: false },
+    { path: ["plugin_connector", "imageRepoType"], value: "docker", secret: false },
+    { path: ["plugin_connector", "insecureImageRepo"], value: true, secret: false },
+    { path: ["externalDatabase", "dialectOptions", "postgres", "sslMode"], value: "disable", secret: false },
+  ];
+  const run = (data: unknown) => valuesRule(facts({ values: { file: "values.yaml", data, expected } }));
+  const good = {
+    persistence: { s3: { accessKey: "minioadmin", secretKey: "minioadmin123" } },
+    externalRedis: { host: "host.docker.internal", port: 6379 },
+    minio: { enabled: false },
+    plugin_connector: { imageRepoType: "docker", insecureImageRepo: true },
+    externalDatabase: { dialectOptions: { postgres: { sslMode: "disable" } } },
+  };
+  it("passes a file that matches", () => {
+    expect(run(good)).toEqual([{ id: "values", severity: "ok", what: "values.yaml matches the live stack" }]);
+  });
+  it("flags the CRITICAL S3 credential mismatch without printing the secret", () => {
+    const f = run({ ...good, persistence: { s3: { accessKey: "minioadmin", secretKey: "s3cr3t-typo" } } });
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ id: "values.s3-credentials", severity: "error" });
+    expect(f[0]?.why).toContain("PrivkeyNotFoundError");
+    expect(f[0]?.fix).toContain("flask reset-encrypt-key-pair");
+    expect(JSON.stringify(f)).not.toContain("s3cr3t-typo");
+  });
+  it.each([
+    [{ externalRedis: { host: "localhost", port: 6379 } }, "values.externalRedis.host", "host.docker.internal"],
+    [{ externalRedis: { host: "host.docker.internal", port: 6380 } }, "values.externalRedis.port", "match the live stack"],
+    [{ minio: { enabled: true } }, "values.minio.enabled", "post-install job hang"],
+    [{ plugin_connector: { imageRepoType: "docker", insecureImageRepo: false } }, "values.plugin_connector.insecureImageRepo", "plain HTTP"],
+    [{ plugin_connector: { imageRepoType: "ecr", insecureImageRepo: true } }, "values.plugin_connector.imageRepoType", "AWS credentials"],
+    [{ externalDatabase: { dialectOptions: { postgres: { sslMode: "require" } } } }, "values.externalDatabase.dialectOptions.postgres.sslMode", "no TLS"],
+    [{ pluginBuilder: { imageRepoPrefix: "x" } }, "values.pluginBuilder", "plugin_connector"],
+  ])("flags %j", (patch, id, why) => {
+    const f = run({ ...good, ...patch });
+    const hit = f.find((x) => x.id === id);
+    expect(hit?.severity).toBe("error");
+    expect(`${hit?.why}`).toContain(why);
+  });
+  it("treats ECR with AWS credentials as a deliberate choice (warning)", () => {
+    const f = run({ ...good, plugin_connector: { imageRepoType: "ecr", insecureImageRepo: true, ecrRegion: "us-east-1", awsAccessKeyId: "AKIA" } });
+    expect(f.find((x) => x.id === "values.plugin_connector.imageRepoType")?.severity).toBe("warning");
+  });
+  it("warns about a key that is missing", () => {
+    const { minio: _m, ...rest } = good;
+    expect(run(rest).find((x) => x.id === "values.minio.enabled")?.severity).toBe("warning");
+  });
+});

@@ -1,0 +1,117 @@
+import { KIND_INSTALL_HINT, MIN_KIND_VERSION } from "../cluster/index.js";
+import { airplayNote } from "../engine/index.js";
+import { MINIO_DATA_DIR, passwordMismatchAdvice } from "../services/index.js";
+import type { DoctorFacts, Finding } from "./types.js";
+
+/** A rule: facts in, findings out. Pure, so each is unit-testable on hand-made facts. */
+export type Rule = (facts: DoctorFacts) => Finding[];
+
+export const prerequisites: Rule = (f) => {
+  const out: Finding[] = [];
+  out.push(
+    f.engine.reachable
+      ? { id: "prereq.engine", severity: "ok", what: `Docker engine ${f.engine.version} at ${f.engine.address}` }
+      : { id: "prereq.engine", severity: "error", what: `no Docker engine reachable at ${f.engine.address}`, why: f.engine.error, fix: f.engine.hint ?? "start Docker" },
+  );
+  const k = f.tools.kind;
+  const needKind = f.config.cluster.enabled;
+  if ("version" in k) out.push({ id: "prereq.kind", severity: "ok", what: `kind ${k.version}` });
+  else if ("missing" in k) {
+    out.push({ id: "prereq.kind", severity: needKind ? "error" : "info", what: "kind is not installed", why: `the cluster needs kind ${MIN_KIND_VERSION} or newer`, fix: KIND_INSTALL_HINT });
+  } else out.push({ id: "prereq.kind", severity: needKind ? "error" : "info", what: "kind is not usable", why: k.error, fix: KIND_INSTALL_HINT });
+  out.push(
+    f.tools.helm
+      ? { id: "prereq.helm", severity: "ok", what: "helm is installed" }
+      : { id: "prereq.helm", severity: "warning", what: "helm is not installed", why: "installing the Dify EE chart needs it", fix: "brew install helm (macOS), or see https://helm.sh/docs/intro/install/" },
+    f.tools.kubectl
+      ? { id: "prereq.kubectl", severity: "ok", what: "kubectl is installed" }
+      : { id: "prereq.kubectl", severity: "warning", what: "kubectl is not installed", why: "the seed's checks and day-to-day cluster work use it", fix: "brew install kubectl (macOS), or see https://kubernetes.io/docs/tasks/tools/" },
+  );
+  return out;
+};
+
+export const ports: Rule = (f) => {
+  const out: Finding[] = f.ports
+    .filter((p) => p.status === "taken")
+    .map((p) => ({
+      id: `ports.${p.key}`,
+      severity: "error" as const,
+      what: `port ${p.hostIp}:${p.port} (${p.key}) is held by ${p.holder ?? "another process"}${airplayNote(p.port, f.platform)}`,
+      why: `dify-local publishes ${p.service} there; up stops before changing anything while it is taken`,
+      fix: `stop ${p.holder ?? "what holds it"}, or set ${p.key} to a free port in dify-local.yaml`,
+    }));
+  if (f.platform === "darwin" && f.config.registry.port === 5000) {
+    out.push({
+      id: "ports.registry.airplay",
+      severity: "warning",
+      what: "registry.port is 5000",
+      why: "on macOS AirPlay Receiver listens on 5000; the seed moved the registry to 5050 for this reason",
+      fix: "set registry.port: 5050 in dify-local.yaml (or turn off AirPlay Receiver)",
+    });
+  }
+  if (out.length === 0 && f.ports.length > 0) out.push({ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" });
+  return out;
+};
+
+export const containers: Rule = (f) =>
+  f.containers.map((c): Finding => {
+    const id = `containers.${c.service}`;
+    if (!c.observed) return { id, severity: "error", what: `container ${c.name} does not exist`, fix: "dify-local up" };
+    const logs = c.logs ? `; last log lines:\n${c.logs.split("\n").slice(-10).map((l) => `    ${l}`).join("\n")}` : "";
+    if (c.observed.state === "restarting") {
+      return { id, severity: "error", what: `container ${c.name} keeps restarting${logs}`, why: "its process exits right after starting", fix: `docker logs ${c.name}` };
+    }
+    if (!c.observed.running) {
+      return { id, severity: "error", what: `container ${c.name} is ${c.observed.state}${logs}`, fix: `dify-local up (or: docker start ${c.name})` };
+    }
+    return { id, severity: "ok", what: `container ${c.name} is running` };
+  });
+
+export const postgres: Rule = (f) => {
+  if (!f.postgres) return [];
+  const c = f.config.postgres;
+  if (f.postgres.authFailed) {
+    const advice = passwordMismatchAdvice(f.config);
+    return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL runs but rejects the password of postgres.password for ${c.user}`, why: advice.why, fix: advice.fix }];
+  }
+  if (f.postgres.error) return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL does not answer on ${c.port}`, why: f.postgres.error, fix: `docker logs ${c.container}` }];
+  const out: Finding[] = [{ id: "postgres.auth", severity: "ok", what: `PostgreSQL accepts ${c.user} with the configured password` }];
+  out.push(
+    f.postgres.missingDatabases.length > 0
+      ? { id: "postgres.databases", severity: "error", what: `databases missing: ${f.postgres.missingDatabases.join(", ")}`, why: "Dify's api, plugin daemon and enterprise services each need theirs", fix: "dify-local up" }
+      : { id: "postgres.databases", severity: "ok", what: `databases ${c.databases.join(", ")} exist` },
+  );
+  return out;
+};
+
+export const minio: Rule = (f) => {
+  if (!f.minio) return [];
+  const { bucket, anonymous, container } = f.config.minio;
+  if (f.minio.error) return [{ id: "minio.s3", severity: "error", what: "MinIO's S3 API refuses the container's own root credentials", why: f.minio.error, fix: `docker logs ${container}` }];
+  if (!f.minio.bucketExists) return [{ id: "minio.bucket", severity: "error", what: `bucket ${bucket} does not exist`, why: "Dify stores plugin packages, build caches, private keys and assets there", fix: "dify-local up" }];
+  const out: Finding[] = [{ id: "minio.bucket", severity: "ok", what: `bucket ${bucket} exists` }];
+  out.push(
+    f.minio.access === anonymous
+      ? { id: "minio.anonymous", severity: "ok", what: `anonymous access to ${bucket} is ${anonymous}` }
+      : { id: "minio.anonymous", severity: "error", what: `anonymous access to ${bucket} is ${f.minio.access}, the config wants ${anonymous}`, why: "plugin assets are fetched without credentials", fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)" },
+  );
+  if (f.minio.strayFiles.length > 0) {
+    const shown = f.minio.strayFiles.slice(0, 5).map((p) => `${MINIO_DATA_DIR}/${bucket}/${p}`);
+    out.push({
+      id: "minio.direct-files",
+      severity: "warning",
+      what: `files in the container's data directory that S3 does not know: ${shown.join(", ")}${f.minio.strayFiles.length > 5 ? ` and ${f.minio.strayFiles.length - 5} more` : ""}`,
+      why: "MinIO is object storage, not a filesystem: files copied into /data/<bucket> directly are invisible to Dify",
+      fix: `upload through S3 instead: dify-local storage cp LOCAL_FILE ${f.minio.strayFiles[0] ?? "KEY"}; then remove the raw file: docker exec ${container} rm '${shown[0] ?? ""}'`,
+    });
+  }
+  return out;
+};
+
+export const cluster: Rule = (f) =>
+  (f.cluster ?? []).map((c) => ({
+    id: c.id,
+    severity: c.ok ? ("ok" as const) : ("error" as const),
+    what: c.ok ? c.what : `${c.what}: ${c.detail ?? "failed"}`,
+    ...(c.fix ? { fix: c.fix } : {}),
+  }));
