@@ -1,0 +1,266 @@
+import { readFile, realpath } from "node:fs/promises";
+import { isDeepStrictEqual } from "node:util";
+import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, type Pair, type YAMLMap } from "yaml";
+import { UserError } from "../errors.js";
+import { writePrivateFile } from "./secrets.js";
+import { flattenValues, formatKeyPath, valueAt, type ValuesEntry } from "./values.js";
+
+/** What `--merge` did to a values file. */
+export interface MergeResult {
+  file: string;
+  /** The copy of the file as it was before the merge; undefined when nothing changed (nothing is written then). */
+  backup: string | undefined;
+  /** The owned key paths that were added or got another value (`persistence.s3.accessKey`). */
+  changed: string[];
+  /**
+   * "kept": every byte outside the changed values is as it was. "rewritten": the change could not
+   * be made as a text edit (a block list or a multi-line value where a mapping is needed, a flow
+   * mapping with keys of its own), so the file was re-serialised through the yaml Document API:
+   * keys and comments are kept, indentation and comment placement may differ.
+   */
+  layout: "kept" | "rewritten";
+}
+
+/** A values file read and parsed. */
+export interface ValuesFile {
+  text: string;
+  /** The file as plain data (`{}` for an empty file). */
+  data: unknown;
+}
+
+/**
+ * Sets every owned leaf of `values` in the user's values file and leaves everything else alone:
+ * other keys, comments, quoting and layout stay byte for byte (the changed values are spliced into
+ * the text at the positions the yaml parser reports). A backup `FILE.bak` is written first; the
+ * result is written with mode 0600. A YAML error in the file is a {@link UserError} naming
+ * `file:line` and the file is not touched.
+ */
+export async function mergeValuesFile(file: string, values: Record<string, unknown>): Promise<MergeResult> {
+  const original = await readBytes(file);
+  const merged = mergeValuesText(original.toString("utf8"), values, file);
+  if (merged.changed.length === 0) return { file, backup: undefined, changed: [], layout: "kept" };
+  const backup = `${file}.bak`;
+  await writePrivateFile(backup, original, "--merge");
+  // A symlinked values.yaml stays a symlink: the file it points at is replaced.
+  await writePrivateFile(await realpath(file), merged.text, "--merge");
+  return { file, backup, changed: merged.changed, layout: merged.layout };
+}
+
+/** Reads and parses a values file; the errors of {@link mergeValuesFile}, without changing anything. */
+export async function loadValuesFile(file: string): Promise<ValuesFile> {
+  const text = (await readBytes(file)).toString("utf8");
+  const { doc } = parseValues(text, file);
+  return { text, data: doc.toJS() ?? {} };
+}
+
+/** The text half of {@link mergeValuesFile}: pure, for tests and callers that write elsewhere. */
+export function mergeValuesText(text: string, values: Record<string, unknown>, file = "<values>"): { text: string; changed: string[]; layout: MergeResult["layout"] } {
+  const { doc, lineCounter } = parseValues(text, file);
+  const before: unknown = doc.toJS() ?? {};
+  const changes = flattenValues(values).filter((e) => !sameValue(valueAt(before, e.path), e.value));
+  if (changes.length === 0) return { text, changed: [], layout: "kept" };
+  const expected = structuredClone(before) as Record<string, unknown>;
+  for (const c of changes) setPlain(expected, c.path, c.value);
+  const changed = changes.map((c) => formatKeyPath(c.path));
+
+  const spliced = splice(text, doc, lineCounter, changes);
+  if (spliced !== undefined) {
+    const check = parseDocument(spliced, { uniqueKeys: true });
+    if (check.errors.length === 0 && isDeepStrictEqual(check.toJS() ?? {}, expected)) return { text: spliced, changed, layout: "kept" };
+  }
+  // Not expressible as text edits (see MergeResult.layout): the Document API sets the keys instead.
+  for (const c of changes) setNode(doc, c.path, c.value, file);
+  return { text: doc.toString({ lineWidth: 0, indent: indentUnit(doc, lineCounter) }), changed, layout: "rewritten" };
+}
+
+async function readBytes(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new UserError(`cannot read values file ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`, {
+      key: "--merge",
+      hint: code === "ENOENT" ? "--merge updates an existing values.yaml; to write a new file use -o FILE" : undefined,
+    });
+  }
+}
+
+function parseValues(text: string, file: string): { doc: Document.Parsed; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const pos = first.linePos?.[0] ?? lineCounter.linePos(first.pos[0]);
+    throw new UserError(`${file}:${pos.line}:${pos.col}: invalid YAML: ${first.message.split("\n")[0]}`, { key: "--merge", hint: "fix the file (it was not changed), then run again" });
+  }
+  if (doc.contents !== null && !isMap(doc.contents)) {
+    throw new UserError(`${file}:1: a values file must be a mapping of keys (global, ingress, ...)`, { key: "--merge" });
+  }
+  return { doc, lineCounter };
+}
+
+/** An owned value that equals the file's is left as written; a port written as "55432" is the same port. */
+function sameValue(current: unknown, wanted: unknown): boolean {
+  if (current === wanted) return true;
+  return typeof wanted === "number" && typeof current === "string" && current.trim() === String(wanted);
+}
+
+function setPlain(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (const key of path.slice(0, -1)) {
+    const next = cur[key];
+    if (typeof next !== "object" || next === null || Array.isArray(next)) cur[key] = {};
+    cur = cur[key] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1] as string] = value;
+}
+
+interface Edit {
+  at: number;
+  /** Characters removed from `at` on (0 for an insertion). */
+  remove: number;
+  text: string;
+  /** Insertions at one offset go deepest first: a nested map ends where its parent does. */
+  depth: number;
+}
+
+/**
+ * Plans every change as a text edit: a changed scalar is replaced in place (keeping its quoting);
+ * missing keys are inserted as a block at the end of the deepest mapping that exists, or under a
+ * key whose one-line value gives way to them (`key:`, `key: ~`, `key: {}`, `key: local`).
+ * Undefined when a change needs more (a block list or scalar in the way, an alias, a flow mapping
+ * with keys); the caller then uses the Document API.
+ */
+function splice(text: string, doc: Document.Parsed, lc: LineCounter, changes: ValuesEntry[]): string | undefined {
+  const eol = text.includes("\r\n") ? "\r\n" : "\n";
+  const unit = indentUnit(doc, lc);
+  const colOf = (offset: number) => lc.linePos(offset).col - 1;
+  const edits: Edit[] = [];
+  // Missing subtrees, grouped per place they go, in the order the keys are rendered.
+  const inserts = new Map<Node | null, { at: number; indent: number; remove?: [number, number]; tree: Record<string, unknown> }>();
+
+  for (const change of changes) {
+    let node: Node | null = doc.contents;
+    let parentPair: Pair | undefined;
+    let i = 0;
+    for (; i < change.path.length; i++) {
+      if (!isMap(node) || (node.flow && node.items.length > 0)) break;
+      const key = change.path[i];
+      const pair: Pair | undefined = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (!pair) break;
+      parentPair = pair;
+      node = isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value) ? pair.value : null;
+      if (node === null) return undefined;
+    }
+    if (i === change.path.length) {
+      // The leaf exists: replace its text.
+      if (!isScalar(node) || !node.range || !["PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE"].includes(node.type ?? "PLAIN")) return undefined;
+      const [start, end] = node.range;
+      const rendered = scalarText(change.value, node.type);
+      // An empty value (`key:`) has no text of its own: the new one needs a space after the colon.
+      const needsSpace = start === end && text[start - 1] === ":";
+      edits.push({ at: start, remove: end - start, text: needsSpace ? ` ${rendered}` : rendered, depth: 0 });
+      continue;
+    }
+    const rest = change.path.slice(i);
+    let place = inserts.get(node);
+    if (!place) {
+      if (node === null) {
+        place = { at: text.length, indent: 0, tree: {} };
+      } else if (isMap(node) && !node.flow && node.items.length > 0 && node.range) {
+        const firstKey = node.items[0]?.key;
+        if (!isScalar(firstKey) || !firstKey.range) return undefined;
+        place = { at: node.range[1], indent: colOf(firstKey.range[0]), tree: {} };
+      } else if (onOneLine(text, node) && node?.range && parentPair && isScalar(parentPair.key) && parentPair.key.range) {
+        // `key:`, `key: ~`, `key: {}`, `key: local`: the value gives way to the block, which goes on the next line.
+        const lineEnd = text.indexOf("\n", node.range[0]);
+        let from = node.range[0];
+        while (from > 0 && (text[from - 1] === " " || text[from - 1] === "\t") && node.range[1] > node.range[0]) from--;
+        place = {
+          at: lineEnd === -1 ? text.length : lineEnd + 1,
+          indent: colOf(parentPair.key.range[0]) + unit,
+          remove: [from, node.range[1]],
+          tree: {},
+        };
+      } else {
+        return undefined;
+      }
+      inserts.set(node, place);
+    }
+    setPlain(place.tree, rest, change.value);
+  }
+
+  for (const place of inserts.values()) {
+    if (place.remove) edits.push({ at: place.remove[0], remove: place.remove[1] - place.remove[0], text: "", depth: 0 });
+    const block = new Document(place.tree)
+      .toString({ indent: unit, lineWidth: 0 })
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => " ".repeat(place.indent) + line)
+      .join(eol);
+    const lead = place.at > 0 && text[place.at - 1] !== "\n" ? eol : "";
+    edits.push({ at: place.at, remove: 0, text: `${lead}${block}${eol}`, depth: place.indent });
+  }
+
+  // Back to front, so earlier offsets stay valid; at one offset the deeper insertion lands first.
+  edits.sort((a, b) => b.at - a.at || a.depth - b.depth);
+  let out = text;
+  for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at + e.remove);
+  return out;
+}
+
+/** A value written on one line that a mapping can replace: a plain or quoted scalar, or a flow collection. */
+function onOneLine(text: string, node: Node | null): boolean {
+  if (!node?.range) return false;
+  const oneLine = !text.slice(node.range[0], node.range[1]).includes("\n");
+  if (isScalar(node)) return oneLine && ["PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE"].includes(node.type ?? "PLAIN");
+  // A flow mapping with keys is not replaced: its keys are the user's (the Document API merges into it).
+  if (isMap(node)) return oneLine && node.flow === true && node.items.length === 0;
+  return oneLine && isSeq(node) && node.flow === true;
+}
+
+/** A scalar's text in the style the file used for it (plain, double or single quotes) when that style can hold it. */
+function scalarText(value: unknown, type: Scalar["type"]): string {
+  const node = new Scalar(value);
+  if (typeof value === "string") node.type = type;
+  return new Document(node).toString({ lineWidth: 0 }).replace(/\r?\n$/, "");
+}
+
+/** The file's indentation step: how far the first nested mapping is indented from its parent (2 when none is). */
+function indentUnit(doc: Document.Parsed, lc: LineCounter): number {
+  if (!isMap(doc.contents)) return 2;
+  for (const pair of doc.contents.items) {
+    const child = pair.value;
+    if (isMap(child) && !child.flow && isScalar(pair.key) && pair.key.range) {
+      const firstKey = child.items[0]?.key;
+      if (isScalar(firstKey) && firstKey.range) {
+        const step = lc.linePos(firstKey.range[0]).col - lc.linePos(pair.key.range[0]).col;
+        if (step > 0) return step;
+      }
+    }
+  }
+  return 2;
+}
+
+/** Document-API fallback: sets a leaf, turning whatever stands in the way (a scalar, a list) into a mapping. */
+function setNode(doc: Document.Parsed, path: readonly string[], value: unknown, file: string): void {
+  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as unknown as Document.Parsed["contents"];
+  let map = doc.contents as YAMLMap;
+  for (const key of path.slice(0, -1)) {
+    const next = map.get(key, true);
+    if (isAlias(next)) {
+      throw new UserError(`${file}: ${formatKeyPath(path)} goes through a YAML alias (*${next.source}); dify-local does not edit through aliases`, {
+        key: "--merge",
+        hint: "write the keys out instead of the alias, or render with -o and copy the keys by hand",
+      });
+    }
+    if (isMap(next)) {
+      map = next;
+    } else {
+      const created = doc.createNode({}) as YAMLMap;
+      map.set(key, created);
+      map = created;
+    }
+  }
+  map.set(path[path.length - 1], value);
+}

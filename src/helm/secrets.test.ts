@@ -1,0 +1,97 @@
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { UserError } from "../errors.js";
+import { loadOrCreateSecrets, userConfigDir, writePrivateFile } from "./secrets.js";
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), "dlt-secrets-"));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const mode = async (p: string) => (await stat(p)).mode & 0o777;
+
+describe("loadOrCreateSecrets", () => {
+  it("creates secrets.json 0600 in a new 0700 directory, with keys of the chart's sizes", async () => {
+    const dir = join(root, "config", "dify-local");
+    const first = await loadOrCreateSecrets(dir);
+    expect(first.created).toBe(true);
+    expect(first.file).toBe(join(dir, "secrets.json"));
+    expect(await mode(first.file)).toBe(0o600);
+    expect(await mode(dir)).toBe(0o700);
+    expect(Buffer.from(first.secrets.appSecretKey, "base64")).toHaveLength(42);
+    expect(Buffer.from(first.secrets.enterpriseAppSecretKey, "base64")).toHaveLength(42);
+    expect(Buffer.from(first.secrets.adminAPIsSecretKeySalt, "base64")).toHaveLength(42);
+    expect(Buffer.from(first.secrets.passwordEncryptionKey, "base64")).toHaveLength(32);
+    expect(new Set(Object.values(first.secrets)).size).toBe(4);
+  });
+
+  it("returns the same values on every later call, through $DIFY_LOCAL_CONFIG_DIR", async () => {
+    const saved = process.env.DIFY_LOCAL_CONFIG_DIR;
+    process.env.DIFY_LOCAL_CONFIG_DIR = root;
+    try {
+      const first = await loadOrCreateSecrets();
+      const second = await loadOrCreateSecrets();
+      expect(second.created).toBe(false);
+      expect(second.secrets).toEqual(first.secrets);
+      expect(second.file).toBe(join(root, "secrets.json"));
+    } finally {
+      if (saved === undefined) delete process.env.DIFY_LOCAL_CONFIG_DIR;
+      else process.env.DIFY_LOCAL_CONFIG_DIR = saved;
+    }
+  });
+
+  it("adds a key missing from an older file and keeps the others", async () => {
+    await writeFile(join(root, "secrets.json"), JSON.stringify({ appSecretKey: "kept" }), { mode: 0o644 });
+    const loaded = await loadOrCreateSecrets(root);
+    expect(loaded.created).toBe(true);
+    expect(loaded.secrets.appSecretKey).toBe("kept");
+    expect(await mode(loaded.file)).toBe(0o600);
+    expect(JSON.parse(await readFile(loaded.file, "utf8"))).toMatchObject(loaded.secrets);
+  });
+
+  it("narrows a complete file readable by others to 0600", async () => {
+    const { file } = await loadOrCreateSecrets(root);
+    await chmod(file, 0o644);
+    await loadOrCreateSecrets(root);
+    expect(await mode(file)).toBe(0o600);
+  });
+
+  it("refuses a damaged file, naming it, and leaves it alone", async () => {
+    const file = join(root, "secrets.json");
+    await writeFile(file, "{ not json");
+    const err = await loadOrCreateSecrets(root).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toContain(file);
+    expect(await readFile(file, "utf8")).toBe("{ not json");
+  });
+});
+
+describe("userConfigDir", () => {
+  it("prefers DIFY_LOCAL_CONFIG_DIR, then XDG_CONFIG_HOME, then ~/.config", () => {
+    expect(userConfigDir({ DIFY_LOCAL_CONFIG_DIR: "/a", XDG_CONFIG_HOME: "/b" })).toBe("/a");
+    expect(userConfigDir({ XDG_CONFIG_HOME: "/b" })).toBe("/b/dify-local");
+    expect(userConfigDir({})).toMatch(/\.config\/dify-local$/);
+  });
+});
+
+describe("writePrivateFile", () => {
+  it("replaces a file with a 0600 one and leaves no temporary file", async () => {
+    const file = join(root, "out.yaml");
+    await writeFile(file, "old", { mode: 0o644 });
+    await writePrivateFile(file, "new");
+    expect(await readFile(file, "utf8")).toBe("new");
+    expect(await mode(file)).toBe(0o600);
+    expect(await readdir(root)).toEqual(["out.yaml"]);
+  });
+
+  it("names the flag when the path cannot be written", async () => {
+    const err = await writePrivateFile(join(root, "missing", "out.yaml"), "x", "-o").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).key).toBe("-o");
+  });
+});
