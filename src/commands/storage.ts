@@ -1,0 +1,309 @@
+import { randomBytes } from "node:crypto";
+import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type * as Minio from "minio";
+import type { Config } from "../config/index.js";
+import { OperationError, UserError, messageOf } from "../errors.js";
+import { Runtime, connectDocker } from "../runtime/index.js";
+import { liveMinioCredentials, minioClient, probeHost } from "../services/index.js";
+import { resolveConfig, type CommandOptions } from "./context.js";
+
+/** One object in the bucket, as `storage ls` lists it. */
+export interface StorageObject {
+  key: string;
+  /** Bytes. */
+  size: number;
+  /** ISO 8601. */
+  lastModified: string;
+}
+
+export interface StorageListOptions extends CommandOptions {
+  /** Only keys starting with this (`plugin_packages/`); every key when omitted. */
+  prefix?: string;
+  /** Keys per ListObjects request (1 to 1000, S3's maximum and the default); every page is read. */
+  pageSize?: number;
+}
+
+export interface StorageListResult {
+  bucket: string;
+  /** In key order. */
+  objects: StorageObject[];
+}
+
+export interface StorageCopyOptions extends CommandOptions {
+  /** The local file to upload (relative to `cwd`). */
+  local: string;
+  /** The object key; a key ending in `/` gets the file's name appended, as `mc cp` does. */
+  key: string;
+}
+
+export interface StorageCopyResult {
+  bucket: string;
+  key: string;
+  size: number;
+  etag: string;
+}
+
+export interface StorageGetOptions extends CommandOptions {
+  key: string;
+  /** Where to write the object (relative to `cwd`; a directory gets the key's last segment). Omitted: the bytes are returned. */
+  local?: string;
+  /** Overwrite an existing local file. */
+  force?: boolean;
+}
+
+export interface StorageGetFileResult {
+  /** The absolute path written. */
+  written: string;
+  size: number;
+}
+
+/** The longest key S3 accepts, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
+
+/**
+ * Every object in the MinIO bucket under `prefix`, recursively and over all pages (the seed's
+ * `mc ls --recursive local/dify`), through the S3 API with the container's live credentials.
+ */
+export async function storageList(options: StorageListOptions = {}): Promise<StorageListResult> {
+  const prefix = options.prefix === undefined || options.prefix === "" ? "" : checkKey(options.prefix, "prefix");
+  const pageSize = options.pageSize ?? 1000;
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new UserError(`pageSize must be an integer from 1 to 1000 (got ${pageSize})`, { key: "pageSize" });
+  const s3 = await openStorage(options);
+  const objects: StorageObject[] = [];
+  // ListObjects (V1) paged by the last key seen: without a delimiter these are exactly the pages
+  // of V2's continuation tokens, and the marker is a key already decoded (the client hands back
+  // NextMarker still URL-encoded). The tests' MinIO stand-in cannot issue V2 tokens at all.
+  let marker = "";
+  try {
+    for (;;) {
+      const page = await s3.client.listObjectsQuery(s3.bucket, prefix, marker, { Delimiter: "", MaxKeys: pageSize });
+      for (const o of page.objects) {
+        if (o.name !== undefined) objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
+      }
+      if (!page.isTruncated) break;
+      const last = objects.at(-1)?.key;
+      // A truncated page that moves no further would restart the listing, forever.
+      if (last === undefined || last === marker) throw new Error("the listing was truncated without new keys");
+      marker = last;
+    }
+  } catch (err) {
+    throw s3Error(err, s3, "list objects");
+  }
+  return { bucket: s3.bucket, objects };
+}
+
+/**
+ * Uploads a local file to the bucket under `key` (the seed's "correct way":
+ * `mc cp FILE local/dify/KEY`, never a copy into the data directory). An existing object is
+ * replaced, as `mc cp` replaces it. A missing, unreadable or directory path is a UserError and
+ * nothing is uploaded.
+ */
+export async function storageCopy(options: StorageCopyOptions): Promise<StorageCopyResult> {
+  let key = checkKey(options.key, "key", { folder: true });
+  const path = resolve(options.cwd ?? process.cwd(), options.local);
+  if (key.endsWith("/")) key = checkKey(key + basename(path), "key");
+  // The file is opened before anything else, so the bytes sent are the ones checked here.
+  const handle = await openLocal(options.local, path);
+  try {
+    const { size } = await handle.stat();
+    const s3 = await openStorage(options);
+    try {
+      const uploaded = await s3.client.putObject(s3.bucket, key, handle.createReadStream({ autoClose: false }), size);
+      return { bucket: s3.bucket, key, size, etag: uploaded.etag };
+    } catch (err) {
+      throw s3Error(err, s3, `upload ${options.local} to ${key}`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Downloads the object `key`. With `local`, writes it there (through a temporary file renamed into
+ * place, so a failed download leaves nothing behind) and refuses to replace an existing file
+ * unless `force`; without `local`, returns the bytes (the CLI writes them to stdout).
+ */
+export async function storageGet(options: StorageGetOptions & { local: string }): Promise<StorageGetFileResult>;
+export async function storageGet(options: StorageGetOptions & { local?: undefined }): Promise<Buffer>;
+export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer>;
+export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer> {
+  const key = checkKey(options.key, "key");
+  const target = options.local === undefined ? undefined : await localTarget(options.local, resolve(options.cwd ?? process.cwd(), options.local), key, options.force ?? false);
+  const s3 = await openStorage(options);
+  let body: Readable;
+  try {
+    body = await s3.client.getObject(s3.bucket, key);
+  } catch (err) {
+    throw s3Error(err, s3, `download ${key}`, key);
+  }
+  if (target === undefined) {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+    } catch (err) {
+      throw s3Error(err, s3, `download ${key}`, key);
+    }
+    return Buffer.concat(chunks);
+  }
+  return writeDownload(body, target, key);
+}
+
+/**
+ * `key` when it is a key relative to the bucket: not empty, not absolute, no `.`, `..` or empty
+ * segments (MinIO refuses those, and they read as local paths), at most 1024 bytes. A prefix may
+ * end with `/`, and so may a key where `folder` allows it.
+ */
+function checkKey(key: string, what: "key" | "prefix", allow: { folder?: boolean } = {}): string {
+  const example = "keys are relative to the bucket, e.g. plugin_packages/x.difypkg";
+  if (key === "") throw new UserError(`the object ${what} is empty`, { key: what.toUpperCase() });
+  if (key.startsWith("/") || key.startsWith("\\") || isAbsolute(key) || /^[A-Za-z]:[\\/]/.test(key)) {
+    throw new UserError(`the object ${what} "${key}" is an absolute path; ${example}`, { key: what.toUpperCase() });
+  }
+  const segments = key.split("/");
+  const trailing = segments[segments.length - 1] === "";
+  if (trailing && what === "key" && !allow.folder) throw new UserError(`the object key "${key}" names a folder, not an object; ${example}`, { key: what.toUpperCase() });
+  const inner = trailing ? segments.slice(0, -1) : segments;
+  const bad = inner.find((s) => s === "" || s === "." || s === "..");
+  if (bad !== undefined) {
+    throw new UserError(`the object ${what} "${key}" has ${bad === "" ? "an empty" : `a "${bad}"`} segment; ${example}`, { key: what.toUpperCase() });
+  }
+  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw new UserError(`the object ${what} is longer than ${MAX_KEY_BYTES} bytes`, { key: what.toUpperCase() });
+  return key;
+}
+
+/** The live MinIO: its running container's credentials and an S3 client for them. */
+interface Storage {
+  client: Minio.Client;
+  bucket: string;
+  /** The S3 endpoint, for messages. */
+  endpoint: string;
+}
+
+/**
+ * Validates the configuration (bad input never reaches the engine), then reads the MinIO
+ * container's credentials from Docker: `values.yaml` and the server carry the live values, which
+ * may differ from the config.
+ */
+async function openStorage(options: CommandOptions): Promise<Storage> {
+  const { config } = await resolveConfig(options);
+  if (!config.minio.enabled) throw new UserError("MinIO is disabled in the configuration (minio.enabled: false)", { key: "minio.enabled" });
+  const { docker } = await connectDocker(options.env ?? process.env);
+  const name = config.minio.container;
+  const container = (await new Runtime(docker).observe([name])).get(name);
+  if (!container?.running) {
+    throw new OperationError(`the MinIO container ${name} ${container ? `is ${container.state}` : "does not exist"}`, {
+      hint: "start it with `dify-local up`",
+    });
+  }
+  const host = probeHost(config);
+  return {
+    client: minioClient({ config, host }, liveMinioCredentials(config, container)),
+    bucket: config.minio.bucket,
+    endpoint: endpointOf(config, host),
+  };
+}
+
+function endpointOf(config: Config, host: string): string {
+  return `http://${host}:${config.minio.port}`;
+}
+
+/** An S3 failure as the error the user can act on; `key` turns a missing object into its own message. */
+function s3Error(err: unknown, s3: Storage, doing: string, key?: string): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (key !== undefined && (code === "NoSuchKey" || code === "NotFound")) {
+    const folder = key.includes("/") ? key.slice(0, key.lastIndexOf("/") + 1) : "";
+    return new OperationError(`no object ${key} in bucket ${s3.bucket}`, {
+      hint: `\`dify-local storage ls${folder ? ` ${folder}` : ""}\` lists the objects there are`,
+      cause: err,
+    });
+  }
+  if (code === "NoSuchBucket") {
+    return new OperationError(`the bucket ${s3.bucket} does not exist at ${s3.endpoint}`, { hint: "`dify-local up` creates it", cause: err });
+  }
+  if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT" || code === "EHOSTUNREACH") {
+    return new OperationError(`MinIO at ${s3.endpoint} did not answer (${messageOf(err)})`, {
+      hint: "`dify-local status` shows its state; `dify-local up` starts it",
+      cause: err,
+    });
+  }
+  return new OperationError(`could not ${doing} in bucket ${s3.bucket} at ${s3.endpoint}: ${messageOf(err)}`, {
+    hint: "`dify-local verify` checks MinIO's credentials and bucket",
+    cause: err,
+  });
+}
+
+/** Opens a local file for upload; a path that is missing, unreadable or a directory is the user's to fix. */
+async function openLocal(shown: string, path: string): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, "r");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`no file ${shown}`, { key: "LOCAL" });
+    if (code === "EACCES" || code === "EPERM") throw new UserError(`cannot read ${shown}: permission denied`, { key: "LOCAL" });
+    throw new UserError(`cannot read ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
+  }
+  // Opening a directory read-only succeeds on Linux and macOS; reading it would fail mid-upload.
+  if ((await handle.stat()).isDirectory()) {
+    await handle.close();
+    throw new UserError(`${shown} is a directory; storage cp uploads one file`, { key: "LOCAL" });
+  }
+  return handle;
+}
+
+/** A local file to write: its absolute path, and the path as the user wrote it (for messages). */
+interface LocalTarget {
+  path: string;
+  shown: string;
+}
+
+/** Where a download goes: `path`, or `path/<last segment of key>` when it is a directory; refuses to clobber without `force`. */
+async function localTarget(shown: string, path: string, key: string, force: boolean): Promise<LocalTarget> {
+  let target = path;
+  let existing = await statOrUndefined(target);
+  if (existing?.isDirectory()) {
+    target = join(path, basename(key));
+    shown = join(shown, basename(key));
+    existing = await statOrUndefined(target);
+  }
+  if (existing?.isDirectory()) throw new UserError(`${shown} is a directory`, { key: "LOCAL" });
+  if (existing && !force) throw new UserError(`${shown} exists; add --force to overwrite it`, { key: "--force" });
+  return { path: target, shown };
+}
+
+async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof stat>> | undefined> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new UserError(`cannot use ${path}: ${messageOf(err)}`, { key: "LOCAL" });
+  }
+}
+
+/** Streams the object into a temporary file beside `target`, then renames it into place. */
+async function writeDownload(body: Readable, { path: target, shown }: LocalTarget, key: string): Promise<StorageGetFileResult> {
+  const tmp = join(dirname(target), `.${basename(target)}.dify-local-${randomBytes(4).toString("hex")}`);
+  let handle: FileHandle;
+  try {
+    handle = await open(tmp, "wx");
+  } catch (err) {
+    body.destroy();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new UserError(`cannot write ${shown}: the directory ${dirname(target)} does not exist`, { key: "LOCAL" });
+    throw new UserError(`cannot write ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
+  }
+  try {
+    // The write stream closes the handle when it finishes or fails.
+    await pipeline(body, handle.createWriteStream());
+    const { size } = await stat(tmp);
+    await rename(tmp, target);
+    return { written: target, size };
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw new OperationError(`downloading ${key} to ${shown} failed: ${messageOf(err)}`, { cause: err });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * `storage cp / ls / get` against a running MinIO stand-in (s3rver behind a SigV4-checking front,
+ * see test/fixtures/images/README.md) with the credentials read from the container. Only MinIO
+ * is started; the other services are disabled.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { OperationError, up, UserError } from "../../src/index.js";
+import { storageCopy, storageGet, storageList } from "../../src/commands/storage.js";
+import { cleanup, docker, testConfig } from "../support/stack.js";
+
+const config = testConfig("storage", 21700, {
+  registry: { enabled: false },
+  postgres: { enabled: false },
+  redis: { enabled: false },
+  qdrant: { enabled: false },
+  // The credentials are read from the container; these differ from the seed's so a fallback to defaults would fail.
+  minio: { rootUser: "storage-user", rootPassword: "storage-secret-123" },
+});
+const KEY = "plugin_packages/x.difypkg";
+
+describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
+  let dir: string;
+  let payload: Buffer;
+  let local: string;
+
+  beforeAll(async () => {
+    await cleanup(config);
+    dir = await mkdtemp(join(tmpdir(), "dify-local-storage-"));
+    payload = randomBytes(300 * 1024);
+    local = join(dir, "x.difypkg");
+    await writeFile(local, payload);
+    const result = await up({ config });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+  afterAll(async () => {
+    await cleanup(config);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("cp uploads a file, ls lists it with its size (with and without a prefix), get returns the same bytes", async () => {
+    const copied = await storageCopy({ config, local, key: KEY });
+    expect(copied).toMatchObject({ bucket: "dify", key: KEY, size: payload.length });
+    expect(copied.etag).toMatch(/^[0-9a-f]{32}$/);
+    // A second object elsewhere, for the prefix filter; a key ending in / takes the file's name, as mc does.
+    expect(await storageCopy({ config, local, key: "assets/" })).toMatchObject({ key: "assets/x.difypkg" });
+
+    const all = await storageList({ config });
+    expect(all.bucket).toBe("dify");
+    expect(all.objects.map((o) => o.key)).toEqual(["assets/x.difypkg", KEY]);
+    const listed = all.objects.find((o) => o.key === KEY);
+    expect(listed?.size).toBe(payload.length);
+    expect(Number.isNaN(Date.parse(listed?.lastModified ?? ""))).toBe(false);
+
+    expect((await storageList({ config, prefix: "plugin_packages/" })).objects).toEqual([listed]);
+    expect((await storageList({ config, prefix: "plugin" })).objects.map((o) => o.key)).toEqual([KEY]);
+    expect((await storageList({ config, prefix: "privkeys/" })).objects).toEqual([]);
+
+    const target = join(dir, "back.difypkg");
+    const written = await storageGet({ config, key: KEY, local: target });
+    expect(written).toEqual({ written: target, size: payload.length });
+    expect((await readFile(target)).equals(payload)).toBe(true);
+
+    const bytes = await storageGet({ config, key: KEY });
+    expect(Buffer.isBuffer(bytes)).toBe(true);
+    expect(bytes.equals(payload)).toBe(true);
+  });
+
+  it("get refuses to overwrite a local file without force, writes into a directory, and leaves no temporary file", async () => {
+    const target = join(dir, "existing.bin");
+    await writeFile(target, "keep me");
+    const refused = storageGet({ config, key: KEY, local: target });
+    await expect(refused).rejects.toThrow(UserError);
+    await expect(refused).rejects.toThrow(`${target} exists; add --force to overwrite it`);
+    expect(await readFile(target, "utf8")).toBe("keep me");
+
+    expect(await storageGet({ config, key: KEY, local: target, force: true })).toEqual({ written: target, size: payload.length });
+    expect((await readFile(target)).equals(payload)).toBe(true);
+
+    const into = join(dir, "downloads");
+    await mkdir(into);
+    expect(await storageGet({ config, key: KEY, local: into, cwd: dir })).toEqual({ written: join(into, "x.difypkg"), size: payload.length });
+    expect((await readdir(dir)).filter((n) => n.includes(".dify-local-"))).toEqual([]);
+  });
+
+  it("get of a missing key fails with the key and the bucket, and writes nothing", async () => {
+    const target = join(dir, "missing.bin");
+    const missing = storageGet({ config, key: "plugin_packages/missing.difypkg", local: target });
+    await expect(missing).rejects.toThrow(OperationError);
+    await expect(missing).rejects.toMatchObject({
+      message: "no object plugin_packages/missing.difypkg in bucket dify",
+      hint: expect.stringContaining("dify-local storage ls plugin_packages/"),
+    });
+    await expect(readFile(target)).rejects.toMatchObject({ code: "ENOENT" });
+    await expect(storageGet({ config, key: "nothing-here" })).rejects.toThrow("no object nothing-here in bucket dify");
+  });
+
+  it("cp of a missing local file or a directory is a UserError and uploads nothing", async () => {
+    const gone = join(dir, "gone.difypkg");
+    const missing = storageCopy({ config, local: gone, key: "plugin_packages/gone.difypkg" });
+    await expect(missing).rejects.toThrow(UserError);
+    await expect(missing).rejects.toThrow(`no file ${gone}`);
+    await expect(storageCopy({ config, local: dir, key: "plugin_packages/dir.difypkg" })).rejects.toThrow(UserError);
+    const keys = (await storageList({ config, prefix: "plugin_packages/" })).objects.map((o) => o.key);
+    expect(keys).toEqual([KEY]);
+  });
+
+  it("refuses absolute keys, leading slashes and .. segments", async () => {
+    for (const key of ["/plugin_packages/x", "../x", "plugin_packages/../privkeys/k", "a//b", ""]) {
+      await expect(storageGet({ config, key })).rejects.toThrow(UserError);
+      await expect(storageCopy({ config, local, key })).rejects.toThrow(UserError);
+    }
+    await expect(storageList({ config, prefix: "/plugin_packages" })).rejects.toThrow(UserError);
+    await expect(storageGet({ config, key: "plugin_packages/" })).rejects.toThrow(/names a folder/);
+  });
+
+  it("ls reads every page, with keys that need URL encoding as page markers", async () => {
+    // No "+" or "%" here: the stand-in ignores encoding-type=url, which MinIO honours and the client decodes.
+    const names = ["c0", "c1 with space", "c2", "c3 é", "c4"].map((n) => `connector_build_caches/${n}`);
+    for (const key of names) await storageCopy({ config, local, key });
+    const paged = await storageList({ config, prefix: "connector_build_caches/", pageSize: 2 });
+    expect(paged.objects.map((o) => o.key)).toEqual(names);
+  });
+
+  it("a stopped container is an OperationError pointing at `dify-local up`", async () => {
+    await docker.getContainer("dlt-storage-minio").stop({ t: 1 });
+    const stopped = storageList({ config });
+    await expect(stopped).rejects.toThrow(OperationError);
+    await expect(stopped).rejects.toMatchObject({ message: "the MinIO container dlt-storage-minio is exited", hint: expect.stringContaining("dify-local up") });
+  });
+});
