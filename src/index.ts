@@ -11,4 +11,5 @@ export * from "./errors.js";
 export type { Event, EventSink, EventStatus, Plan, PlanItem, Action } from "./engine/index.js";
 export { RecordingSink, silentSink } from "./engine/index.js";
 export type { Check, Endpoint } from "./services/index.js";
+export type { Finding, Severity, DoctorOptions } from "./doctor/index.js";
 export { COMPONENTS } from "./services/index.js";

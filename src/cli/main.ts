@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, Option } from "commander";
-import { down, info, registryList, status, up, verify, type CommandOptions, type UpResult } from "../commands/index.js";
+import { doctor, down, hosts, info, values, registryList, status, storageCopy, storageGet, storageList, up, verify, type CommandOptions, type UpResult } from "../commands/index.js";
+import type { Finding } from "../doctor/index.js";
 import type { EventSink } from "../engine/index.js";
 import { DifyLocalError, ExitCode, UserError } from "../errors.js";
 import type { Check } from "../services/index.js";
@@ -122,6 +123,100 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (result.services.some((s) => s.credentials.some((c) => c.masked))) out("(secrets masked; --show-secrets prints them)");
     });
 
+  program
+    .command("doctor")
+    .description("diagnose the machine and the stack; each finding with why and the exact fix; exit 1 on an error")
+    .option("--values <file>", "also check a Helm values.yaml against the live stack, key by key")
+    .action(async (opts: { values?: string }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await doctor({ ...base(flags), sink: undefined, ...(opts.values ? { valuesFile: opts.values } : {}) });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else {
+        out(renderFindings(result.findings));
+        out(`\n${result.errors} error${result.errors === 1 ? "" : "s"}, ${result.warnings} warning${result.warnings === 1 ? "" : "s"}`);
+      }
+      if (!result.ok) exitCode = ExitCode.failed;
+    });
+
+  program
+    .command("values")
+    .description("Helm values (infrastructure part) with the live credentials of the running stack")
+    .option("--chart <line>", "chart line: 3.7 or 3.9 (default: the --merge file's, else 3.9)")
+    .option("--format <format>", "yaml (Helm values) or env (community edition .env names)")
+    .option("-o, --output <file>", "write to FILE (mode 0600) instead of stdout")
+    .option("--merge <file>", "update only these keys in an existing values.yaml, keeping every other key and comment (backup FILE.bak)")
+    .action(async (opts: { chart?: string; format?: string; output?: string; merge?: string }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await values({
+        ...base(flags),
+        sink: undefined,
+        ...(opts.chart !== undefined ? { chart: opts.chart } : {}),
+        ...(opts.format !== undefined ? { format: opts.format } : {}),
+        ...(opts.output !== undefined ? { output: opts.output } : {}),
+        ...(opts.merge !== undefined ? { merge: opts.merge } : {}),
+      });
+      for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+      if (result.secrets?.created) process.stderr.write(`generated chart secrets in ${result.secrets.file} (0600); later renders reuse them\n`);
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else if (result.text !== undefined) process.stdout.write(result.text);
+      else if (result.written) out(`wrote ${result.written} (mode 0600)`);
+      else if (result.merged) {
+        const m = result.merged;
+        out(m.changed.length === 0 ? `${m.file} already up to date` : `merged ${m.changed.length} keys into ${m.file}${m.backup ? ` (backup ${m.backup})` : ""}`);
+        if (m.layout === "rewritten") process.stderr.write(`note: ${m.file} was re-serialised as a whole; compare it with ${m.backup ?? "the backup"}\n`);
+      }
+    });
+
+  const storageCmd = program.command("storage").description("objects in the MinIO bucket, through S3 with the live credentials");
+  storageCmd
+    .command("ls [prefix]")
+    .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given")
+    .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await storageList({ ...base(flags), sink: undefined, ...(prefix ? { prefix } : {}) });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else if (result.objects.length === 0) out(`no objects in bucket ${result.bucket}${prefix ? ` under ${prefix}` : ""}`);
+      else out(table(["KEY", "SIZE", "LAST MODIFIED"], result.objects.map((o) => [o.key, String(o.size), o.lastModified])));
+    });
+  storageCmd
+    .command("cp <local> <key>")
+    .description("upload a local file as KEY (the seed's \"correct way\": never copy into the data directory)")
+    .action(async (local: string, key: string, _opts: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await storageCopy({ ...base(flags), sink: undefined, local, key });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else out(`uploaded ${local} to ${result.bucket}/${result.key} (${result.size} bytes)`);
+    });
+  storageCmd
+    .command("get <key> [local]")
+    .description("download KEY to LOCAL, or to stdout when LOCAL is omitted")
+    .option("--force", "overwrite an existing local file")
+    .action(async (key: string, local: string | undefined, opts: { force?: boolean }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      if (local === undefined) {
+        if (flags.json) throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", { key: "--json" });
+        process.stdout.write(await storageGet({ ...base(flags), sink: undefined, key }));
+        return;
+      }
+      const result = await storageGet({ ...base(flags), sink: undefined, key, local, force: opts.force ?? false });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else out(`wrote ${result.written} (${result.size} bytes)`);
+    });
+
+  program
+    .command("hosts")
+    .description("print the /etc/hosts line for the *.dify.local names; --apply writes it in a marked block")
+    .option("--apply", "add or update the dify-local block in /etc/hosts (needs the rights to)")
+    .option("--remove", "take the dify-local block out of /etc/hosts")
+    .action(async (opts: { apply?: boolean; remove?: boolean }, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<GlobalFlags>();
+      const result = await hosts({ apply: opts.apply ?? false, remove: opts.remove ?? false });
+      if (flags.json) out(JSON.stringify({ type: "result", ...result }));
+      else if (!opts.apply && !opts.remove) out(result.line);
+      else if (!result.changed) out(`${result.file} already up to date`);
+      else out(opts.apply ? `added the dify-local block to ${result.file}` : `removed the dify-local block from ${result.file}`);
+    });
+
   const registryCmd = program.command("registry").description("the local image registry");
   registryCmd
     .command("ls")
@@ -166,6 +261,19 @@ function renderUp(result: UpResult, flags: GlobalFlags, out: (s: string) => void
 function renderChecks(checks: Check[]): string {
   return checks
     .map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`))
+    .join("\n");
+}
+
+const SEVERITY_SYMBOL: Record<Finding["severity"], string> = { ok: "✓", error: "✗", warning: "!", info: "i" };
+
+function renderFindings(findings: Finding[]): string {
+  return findings
+    .map((f) => {
+      const lines = [`${SEVERITY_SYMBOL[f.severity]} ${f.what}`];
+      if (f.severity !== "ok" && f.why) lines.push(`    why: ${f.why}`);
+      if (f.severity !== "ok" && f.fix) lines.push(`    fix: ${f.fix}`);
+      return lines.join("\n");
+    })
     .join("\n");
 }
 

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { cleanup, exists, namesOf, seedConfigWithFixtures } from "../support/stack.js";
+import { cleanup, exists, guardSeedNames, namesOf, seedConfigWithFixtures } from "../support/stack.js";
 
 const BIN = resolve("bin/dify-local.js");
 const config = seedConfigWithFixtures();
@@ -39,6 +39,7 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "dlt-e2e-"));
     await writeFile(join(dir, "dify-local.yaml"), stringify(config));
+    await guardSeedNames(config);
     await cleanup(config);
   });
   afterAll(async () => {
@@ -146,6 +147,30 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     expect(secrets.stdout).toContain("minioadmin123");
   });
 
+  it("doctor, storage and registry ls work on the running stack", async () => {
+    const doctor = await cli(["doctor", "--json"]);
+    expect(doctor.code, doctor.stdout).toBe(0);
+    const report = JSON.parse(doctor.stdout) as { ok: boolean; findings: Array<{ id: string; severity: string }> };
+    expect(report.ok).toBe(true);
+    expect(report.findings.find((f) => f.id === "postgres.databases")?.severity).toBe("ok");
+
+    await writeFile(join(dir, "pkg.difypkg"), "plugin bytes");
+    const cp = await cli(["storage", "cp", "pkg.difypkg", "plugin_packages/pkg.difypkg"]);
+    expect(cp.code, cp.stderr).toBe(0);
+    expect(cp.stdout).toBe("uploaded pkg.difypkg to dify/plugin_packages/pkg.difypkg (12 bytes)\n");
+    const ls = await cli(["storage", "ls", "plugin_packages/"]);
+    expect(ls.stdout).toMatch(/^plugin_packages\/pkg\.difypkg\s+12\s+\d{4}-/m);
+    const get = await cli(["storage", "get", "plugin_packages/pkg.difypkg"]);
+    expect(get.stdout).toBe("plugin bytes");
+    const missing = await cli(["storage", "cp", "nope.difypkg", "x"]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("nope.difypkg");
+
+    const registry = await cli(["registry", "ls", "--json"]);
+    expect(registry.code).toBe(0);
+    expect(JSON.parse(registry.stdout)).toMatchObject({ type: "result", repositories: [] });
+  });
+
   it("verify fails with exit 1 and a fix when a service is stopped", async () => {
     const { docker } = await import("../support/stack.js");
     await docker.getContainer("dev-redis").stop({ t: 5 });
@@ -153,6 +178,10 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     expect(run.code).toBe(1);
     expect(run.stdout).toContain("✗ container dev-redis is running: it is exited");
     expect(run.stdout).toContain("fix: run `dify-local up`");
+    const doctor = await cli(["doctor"]);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain("✗ container dev-redis is exited");
+    expect(doctor.stdout).toMatch(/^1 error, \d+ warnings?$/m);
     const fixed = await cli(["up"]);
     expect(fixed.code).toBe(0);
     expect(fixed.stderr).toMatch(/^ok {3}redis container: started/m);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConflictError, down, RecordingSink, up } from "../../src/index.js";
 import { FIXTURE_IMAGES } from "../support/fixtures.js";
 import { imageExists, removeImage, tagImage } from "../support/images.js";
-import { cleanup, docker, testConfig } from "../support/stack.js";
+import { cleanup, docker, guardSeedNames, testConfig } from "../support/stack.js";
 
 const BASE = 21300;
 // Seed names and port for the registry only; the other services get their own names and ports.
@@ -18,6 +18,7 @@ let taggedByUs = false;
 
 describe.skipIf(!inject("engine"))("adoption", () => {
   beforeAll(async () => {
+    await guardSeedNames(config);
     await cleanup(config);
     if (!(await imageExists("registry:2"))) {
       await tagImage(FIXTURE_IMAGES.registry, "registry:2");

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { down, EnvironmentError, OperationError, RecordingSink, registryList, up, verify } from "../../src/index.js";
+import { doctor, down, EnvironmentError, OperationError, RecordingSink, registryList, up, verify } from "../../src/index.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
 import { KubeApiDouble } from "../support/kube-api-double.js";
 import { cleanup, docker, exists, namesOf, testConfig } from "../support/stack.js";
@@ -221,6 +221,12 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     const checked = await verify({ config });
     expect(checked.ok).toBe(false);
     expect(checked.checks.find((c) => c.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ ok: false, detail: "missing" });
+    // The doctor reports the same, with the fix; it also sees the nodes and the registry.
+    const diagnosis = await doctor({ config });
+    expect(diagnosis.findings.find((f) => f.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ severity: "error", fix: "run `dify-local up` to rewrite it" });
+    expect(diagnosis.findings.find((f) => f.id === "cluster.nodes")?.severity).toBe("ok");
+    expect(diagnosis.findings.find((f) => f.id === `cluster.registry.${CLUSTER}-control-plane`)?.severity).toBe("ok");
+    expect(diagnosis.findings.find((f) => f.id === `cluster.host-alias.${CLUSTER}-worker`)?.severity).toBe("ok");
     expect((await up({ config })).changes).toEqual([`${CLUSTER}-worker: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`]);
   });
 

@@ -12,14 +12,17 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { down, RecordingSink, up } from "../../src/index.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
-import { cleanup, exists, namesOf, seedConfigWithFixtures, snapshot } from "../support/stack.js";
+import { cleanup, exists, guardSeedNames, namesOf, seedConfigWithFixtures, snapshot } from "../support/stack.js";
 
 const config = seedConfigWithFixtures();
 const { containers, volumes } = namesOf(config);
 const PUSHED = "localhost:5050/dlt-lifecycle/hello:1";
 
 describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
-  beforeAll(() => cleanup(config));
+  beforeAll(async () => {
+    await guardSeedNames(config);
+    await cleanup(config);
+  });
   afterAll(async () => {
     await cleanup(config);
     await removeImage(PUSHED);

@@ -90,3 +90,24 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
   }
   return out as ConfigInput;
 }
+
+/**
+ * The tests that use the seed's own names (dev-postgres, local-registry, ...) remove those
+ * containers and volumes. On a developer's machine they may hold real data, so those tests refuse
+ * to start while any of them exists, unless DIFY_LOCAL_TESTS_MAY_REMOVE_SEED_STACK=1 says they may.
+ */
+export async function guardSeedNames(cfg: ConfigInput): Promise<void> {
+  if (process.env.DIFY_LOCAL_TESTS_MAY_REMOVE_SEED_STACK === "1") return;
+  const seed = namesOf({});
+  const containers = namesOf(cfg).containers.filter((c) => seed.containers.includes(c));
+  const volumes = namesOf(cfg).volumes.filter((v) => seed.volumes.includes(v));
+  const found: string[] = [];
+  for (const c of containers) if (await exists("container", c)) found.push(`container ${c}`);
+  for (const v of volumes) if (await exists("volume", v)) found.push(`volume ${v}`);
+  if (found.length > 0) {
+    throw new Error(
+      `refusing to run: this test removes the seed's containers and volumes, and ${found.join(", ")} exist on this engine. ` +
+        "Run `dify-local down --purge` if they are disposable, or set DIFY_LOCAL_TESTS_MAY_REMOVE_SEED_STACK=1.",
+    );
+  }
+}
