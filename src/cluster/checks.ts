@@ -34,7 +34,7 @@ export async function clusterChecks(runtime: Runtime, config: Config): Promise<C
 
   const expected = 1 + config.cluster.workers;
   try {
-    const kube = new KubeApi(await kind.kubeconfig(name), `kind-${name}`);
+    const kube = await KubeApi.open(await kind.kubeconfig(name), `kind-${name}`);
     const nodes = await kube.nodes();
     const notReady = nodes.filter((n) => !n.ready).map((n) => n.name);
     const ok = nodes.length >= expected && notReady.length === 0;

@@ -1,4 +1,4 @@
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1ConfigMap, type V1Node } from "@kubernetes/client-node";
+import type { AppsV1Api, CoreV1Api, V1ConfigMap, V1Node } from "@kubernetes/client-node";
 import { OperationError } from "../errors.js";
 
 /** One node and whether its Ready condition is True. */
@@ -16,15 +16,21 @@ function isNotFound(err: unknown): boolean {
  * cluster's own kubeconfig (from `kind get kubeconfig`, context `kind-<name>`).
  */
 export class KubeApi {
-  private readonly core: CoreV1Api;
-  private readonly apps: AppsV1Api;
+  private constructor(
+    private readonly core: CoreV1Api,
+    private readonly apps: AppsV1Api,
+  ) {}
 
-  constructor(kubeconfigYaml: string, context: string) {
-    const kc = new KubeConfig();
+  /**
+   * A client for one context of a kubeconfig. The client library is loaded here, on first use:
+   * it is the heaviest import and commands without a cluster (or without an engine) never need it.
+   */
+  static async open(kubeconfigYaml: string, context: string): Promise<KubeApi> {
+    const k8s = await import("@kubernetes/client-node");
+    const kc = new k8s.KubeConfig();
     kc.loadFromString(kubeconfigYaml);
     if (kc.getContexts().some((c) => c.name === context)) kc.setCurrentContext(context);
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.apps = kc.makeApiClient(AppsV1Api);
+    return new KubeApi(kc.makeApiClient(k8s.CoreV1Api), kc.makeApiClient(k8s.AppsV1Api));
   }
 
   async nodes(): Promise<NodeReadiness[]> {

@@ -19,7 +19,7 @@ export async function convergeCluster(ctx: Context, changes: string[]): Promise<
     changes.push(`cluster ${name}: created`);
     return `created ${name}`;
   }, (d) => d);
-  const kube = new KubeApi(await kind.kubeconfig(name), `kind-${name}`);
+  const kube = await KubeApi.open(await kind.kubeconfig(name), `kind-${name}`);
   const present = (await kindNodes(runtime, name)).length;
   await step(sink, "cluster ready", () => kube.waitNodesReady(Math.min(expected, present || expected), config.cluster.readyTimeout), (nodes) =>
     `${nodes.length} nodes Ready`,

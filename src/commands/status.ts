@@ -65,7 +65,7 @@ async function clusterStatus(runtime: Runtime, config: Config): Promise<ServiceS
   };
   if (running === 0) return { ...base, health: "unknown" };
   try {
-    const ready = await new KubeApi(await kind.kubeconfig(name), `kind-${name}`).nodes();
+    const ready = await (await KubeApi.open(await kind.kubeconfig(name), `kind-${name}`)).nodes();
     const notReady = ready.filter((n) => !n.ready).map((n) => n.name);
     return notReady.length === 0 && ready.length > 0
       ? { ...base, health: "healthy", detail: `${ready.length} nodes Ready` }

@@ -200,7 +200,7 @@ async function openStorage(options: CommandOptions): Promise<Storage> {
   }
   const host = probeHost(config);
   return {
-    client: minioClient({ config, host }, liveMinioCredentials(config, container)),
+    client: await minioClient({ config, host }, liveMinioCredentials(config, container)),
     bucket: config.minio.bucket,
     endpoint: endpointOf(config, host),
   };

@@ -102,7 +102,7 @@ async function postgresFacts(config: Config, host: string): Promise<NonNullable<
 
 async function minioFacts(config: Config, host: string, runtime: Runtime, container: ObservedContainer): Promise<NonNullable<DoctorFacts["minio"]>> {
   const bucket = config.minio.bucket;
-  const client = minioClient({ config, host }, liveMinioCredentials(config, container));
+  const client = await minioClient({ config, host }, liveMinioCredentials(config, container));
   try {
     const bucketExists = await client.bucketExists(bucket);
     if (!bucketExists) return { bucketExists, access: "none", strayFiles: [] };

@@ -60,11 +60,11 @@ describe.skipIf(!inject("engine"))("doctor", () => {
 
   it("a PostgreSQL volume initialised with another password: up fails fast, doctor explains both fixes", async () => {
     const other = testConfig("doctor", BASE, { postgres: { password: "another-password" } });
-    const started = Date.now();
     const err = await up({ config: other }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationError);
+    // The explanation, not "did not answer within 90s": the readiness loop stopped at the refusal.
     expect((err as Error).message).toContain("POSTGRES_PASSWORD is applied only to an empty data directory");
-    expect(Date.now() - started).toBeLessThan(60_000);
+    expect((err as Error).message).not.toContain("did not answer within");
     const f = (await find(other)).find((x) => x.id === "postgres.auth");
     expect(f?.severity).toBe("error");
     expect(f?.why).toContain(`the volume dlt-doctor-postgres-data was initialised with another password`);

