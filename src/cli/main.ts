@@ -243,13 +243,14 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function renderUp(result: UpResult, flags: GlobalFlags, out: (s: string) => void): void {
   if (flags.json) {
-    out(JSON.stringify({ type: "result", ok: result.ok, dryRun: result.dryRun, plan: result.plan.items.map(({ component, container, action, reason }) => ({ component, container, action, reason })), changes: result.changes, checks: result.checks }));
+    out(JSON.stringify({ type: "result", ok: result.ok, dryRun: result.dryRun, plan: result.plan.items.map(({ component, container, action, reason }) => ({ component, container, action, reason })), ...(result.cluster ? { cluster: result.cluster } : {}), changes: result.changes, checks: result.checks }));
     return;
   }
   if (result.dryRun) {
     const changing = result.plan.items.filter((i) => i.action !== "keep" && i.action !== "adopt");
-    out(changing.length === 0 ? "nothing to do: every container matches the config" : "plan:");
-    out(table(["ACTION", "CONTAINER", "REASON"], result.plan.items.map((i) => [i.action, i.container, i.reason])));
+    const clusterRow = result.cluster ? [[result.cluster.action, `kind cluster ${result.cluster.name}`, result.cluster.action === "create" ? "does not exist" : "exists (kept; node wiring is checked on up)"]] : [];
+    out(changing.length === 0 && result.cluster?.action !== "create" ? "nothing to do: every container matches the config" : "plan:");
+    out(table(["ACTION", "CONTAINER", "REASON"], [...result.plan.items.map((i) => [i.action, i.container, i.reason]), ...clusterRow]));
     return;
   }
   const failed = result.checks.filter((c) => !c.ok);

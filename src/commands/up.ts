@@ -23,6 +23,8 @@ export interface UpResult {
   checks: Check[];
   ok: boolean;
   dryRun: boolean;
+  /** With the cluster enabled: whether `up` creates it or keeps the existing one. */
+  cluster?: { name: string; action: "create" | "keep" };
 }
 
 /**
@@ -51,7 +53,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const observed = await runtime.observe(specs.map((s) => s.name));
   const plan = planFor(specs, observed, { recreate: options.recreate ?? false });
 
-  if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true };
+  if (dryRun) {
+    const name = config.cluster.name;
+    const cluster = clusterOn ? { name, action: (await kind.clusters()).includes(name) ? ("keep" as const) : ("create" as const) } : undefined;
+    return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(cluster ? { cluster } : {}) };
+  }
 
   const conflicts = plan.items.filter((i) => i.action === "conflict");
   if (conflicts.length > 0) {

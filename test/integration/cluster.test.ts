@@ -118,6 +118,7 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
   });
 
   it("up creates the cluster from the generated config and wires every node to the registry", async () => {
+    expect((await up({ config, dryRun: true })).cluster).toEqual({ name: CLUSTER, action: "create" });
     const sink = new RecordingSink();
     const result = await up({ config, sink });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
@@ -175,6 +176,9 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     expect(result?.ok).toBe(true);
     expect(result?.changes).toEqual([]);
     expect(api.rollouts.get("kube-system/coredns")).toBe(1);
+    const dry = await up({ config, dryRun: true });
+    expect(dry.cluster).toEqual({ name: CLUSTER, action: "keep" });
+    expect(dry.plan.items.every((i) => i.action === "keep")).toBe(true);
     const intoNodes = execs.filter((e) => NODES.includes(e.container));
     // The only execs into nodes are verify's read-only probes (curl and /dev/tcp), one per node.
     expect(intoNodes.filter((e) => !e.action.includes("getent hosts host.docker.internal"))).toEqual([]);
