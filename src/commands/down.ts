@@ -1,4 +1,4 @@
-import { kind } from "../cluster/index.js";
+import { kind, KIND_NETWORK } from "../cluster/index.js";
 import { step } from "../engine/index.js";
 import { EnvironmentError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
@@ -61,6 +61,10 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
     }
   } else if (config.cluster.enabled) {
     sink.emit({ step: "cluster delete", status: "skip", detail: `kept ${config.cluster.name} (--keep-cluster)` });
+  }
+  // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
+  if (clusterDeleted && (await runtime.removeNetworkIfOurs(KIND_NETWORK))) {
+    sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
   }
   const volumes = await runtime.managedVolumes(components.map((c) => config[c.name].volume));
   const volumesRemoved: string[] = [];

@@ -7,17 +7,11 @@ import type * as Minio from "minio";
 import type { Config } from "../config/index.js";
 import { OperationError, UserError, messageOf } from "../errors.js";
 import { Runtime, connectDocker } from "../runtime/index.js";
-import { liveMinioCredentials, minioClient, probeHost } from "../services/index.js";
+import { listAllObjects, liveMinioCredentials, minioClient, probeHost, type ListedObject } from "../services/index.js";
 import { resolveConfig, type CommandOptions } from "./context.js";
 
 /** One object in the bucket, as `storage ls` lists it. */
-export interface StorageObject {
-  key: string;
-  /** Bytes. */
-  size: number;
-  /** ISO 8601. */
-  lastModified: string;
-}
+export type StorageObject = ListedObject;
 
 export interface StorageListOptions extends CommandOptions {
   /** Only keys starting with this (`plugin_packages/`); every key when omitted. */
@@ -72,23 +66,9 @@ export async function storageList(options: StorageListOptions = {}): Promise<Sto
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new UserError(`pageSize must be an integer from 1 to 1000 (got ${pageSize})`, { key: "pageSize" });
   const s3 = await openStorage(options);
-  const objects: StorageObject[] = [];
-  // ListObjects (V1) paged by the last key seen: without a delimiter these are exactly the pages
-  // of V2's continuation tokens, and the marker is a key already decoded (the client hands back
-  // NextMarker still URL-encoded). The tests' MinIO stand-in cannot issue V2 tokens at all.
-  let marker = "";
+  let objects: StorageObject[];
   try {
-    for (;;) {
-      const page = await s3.client.listObjectsQuery(s3.bucket, prefix, marker, { Delimiter: "", MaxKeys: pageSize });
-      for (const o of page.objects) {
-        if (o.name !== undefined) objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
-      }
-      if (!page.isTruncated) break;
-      const last = objects.at(-1)?.key;
-      // A truncated page that moves no further would restart the listing, forever.
-      if (last === undefined || last === marker) throw new Error("the listing was truncated without new keys");
-      marker = last;
-    }
+    objects = await listAllObjects(s3.client, s3.bucket, prefix, pageSize);
   } catch (err) {
     throw s3Error(err, s3, "list objects");
   }

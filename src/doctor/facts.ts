@@ -8,6 +8,7 @@ import {
   classifyPolicy,
   enabledComponents,
   isAuthFailure,
+  listAllObjects,
   liveMinioCredentials,
   MINIO_DATA_DIR,
   minioClient,
@@ -112,8 +113,7 @@ async function minioFacts(config: Config, host: string, runtime: Runtime, contai
     } catch (err) {
       if ((err as { code?: string }).code !== "NoSuchBucketPolicy") throw err;
     }
-    const keys: string[] = [];
-    for await (const o of client.listObjectsV2(bucket, "", true) as AsyncIterable<{ name?: string }>) if (o.name) keys.push(o.name);
+    const keys = (await listAllObjects(client, bucket)).map((o) => o.key);
     // The data directory is MinIO's, not a filesystem for us: a file there that no object key
     // accounts for was copied in directly (the seed's "DO NOT copy files directly to /data/dify/").
     // Object storage keeps each object under a path that starts with its key (MinIO: KEY/xl.meta).

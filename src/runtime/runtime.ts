@@ -317,11 +317,25 @@ export class Runtime {
   async ensureNetwork(name: string): Promise<"created" | "exists"> {
     if ((await this.networkGateway(name)) !== undefined) return "exists";
     try {
-      await this.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Options: { "com.docker.network.driver.mtu": "1500" } });
+      await this.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { [LABELS.managed]: "true" }, Options: { "com.docker.network.driver.mtu": "1500" } });
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
     return "created";
+  }
+
+  /** Removes a network dify-local created, once nothing is attached to it; returns whether it did. */
+  async removeNetworkIfOurs(name: string): Promise<boolean> {
+    let info: { Labels?: Record<string, string>; Containers?: Record<string, unknown> };
+    try {
+      info = (await this.docker.getNetwork(name).inspect()) as typeof info;
+    } catch (err) {
+      if (statusOf(err) === 404) return false;
+      throw err;
+    }
+    if (info.Labels?.[LABELS.managed] !== "true" || Object.keys(info.Containers ?? {}).length > 0) return false;
+    await this.docker.getNetwork(name).remove();
+    return true;
   }
 
   /** Connects a container to a network unless it already is. Returns whether it changed anything. */

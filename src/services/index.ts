@@ -9,8 +9,8 @@ import { registry } from "./registry/index.js";
 export * from "./component.js";
 export { postgres, missingDatabases, isAuthFailure, passwordMismatchAdvice } from "./postgres/index.js";
 export { redis, redisPing } from "./redis/index.js";
-export { minio, minioClient, liveMinioCredentials, MINIO_DATA_DIR, anonymousPolicy, anonymousGrants, classifyPolicy } from "./minio/index.js";
-export type { MinioCredentials, AnonymousAccess } from "./minio/index.js";
+export { minio, minioClient, liveMinioCredentials, listAllObjects, MINIO_DATA_DIR, anonymousPolicy, anonymousGrants, classifyPolicy } from "./minio/index.js";
+export type { MinioCredentials, AnonymousAccess, ListedObject } from "./minio/index.js";
 export { qdrant } from "./qdrant/index.js";
 export { registry, catalog, tags } from "./registry/index.js";
 

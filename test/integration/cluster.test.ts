@@ -242,6 +242,9 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     for (const n of NODES) expect(await exists("container", n)).toBe(false);
     for (const v of volumes) expect(await exists("volume", v)).toBe(true);
     expect(await readFile(join(stateDir, "calls.log"), "utf8")).toContain(`delete cluster --name ${CLUSTER}`);
+    // A kind network dify-local created goes with the cluster; one made by someone else stays.
+    const network = await docker.getNetwork("kind").inspect().catch(() => undefined) as { Labels?: Record<string, string> } | undefined;
+    expect(network?.Labels?.["dify-local.managed"]).toBeUndefined();
   });
 });
 

@@ -40,6 +40,37 @@ export async function minioClient(ctx: Pick<ServiceContext, "config" | "host">, 
   });
 }
 
+/** One object as a listing reports it. */
+export interface ListedObject {
+  key: string;
+  /** Bytes. */
+  size: number;
+  /** ISO 8601. */
+  lastModified: string;
+}
+
+/**
+ * Every object under `prefix`, over all pages. ListObjects (V1) paged by the last key seen:
+ * without a delimiter these are exactly the pages of V2's continuation tokens, and the marker is a
+ * key already decoded (the client hands back NextMarker still URL-encoded). The tests' MinIO
+ * stand-in cannot issue V2 tokens at all.
+ */
+export async function listAllObjects(client: Minio.Client, bucket: string, prefix = "", pageSize = 1000): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  let marker = "";
+  for (;;) {
+    const page = await client.listObjectsQuery(bucket, prefix, marker, { Delimiter: "", MaxKeys: pageSize });
+    for (const o of page.objects) {
+      if (o.name !== undefined) objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
+    }
+    if (!page.isTruncated) return objects;
+    const last = objects.at(-1)?.key;
+    // A truncated page that moves no further would restart the listing, forever.
+    if (last === undefined || last === marker) throw new Error("the listing was truncated without new keys");
+    marker = last;
+  }
+}
+
 async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
   try {
     const p = await client.getBucketPolicy(bucket);
