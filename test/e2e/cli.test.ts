@@ -195,4 +195,24 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     for (const c of containers) expect(await exists("container", c)).toBe(false);
     for (const v of volumes) expect(await exists("volume", v)).toBe(false);
   });
+
+  it("on a terminal: live rows with a spinner while working, then ✓ per step", async () => {
+    // `script` gives the CLI a real pseudo-terminal (with a size, as a terminal window has).
+    const run = await new Promise<Run>((done) => {
+      const child = spawn("script", ["-qec", `stty cols 150 rows 60; ${process.execPath} ${BIN} up`, "/dev/null"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("close", (code) => done({ code, stdout, stderr }));
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] (postgres|redis|minio|qdrant|registry) (container|ready)/);
+    expect(run.stdout).toContain("✓ postgres container: created");
+    expect(run.stdout).toContain("✓ check minio.anonymous");
+    // Rows are redrawn in place (cursor moves and line erases), not appended as plain lines.
+    expect(run.stdout).toContain("\u001b[2K");
+    expect(run.stdout).not.toMatch(/^ok {3}postgres container/m);
+    expect((await cli(["down", "--purge", "--yes"])).code).toBe(0);
+  });
 });

@@ -69,4 +69,23 @@ describe.skipIf(!inject("engine"))("image pulls", () => {
     expect((await up({ config, sink: again })).ok).toBe(true);
     expect(again.events.filter((e) => e.step === `image ${REF}`)).toEqual([{ step: `image ${REF}`, status: "skip", detail: "present" }]);
   });
+
+  it("--pull always fetches a newer image and recreates the container that runs it", async () => {
+    // The registry gets a new REF while the engine keeps the old one under that name.
+    const oldId = (await docker.getImage(REF).inspect()).Id;
+    await buildTinyImage(REF, randomBytes(1024 * 1024), FIXTURE_IMAGES.redis);
+    await pushImage(REF);
+    await docker.getImage(oldId).tag({ repo: REF.slice(0, REF.lastIndexOf(":")), tag: "7" });
+    const before = await docker.getContainer("dlt-pull-redis").inspect();
+    expect(before.Image).toBe(oldId);
+
+    // Only redis: --pull always pulls every enabled image, and the fixtures live in no registry.
+    const onlyRedis = testConfig("pull", BASE, { redis: { image: REF }, registry: { enabled: false }, postgres: { enabled: false }, minio: { enabled: false }, qdrant: { enabled: false } });
+    const result = await up({ config: onlyRedis, pull: "always" });
+    expect(result.ok).toBe(true);
+    const recreated = result.plan.items.filter((i) => i.action === "recreate");
+    expect(recreated.map((i) => [i.container, i.reason])).toEqual([["dlt-pull-redis", `a newer ${REF} was pulled`]]);
+    const after = await docker.getContainer("dlt-pull-redis").inspect();
+    expect(after.Image).not.toBe(oldId);
+  });
 });
