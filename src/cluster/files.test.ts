@@ -1,30 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { KIND_DEFAULT_COREFILE } from "../../test/support/corefile.js";
 import { parseConfig } from "../config/index.js";
 import { corefileHost, corefileWithHost, etcHostsWithAlias, hostsToml, kindConfig, localRegistryHosting, registryHosts } from "./files.js";
 import { parseKindVersion, versionAtLeast } from "./kind.js";
 import { gatewayBindings } from "./wiring.js";
 
-const COREFILE = `.:53 {
-    errors
-    health {
-       lameduck 5s
-    }
-    ready
-    kubernetes cluster.local in-addr.arpa ip6.arpa {
-       pods insecure
-       fallthrough in-addr.arpa ip6.arpa
-       ttl 30
-    }
-    forward . /etc/resolv.conf {
-       max_concurrent 1000
-    }
-    cache 30
-    loop
-    reload
-    loadbalance
-}
-`;
+const COREFILE = KIND_DEFAULT_COREFILE;
 
 describe("kindConfig", () => {
   it("generates the seed's cluster: control plane with ingress ports, one worker, certs.d config_path", () => {
