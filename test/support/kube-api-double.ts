@@ -17,7 +17,6 @@ import { KIND_DEFAULT_COREFILE } from "./corefile.js";
 
 export { KIND_DEFAULT_COREFILE };
 
-
 interface Json {
   [key: string]: unknown;
 }
