@@ -1,7 +1,7 @@
 import type { Config } from "../config/index.js";
 import type { ValuesFacts } from "../doctor/index.js";
 import { DEFAULT_CHART, detectChart, factsFrom, flattenValues, loadValuesFile, renderValues } from "../helm/index.js";
-import type { Runtime } from "../runtime/index.js";
+import type { ObservedContainer } from "../runtime/index.js";
 
 /** The top-level keys that describe the infrastructure; secrets and ingress are the user's to choose. */
 const INFRA_KEYS = new Set(["externalPostgres", "externalDatabase", "externalRedis", "persistence", "vectorDB", "plugin_connector", "postgresql", "redis", "qdrant", "minio"]);
@@ -13,9 +13,8 @@ const UNUSED_SECRETS = { appSecretKey: "", enterpriseAppSecretKey: "", adminAPIs
  * Reads a user's values.yaml (a YAML error is bad input: exit 2, naming file:line) and what the
  * live stack says its infrastructure keys must be, in the file's own chart line.
  */
-export async function readValuesFacts(file: string, config: Config, runtime: Runtime | undefined): Promise<ValuesFacts> {
+export async function readValuesFacts(file: string, config: Config, observed: ReadonlyMap<string, ObservedContainer>): Promise<ValuesFacts> {
   const { data } = await loadValuesFile(file);
-  const observed = runtime ? await runtime.observe([config.postgres.container, config.redis.container, config.minio.container, config.qdrant.container]) : new Map();
   const chart = detectChart(data) ?? DEFAULT_CHART;
   const rendered = renderValues(factsFrom(config, observed), { chart, secrets: UNUSED_SECRETS });
   const expected = flattenValues(rendered)

@@ -30,7 +30,10 @@ export interface DoctorOptions extends CommandOptions {
  * Gathers every fact the rules need. Never throws for what it diagnoses (an unreachable engine,
  * a missing tool, a failing service); only bad input (the config itself) is an error.
  */
-export async function gatherFacts(options: DoctorOptions, readValues?: (file: string, config: Config, runtime: Runtime | undefined) => Promise<DoctorFacts["values"]>): Promise<DoctorFacts> {
+export async function gatherFacts(
+  options: DoctorOptions,
+  readValues?: (file: string, config: Config, observed: ReadonlyMap<string, ObservedContainer>) => Promise<DoctorFacts["values"]>,
+): Promise<DoctorFacts> {
   const { config } = await resolveConfig(options);
   const env = options.env ?? process.env;
   const address = resolveEngine(env).address;
@@ -58,7 +61,7 @@ export async function gatherFacts(options: DoctorOptions, readValues?: (file: st
     ports: [],
   };
   if (engineResult instanceof Error) {
-    if (options.valuesFile && readValues) facts.values = await readValues(options.valuesFile, config, undefined);
+    if (options.valuesFile && readValues) facts.values = await readValues(options.valuesFile, config, new Map());
     return facts;
   }
   const runtime = new Runtime((engineResult as { docker: Runtime["docker"] }).docker);
@@ -84,7 +87,7 @@ export async function gatherFacts(options: DoctorOptions, readValues?: (file: st
     const exists = (await kind.clusters().catch(() => [] as string[])).includes(config.cluster.name);
     if (exists) facts.cluster = await clusterChecks(runtime, config);
   }
-  if (options.valuesFile && readValues) facts.values = await readValues(options.valuesFile, config, runtime);
+  if (options.valuesFile && readValues) facts.values = await readValues(options.valuesFile, config, observed);
   return facts;
 }
 
