@@ -1,5 +1,6 @@
 import type { Config } from "../config/index.js";
 import type { ValuesFacts } from "../doctor/index.js";
+import { UserError } from "../errors.js";
 import { DEFAULT_CHART, detectChart, factsFrom, flattenValues, loadValuesFile, renderValues } from "../helm/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 
@@ -14,7 +15,14 @@ const UNUSED_SECRETS = { appSecretKey: "", enterpriseAppSecretKey: "", adminAPIs
  * live stack says its infrastructure keys must be, in the file's own chart line.
  */
 export async function readValuesFacts(file: string, config: Config, observed: ReadonlyMap<string, ObservedContainer>): Promise<ValuesFacts> {
-  const { data } = await loadValuesFile(file);
+  let data: unknown;
+  try {
+    ({ data } = await loadValuesFile(file));
+  } catch (err) {
+    // The loader's hints speak of --merge; here the file is only read.
+    if (err instanceof UserError) throw new UserError(err.message, { key: "--values", hint: "pass the values.yaml you give helm with -f" });
+    throw err;
+  }
   const chart = detectChart(data) ?? DEFAULT_CHART;
   const rendered = renderValues(factsFrom(config, observed), { chart, secrets: UNUSED_SECRETS });
   const expected = flattenValues(rendered)
