@@ -9,12 +9,14 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConflictError, down, RecordingSink, up } from "../../src/index.js";
 import { FIXTURE_IMAGES } from "../support/fixtures.js";
 import { imageExists, removeImage, tagImage } from "../support/images.js";
-import { cleanup, docker, guardSeedNames, testConfig } from "../support/stack.js";
+import { cleanup, docker, exists, guardSeedNames, testConfig } from "../support/stack.js";
 
 const BASE = 21300;
 // Seed names and port for the registry only; the other services get their own names and ports.
 const config = testConfig("adopt", BASE, { registry: { container: "local-registry", port: 5050, image: "registry:2", volume: "dlt-adopt-registry-data" } });
 let taggedByUs = false;
+/** The anonymous volume `docker run` gave the hand-made registry; --recreate keeps it, the test removes it. */
+let anonymousVolumes: string[] = [];
 
 describe.skipIf(!inject("engine"))("adoption", () => {
   beforeAll(async () => {
@@ -26,9 +28,11 @@ describe.skipIf(!inject("engine"))("adoption", () => {
     }
     const run = spawnSync("docker", ["run", "-d", "-p", "5050:5000", "--restart=always", "--name", "local-registry", "registry:2"], { encoding: "utf8" });
     expect(run.status, run.stderr).toBe(0);
+    const made = await docker.getContainer("local-registry").inspect();
+    anonymousVolumes = made.Mounts.filter((m) => m.Type === "volume" && m.Name).map((m) => m.Name as string);
   });
   afterAll(async () => {
-    await cleanup(config);
+    await cleanup(config, { volumes: anonymousVolumes });
     if (taggedByUs) await removeImage("registry:2");
   });
 
@@ -70,5 +74,8 @@ describe.skipIf(!inject("engine"))("adoption", () => {
     expect(result.ok).toBe(true);
     const c = await docker.getContainer("local-registry").inspect();
     expect(c.Config.Labels?.["dify-local.managed"]).toBe("true");
+    // The hand-made container's own storage is not deleted by the replacement.
+    expect(anonymousVolumes.length).toBeGreaterThan(0);
+    for (const v of anonymousVolumes) expect(await exists("volume", v)).toBe(true);
   });
 });
