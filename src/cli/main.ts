@@ -32,7 +32,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   const base = (flags: GlobalFlags): CommandOptions => ({
     ...(flags.config ? { configFile: flags.config } : {}),
     ...(flags.cluster === false ? { overrides: { cluster: { enabled: false } } } : {}),
-    sink: sinkFor(flags),
   });
 
   const program = new Command("dify-local")
@@ -56,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (opts.pull !== "missing" && opts.pull !== "always") {
         throw new UserError(`--pull must be missing or always (got "${opts.pull}")`, { key: "--pull" });
       }
-      const result = await up({ ...base(flags), dryRun: opts.dryRun ?? false, pull: opts.pull, recreate: opts.recreate ?? false });
+      const result = await up({ ...base(flags), sink: sinkFor(flags), dryRun: opts.dryRun ?? false, pull: opts.pull, recreate: opts.recreate ?? false });
       tty?.close();
       renderUp(result, flags, out);
       if (!result.ok) exitCode = ExitCode.failed;
@@ -71,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       if (opts.purge && !opts.yes) await confirmPurge();
-      const result = await down({ ...base(flags), purge: opts.purge ?? false, keepCluster: opts.keepCluster ?? false });
+      const result = await down({ ...base(flags), sink: sinkFor(flags), purge: opts.purge ?? false, keepCluster: opts.keepCluster ?? false });
       tty?.close();
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else {
@@ -88,7 +87,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("a table of service, container, state, endpoint and health")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await status({ ...base(flags), sink: undefined });
+      const result = await status(base(flags));
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else out(table(["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"], result.services.map((s) => [s.service, s.container + (s.owner === "adopted" ? " (adopted)" : ""), s.state, s.endpoint, s.health])));
     });
@@ -98,7 +97,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("run every check of the seed; exit 1 when one fails")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await verify({ ...base(flags), sink: undefined });
+      const result = await verify(base(flags));
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else out(renderChecks(result.checks));
       if (!result.ok) exitCode = ExitCode.failed;
@@ -110,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--show-secrets", "print passwords and keys")
     .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await info({ ...base(flags), sink: undefined, showSecrets: opts.showSecrets ?? false });
+      const result = await info({ ...base(flags), showSecrets: opts.showSecrets ?? false });
       if (flags.json) {
         out(JSON.stringify({ type: "result", ...result }));
         return;
@@ -129,7 +128,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--values <file>", "also check a Helm values.yaml against the live stack, key by key")
     .action(async (opts: { values?: string }, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await doctor({ ...base(flags), sink: undefined, ...(opts.values ? { valuesFile: opts.values } : {}) });
+      const result = await doctor({ ...base(flags), ...(opts.values ? { valuesFile: opts.values } : {}) });
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else {
         out(renderFindings(result.findings));
@@ -149,7 +148,6 @@ export async function main(argv: readonly string[]): Promise<number> {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       const result = await values({
         ...base(flags),
-        sink: undefined,
         ...(opts.chart !== undefined ? { chart: opts.chart } : {}),
         ...(opts.format !== undefined ? { format: opts.format } : {}),
         ...(opts.output !== undefined ? { output: opts.output } : {}),
@@ -173,7 +171,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given")
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await storageList({ ...base(flags), sink: undefined, ...(prefix ? { prefix } : {}) });
+      const result = await storageList({ ...base(flags), ...(prefix ? { prefix } : {}) });
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else if (result.objects.length === 0) out(`no objects in bucket ${result.bucket}${prefix ? ` under ${prefix}` : ""}`);
       else out(table(["KEY", "SIZE", "LAST MODIFIED"], result.objects.map((o) => [o.key, String(o.size), o.lastModified])));
@@ -183,7 +181,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("upload a local file as KEY (the seed's \"correct way\": never copy into the data directory)")
     .action(async (local: string, key: string, _opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await storageCopy({ ...base(flags), sink: undefined, local, key });
+      const result = await storageCopy({ ...base(flags), local, key });
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else out(`uploaded ${local} to ${result.bucket}/${result.key} (${result.size} bytes)`);
     });
@@ -195,10 +193,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
       if (local === undefined) {
         if (flags.json) throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", { key: "--json" });
-        process.stdout.write(await storageGet({ ...base(flags), sink: undefined, key }));
+        process.stdout.write(await storageGet({ ...base(flags), key }));
         return;
       }
-      const result = await storageGet({ ...base(flags), sink: undefined, key, local, force: opts.force ?? false });
+      const result = await storageGet({ ...base(flags), key, local, force: opts.force ?? false });
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else out(`wrote ${result.written} (${result.size} bytes)`);
     });
@@ -223,7 +221,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .description("repositories and their tags in the local registry")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cmd.optsWithGlobals<GlobalFlags>();
-      const result = await registryList({ ...base(flags), sink: undefined });
+      const result = await registryList(base(flags));
       if (flags.json) out(JSON.stringify({ type: "result", ...result }));
       else if (result.repositories.length === 0) out(`no repositories in ${result.registry}`);
       else out(table(["REPOSITORY", "TAGS"], result.repositories.map((r) => [r.name, r.tags.join(", ")])));

@@ -140,16 +140,6 @@ export class Runtime {
     return "created";
   }
 
-  async volumeExists(name: string): Promise<boolean> {
-    try {
-      await this.docker.getVolume(name).inspect();
-      return true;
-    } catch (err) {
-      if (statusOf(err) === 404) return false;
-      throw err;
-    }
-  }
-
   /** Those of `names` that exist and carry our label (volumes made by hand are never ours to delete). */
   async managedVolumes(names: readonly string[]): Promise<string[]> {
     const res = await this.docker.listVolumes({ filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) });
