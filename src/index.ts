@@ -8,8 +8,12 @@
 export * from "./commands/index.js";
 export * from "./config/index.js";
 export * from "./errors.js";
-export type { Event, EventSink, EventStatus, Plan, PlanItem, Action } from "./engine/index.js";
-export { RecordingSink, silentSink } from "./engine/index.js";
-export type { Check, Endpoint } from "./services/index.js";
-export type { Finding, Severity, DoctorOptions } from "./doctor/index.js";
-export { COMPONENTS } from "./services/index.js";
+export type { Event, EventSink, EventStatus, Plan, PlanItem, Action, Check, Finding, Severity } from "./engine/index.js";
+export { RecordingSink, silentSink, check, FatalProbeError } from "./engine/index.js";
+export type { DoctorOptions } from "./doctor/index.js";
+export { resolveConfig, Stack } from "./stack/index.js";
+export type { StackOptions, StackOptions as CommandOptions } from "./stack/index.js";
+export { defineService, serviceSchema, SERVICES, BUILTIN_SERVICES, CLUSTER_HOST, PROBE_TIMEOUT_MS, port, secret, dockerName, image } from "./services/index.js";
+export type { Service, ServiceDefinition, ServiceContext, ServiceSettings, Endpoint, Credential, FactSource, ServiceName } from "./services/index.js";
+export type { KindRunner } from "./cluster/index.js";
+export type { ValuesTree, EnvSection, ChartVersion } from "./helm/index.js";

@@ -1,5 +1,5 @@
 import { createLogUpdate } from "log-update";
-import type { Event, EventSink } from "../engine/index.js";
+import type { Check, Event, EventSink, Finding } from "../engine/index.js";
 
 /** JSON lines on stdout, one object per event; scripts read these with `--json`. */
 export class JsonSink implements EventSink {
@@ -82,4 +82,28 @@ export function table(headers: string[], rows: string[][]): string {
       .join("  ")
       .trimEnd();
   return [line(headers), ...rows.map(line)].join("\n");
+}
+
+/** Checks as people read them: ✓ or ✗, with what was seen and the fix for a failure. */
+export function renderChecks(checks: readonly Check[]): string {
+  return checks.map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`)).join("\n");
+}
+
+const SEVERITY_SYMBOL: Record<Finding["severity"], string> = { ok: "✓", error: "✗", warning: "!", info: "i" };
+
+/** Findings as people read them: a symbol per severity, why and fix for the ones that are not ok. */
+export function renderFindings(findings: readonly Finding[]): string {
+  return findings
+    .map((f) => {
+      const lines = [`${SEVERITY_SYMBOL[f.severity]} ${f.what}`];
+      if (f.severity !== "ok" && f.why) lines.push(`    why: ${f.why}`);
+      if (f.severity !== "ok" && f.fix) lines.push(`    fix: ${f.fix}`);
+      return lines.join("\n");
+    })
+    .join("\n");
+}
+
+/** "1 check", "2 checks". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
 }

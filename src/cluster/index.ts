@@ -1,7 +1,12 @@
-export { kind, runKind, parseKindVersion, versionAtLeast, MIN_KIND_VERSION, KIND_INSTALL_HINT } from "./kind.js";
+export { Kind, runKind, parseKindVersion, versionAtLeast, MIN_KIND_VERSION, KIND_INSTALL_HINT } from "./kind.js";
+export type { KindRunner, RunResult } from "./kind.js";
 export { KubeApi } from "./kube.js";
 export type { NodeReadiness } from "./kube.js";
+export { Cluster } from "./cluster.js";
 export { kindConfig, hostsToml, registryHosts, localRegistryHosting, corefileWithHost, corefileHost, etcHostsWithAlias, HOST_ALIAS, CERTS_D } from "./files.js";
-export { KIND_LABELS, KIND_NETWORK, resolveHostAlias, gatewayBindings, kindNodes, wireNode, wireApi } from "./wiring.js";
+export { KIND_LABELS, KIND_NETWORK, resolveHostAlias, gatewayBindings, wireNode, wireApi } from "./wiring.js";
 export type { HostAlias } from "./wiring.js";
-export { clusterChecks, hostServicePorts } from "./checks.js";
+export { clusterChecks } from "./checks.js";
+export type { ServicePort } from "./checks.js";
+export { runAction, CLUSTER_CREATE_ACTIONS, CLUSTER_WIRE_ACTIONS, createCluster, waitNodesReady, wireNodes, connectRegistry, wireClusterApi } from "./actions/index.js";
+export type { ClusterAction, ClusterActionContext, ActionResult } from "./actions/index.js";

@@ -52,36 +52,48 @@ export function versionAtLeast(have: string, want: string): boolean {
   return true;
 }
 
+/** How dify-local runs `kind`: the real binary by default; tests and embedders may pass their own. */
+export type KindRunner = (args: string[], options?: { stdin?: string }) => Promise<RunResult>;
+
 /** The kind binary as dify-local uses it. */
-export const kind = {
+export class Kind {
+  constructor(private readonly run: KindRunner = runKind) {}
+
   /** The installed version; throws EnvironmentError when missing or older than {@link MIN_KIND_VERSION}. */
   async version(): Promise<string> {
-    const { stdout } = await runKind(["version"]);
+    const { stdout } = await this.run(["version"]);
     const v = parseKindVersion(stdout);
     if (!v || !versionAtLeast(v, MIN_KIND_VERSION)) {
       throw new EnvironmentError(`kind ${v ?? "(unknown version)"} is too old: dify-local needs kind ${MIN_KIND_VERSION} or newer`, { hint: KIND_INSTALL_HINT });
     }
     return v;
-  },
+  }
+
   async clusters(): Promise<string[]> {
-    const { stdout } = await runKind(["get", "clusters"]);
-    return stdout.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("No kind clusters"));
-  },
+    const { stdout } = await this.run(["get", "clusters"]);
+    return stdout
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith("No kind clusters"));
+  }
+
   async create(name: string, configYaml: string): Promise<void> {
     // Readiness is ours to wait for (through the API, with a message naming the nodes).
     const dir = await mkdtemp(join(tmpdir(), "dify-local-kind-"));
     try {
       const file = join(dir, "kind-config.yaml");
       await writeFile(file, configYaml, { mode: 0o600 });
-      await runKind(["create", "cluster", "--name", name, "--config", file]);
+      await this.run(["create", "cluster", "--name", name, "--config", file]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  },
+  }
+
   async delete(name: string): Promise<void> {
-    await runKind(["delete", "cluster", "--name", name]);
-  },
+    await this.run(["delete", "cluster", "--name", name]);
+  }
+
   async kubeconfig(name: string): Promise<string> {
-    return (await runKind(["get", "kubeconfig", "--name", name])).stdout;
-  },
-};
+    return (await this.run(["get", "kubeconfig", "--name", name])).stdout;
+  }
+}

@@ -1,5 +1,6 @@
 import type { AppsV1Api, CoreV1Api, V1ConfigMap, V1Node } from "@kubernetes/client-node";
-import { OperationError } from "../errors.js";
+import { OperationError, messageOf } from "../errors.js";
+import { pollUntil } from "../util/index.js";
 
 /** One node and whether its Ready condition is True. */
 export interface NodeReadiness {
@@ -46,33 +47,36 @@ export class KubeApi {
    * that are not. Backoff from a short first interval, no fixed sleeps.
    */
   async waitNodesReady(expected: number, timeoutSeconds: number): Promise<NodeReadiness[]> {
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let delay = 200;
     let last: NodeReadiness[] = [];
     let lastError = "";
-    for (;;) {
-      try {
-        last = await this.nodes();
-        lastError = "";
-        if (last.length >= expected && last.every((n) => n.ready)) return last;
-      } catch (err) {
-        lastError = err instanceof Error ? err.message : String(err);
-      }
-      if (Date.now() + delay > deadline) {
-        const notReady = last.filter((n) => !n.ready).map((n) => n.name);
-        const missing = Math.max(0, expected - last.length);
-        const parts = [
-          notReady.length ? `not Ready: ${notReady.join(", ")}` : "",
-          missing ? `${missing} of ${expected} nodes not registered yet` : "",
-          lastError ? `API error: ${lastError}` : "",
-        ].filter(Boolean);
-        throw new OperationError(`cluster nodes not Ready after ${timeoutSeconds}s (${parts.join("; ")})`, {
-          hint: "kubectl describe nodes; raise cluster.readyTimeout in the config on a slow machine",
-        });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(Math.round(delay * 1.5), 2000);
-    }
+    return pollUntil(
+      async () => {
+        try {
+          last = await this.nodes();
+          lastError = "";
+        } catch (err) {
+          lastError = messageOf(err);
+          return undefined;
+        }
+        return last.length >= expected && last.every((n) => n.ready) ? last : undefined;
+      },
+      {
+        initialMs: 200,
+        timeoutMs: timeoutSeconds * 1000,
+        onTimeout: () => {
+          const notReady = last.filter((n) => !n.ready).map((n) => n.name);
+          const missing = Math.max(0, expected - last.length);
+          const parts = [
+            notReady.length ? `not Ready: ${notReady.join(", ")}` : "",
+            missing ? `${missing} of ${expected} nodes not registered yet` : "",
+            lastError ? `API error: ${lastError}` : "",
+          ].filter(Boolean);
+          return new OperationError(`cluster nodes not Ready after ${timeoutSeconds}s (${parts.join("; ")})`, {
+            hint: "kubectl describe nodes; raise cluster.readyTimeout in the config on a slow machine",
+          });
+        },
+      },
+    );
   }
 
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
@@ -107,18 +111,19 @@ export class KubeApi {
     };
     const updated = await this.apps.replaceNamespacedDeployment({ name, namespace, body: d });
     const generation = updated.metadata?.generation ?? 0;
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    let delay = 200;
-    for (;;) {
-      const cur = await this.apps.readNamespacedDeployment({ name, namespace });
-      const want = cur.spec?.replicas ?? 1;
-      const s = cur.status;
-      if ((s?.observedGeneration ?? 0) >= generation && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want) return;
-      if (Date.now() + delay > deadline) {
-        throw new OperationError(`rollout of ${namespace}/${name} did not finish within ${timeoutSeconds}s`, { hint: `kubectl -n ${namespace} rollout status deployment/${name}` });
-      }
-      await new Promise((r) => setTimeout(r, delay));
-      delay = Math.min(Math.round(delay * 1.5), 2000);
-    }
+    await pollUntil(
+      async () => {
+        const cur = await this.apps.readNamespacedDeployment({ name, namespace });
+        const want = cur.spec?.replicas ?? 1;
+        const s = cur.status;
+        const done = (s?.observedGeneration ?? 0) >= generation && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want;
+        return done ? true : undefined;
+      },
+      {
+        initialMs: 200,
+        timeoutMs: timeoutSeconds * 1000,
+        onTimeout: () => new OperationError(`rollout of ${namespace}/${name} did not finish within ${timeoutSeconds}s`, { hint: `kubectl -n ${namespace} rollout status deployment/${name}` }),
+      },
+    );
   }
 }

@@ -36,11 +36,6 @@ export function gatewayBindings(ports: readonly PortBinding[], alias: HostAlias)
   return [...ports, ...extra];
 }
 
-export async function kindNodes(runtime: Runtime, cluster: string): Promise<LabelledContainer[]> {
-  const nodes = await runtime.listByLabel(KIND_LABELS.cluster, cluster);
-  return nodes.sort((a, b) => a.name.localeCompare(b.name));
-}
-
 /**
  * Writes what one node needs to pull from the local registry: hosts.toml for each registry name
  * (read first through the archive API, written by exec only when different) and, on Linux, the

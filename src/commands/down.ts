@@ -1,11 +1,10 @@
-import { kind, KIND_NETWORK } from "../cluster/index.js";
+import { KIND_NETWORK } from "../cluster/index.js";
 import { step } from "../engine/index.js";
 import { EnvironmentError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
-import { enabledComponents } from "../services/index.js";
-import { openContext, type CommandOptions } from "./context.js";
+import { Stack, type StackOptions } from "../stack/index.js";
 
-export interface DownOptions extends CommandOptions {
+export interface DownOptions extends StackOptions {
   /** Also delete the data volumes dify-local made. The CLI asks for confirmation first. */
   purge?: boolean;
   /** Leave the kind cluster running. */
@@ -28,13 +27,12 @@ export interface DownResult {
  * Containers made by hand under the seed's names are never removed.
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
-  const ctx = await openContext(options);
-  const { runtime, sink, config } = ctx;
-  const components = enabledComponents(config);
-  const names = components.map((c) => config[c.name].container);
-  const observed = await runtime.observe(names);
-  const ours = [...observed.values()].filter((c) => c.labels[LABELS.managed] === "true");
-  const foreign = [...observed.values()].filter((c) => c.labels[LABELS.managed] !== "true");
+  const stack = await Stack.open(options);
+  const { runtime, sink, config } = stack;
+  const names = new Set(stack.enabled.map((s) => s.settings(config).container));
+  const observed = [...(await stack.observe()).values()].filter((c) => names.has(c.name));
+  const ours = observed.filter((c) => c.labels[LABELS.managed] === "true");
+  const foreign = observed.filter((c) => c.labels[LABELS.managed] !== "true");
   for (const c of foreign) {
     sink.emit({ step: `${c.name} container`, status: "skip", detail: `made outside dify-local; left as is (docker rm -f ${c.name} removes it)` });
   }
@@ -49,10 +47,11 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
   );
   let clusterDeleted: string | undefined;
   if (config.cluster.enabled && !options.keepCluster) {
-    const name = config.cluster.name;
+    const cluster = stack.cluster();
+    const name = cluster.name;
     try {
-      if ((await kind.clusters()).includes(name)) {
-        await step(sink, "cluster delete", () => kind.delete(name), () => `deleted ${name}`);
+      if (await cluster.exists()) {
+        await step(sink, "cluster delete", () => cluster.kind.delete(name), () => `deleted ${name}`);
         clusterDeleted = name;
       } else sink.emit({ step: "cluster delete", status: "skip", detail: `no cluster ${name}` });
     } catch (err) {
@@ -66,7 +65,7 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
   if (clusterDeleted && (await runtime.removeNetworkIfOurs(KIND_NETWORK))) {
     sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
   }
-  const volumes = await runtime.managedVolumes(components.map((c) => config[c.name].volume));
+  const volumes = await runtime.managedVolumes(stack.enabled.map((s) => s.settings(config).volume));
   const volumesRemoved: string[] = [];
   if (options.purge) {
     for (const v of volumes) {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DIFY_DOMAINS } from "../config/domains.js";
+import { DIFY_DOMAINS } from "../helm/domains.js";
 import { ConflictError, EnvironmentError, UserError } from "../errors.js";
 import { HOSTS_BEGIN, HOSTS_END, hosts, hostsLine, withHostsBlock, withoutHostsBlock } from "./hosts.js";
 

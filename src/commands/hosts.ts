@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { access, chmod, chown, open, readFile, realpath, rename, stat, unlink, writeFile } from "node:fs/promises";
+import { access, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { basename, dirname, join } from "node:path";
-import { DIFY_DOMAINS } from "../config/domains.js";
+import { DIFY_DOMAINS } from "../helm/index.js";
+import { writeFileAtomic } from "../util/index.js";
 import { ConflictError, EnvironmentError, UserError, messageOf } from "../errors.js";
 
 /** The markers around the lines dify-local owns in a hosts file; nothing outside them is touched. */
@@ -154,24 +154,10 @@ async function writeHostsFile(file: string, text: string, exists: boolean, flag:
   // The file's own write permission decides, not the directory's: a rename could replace a
   // read-only file the user may not write.
   if (exists) await access(target, constants.W_OK).catch((err: unknown) => Promise.reject(fileError(err, file, "write", flag)));
-  const tmp = join(dirname(target), `.${basename(target)}.dify-local-${randomBytes(4).toString("hex")}`);
   try {
-    const handle = await open(tmp, "wx", 0o644);
-    try {
-      await handle.writeFile(text, "utf8");
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    if (exists) {
-      const st = await stat(target);
-      await chmod(tmp, st.mode & 0o7777);
-      if (process.getuid?.() === 0) await chown(tmp, st.uid, st.gid);
-    }
-    await rename(tmp, target);
+    await writeFileAtomic(target, text, { mode: 0o644, ...(exists ? { preserve: await stat(target) } : {}) });
     return;
   } catch (err) {
-    await unlink(tmp).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
     // EBUSY / EXDEV: a bind-mounted file. EACCES / EPERM on the directory only (the file itself is
     // writable, checked above): /etc is not ours but the file is.

@@ -1,7 +1,7 @@
-import { enabledComponents, type Endpoint } from "../services/index.js";
-import { openContext, type CommandOptions } from "./context.js";
+import type { Endpoint } from "../services/index.js";
+import { Stack, type StackOptions } from "../stack/index.js";
 
-export interface InfoOptions extends CommandOptions {
+export interface InfoOptions extends StackOptions {
   showSecrets?: boolean;
 }
 
@@ -14,20 +14,22 @@ export interface ServiceInfo {
 
 export const MASK = "********";
 
-/** Connection details as seen from the host and from the cluster; secrets masked unless asked. */
+/**
+ * Connection details as seen from the host and from the cluster. Credentials are the live ones,
+ * read from the running containers as `values` reads them (the config's where there is no
+ * container); secrets masked unless asked.
+ */
 export async function info(options: InfoOptions = {}): Promise<{ services: ServiceInfo[] }> {
-  const ctx = await openContext(options);
-  const { config, runtime } = ctx;
-  const components = enabledComponents(config);
-  const observed = await runtime.observe(components.map((c) => config[c.name].container));
+  const stack = await Stack.open(options);
+  const observed = await stack.observe();
   return {
-    services: components.map((component) => {
-      const container = config[component.name].container;
+    services: stack.enabled.map((service) => {
+      const container = service.settings(stack.config).container;
       return {
-        service: component.name,
+        service: service.name,
         container,
-        endpoints: component.endpoints(config),
-        credentials: component.credentials(config, observed.get(container)).map((cred) => {
+        endpoints: service.endpoints(stack.config),
+        credentials: service.credentials(stack.config, observed.get(container)).map((cred) => {
           const masked = cred.secret && !options.showSecrets;
           return { label: cred.label, value: masked ? MASK : cred.value, masked };
         }),

@@ -1,6 +1,6 @@
 import { OperationError, messageOf } from "../errors.js";
 import { catalog, probeHost, tags } from "../services/index.js";
-import { resolveConfig, type CommandOptions } from "./context.js";
+import { resolveConfig, type StackOptions } from "../stack/index.js";
 
 export interface RegistryRepository {
   name: string;
@@ -8,9 +8,9 @@ export interface RegistryRepository {
 }
 
 /** The local registry's repositories and their tags (the seed's "List Images After Plugin Install"). */
-export async function registryList(options: CommandOptions = {}): Promise<{ registry: string; repositories: RegistryRepository[] }> {
+export async function registryList(options: StackOptions = {}): Promise<{ registry: string; repositories: RegistryRepository[] }> {
   const { config } = await resolveConfig(options);
-  const target = { config, host: probeHost(config) };
+  const target = { host: probeHost(config), settings: config.registry };
   const registry = `${target.host}:${config.registry.port}`;
   try {
     const names = await catalog(target);

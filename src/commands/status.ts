@@ -1,8 +1,7 @@
-import { kind, kindNodes, KubeApi } from "../cluster/index.js";
-import type { Config } from "../config/index.js";
-import { LABELS, type Runtime } from "../runtime/index.js";
-import { enabledComponents, probeHost } from "../services/index.js";
-import { openContext, type CommandOptions } from "./context.js";
+import { messageOf } from "../errors.js";
+import { LABELS } from "../runtime/index.js";
+import type { Service } from "../services/index.js";
+import { Stack, type StackOptions } from "../stack/index.js";
 
 export interface ServiceStatus {
   service: string;
@@ -22,55 +21,51 @@ export interface StatusResult {
 }
 
 /** A snapshot of every service: container state and one protocol round trip. */
-export async function status(options: CommandOptions = {}): Promise<StatusResult> {
-  const ctx = await openContext(options);
-  const { config, runtime } = ctx;
-  const components = enabledComponents(config);
-  const observed = await runtime.observe(components.map((c) => config[c.name].container));
-  const services = await Promise.all(
-    components.map(async (component): Promise<ServiceStatus> => {
-      const name = config[component.name].container;
-      const c = observed.get(name);
-      const base = {
-        service: component.name,
-        container: name,
-        state: c?.state ?? "missing",
-        owner: !c ? ("none" as const) : c.labels[LABELS.managed] === "true" ? ("dify-local" as const) : ("adopted" as const),
-        endpoint: component.endpoints(config)[0]?.host ?? "",
-      };
-      if (!c?.running) return { ...base, health: "unknown" };
-      try {
-        await component.probe({ config, runtime, host: probeHost(config), container: c });
-        return { ...base, health: "healthy" };
-      } catch (err) {
-        return { ...base, health: "unhealthy", detail: err instanceof Error ? err.message : String(err) };
-      }
-    }),
-  );
-  if (config.cluster.enabled) services.push(await clusterStatus(ctx.runtime, config));
+export async function status(options: StackOptions = {}): Promise<StatusResult> {
+  const stack = await Stack.open(options);
+  const services = await Promise.all(stack.enabled.map((s) => serviceStatus(stack, s)));
+  if (stack.config.cluster.enabled) services.push(await clusterStatus(stack));
   return { services };
 }
 
+async function serviceStatus(stack: Stack, service: Service): Promise<ServiceStatus> {
+  const c = await stack.containerOf(service);
+  const base = {
+    service: service.name,
+    container: service.settings(stack.config).container,
+    state: c?.state ?? "missing",
+    owner: !c ? ("none" as const) : c.labels[LABELS.managed] === "true" ? ("dify-local" as const) : ("adopted" as const),
+    endpoint: service.endpoints(stack.config)[0]?.host ?? "",
+  };
+  if (!c?.running) return { ...base, health: "unknown" };
+  try {
+    await service.probe(stack.contextFor(c));
+    return { ...base, health: "healthy" };
+  } catch (err) {
+    return { ...base, health: "unhealthy", detail: messageOf(err) };
+  }
+}
+
 /** The cluster as one more row: node containers running, and nodes Ready through the API. */
-async function clusterStatus(runtime: Runtime, config: Config): Promise<ServiceStatus> {
-  const name = config.cluster.name;
-  const nodes = await kindNodes(runtime, name);
+async function clusterStatus(stack: Stack): Promise<ServiceStatus> {
+  const cluster = stack.cluster();
+  const nodes = await cluster.nodes();
   const running = nodes.filter((n) => n.running).length;
   const base = {
     service: "cluster",
-    container: `${name}-control-plane`,
+    container: `${cluster.name}-control-plane`,
     state: nodes.length === 0 ? "missing" : running === nodes.length ? "running" : `${running}/${nodes.length} nodes running`,
     owner: nodes.length === 0 ? ("none" as const) : ("dify-local" as const),
-    endpoint: `kind-${name}`,
+    endpoint: cluster.contextName,
   };
   if (running === 0) return { ...base, health: "unknown" };
   try {
-    const ready = await (await KubeApi.open(await kind.kubeconfig(name), `kind-${name}`)).nodes();
+    const ready = await (await cluster.kube()).nodes();
     const notReady = ready.filter((n) => !n.ready).map((n) => n.name);
     return notReady.length === 0 && ready.length > 0
       ? { ...base, health: "healthy", detail: `${ready.length} nodes Ready` }
       : { ...base, health: "unhealthy", detail: `not Ready: ${notReady.join(", ") || "no nodes"}` };
   } catch (err) {
-    return { ...base, health: "unhealthy", detail: err instanceof Error ? err.message : String(err) };
+    return { ...base, health: "unhealthy", detail: messageOf(err) };
   }
 }

@@ -1,19 +1,16 @@
-import { randomBytes } from "node:crypto";
-import { open, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import type * as Minio from "minio";
-import type { Config } from "../config/index.js";
 import { OperationError, UserError, messageOf } from "../errors.js";
-import { Runtime, connectDocker } from "../runtime/index.js";
-import { listAllObjects, liveMinioCredentials, minioClient, probeHost, type ListedObject } from "../services/index.js";
-import { resolveConfig, type CommandOptions } from "./context.js";
+import { listAllObjects, liveMinioCredentials, minioClient, type ListedObject } from "../services/index.js";
+import { Stack, type StackOptions } from "../stack/index.js";
+import { writeFileAtomic } from "../util/index.js";
 
 /** One object in the bucket, as `storage ls` lists it. */
 export type StorageObject = ListedObject;
 
-export interface StorageListOptions extends CommandOptions {
+export interface StorageListOptions extends StackOptions {
   /** Only keys starting with this (`plugin_packages/`); every key when omitted. */
   prefix?: string;
   /** Keys per ListObjects request (1 to 1000, S3's maximum and the default); every page is read. */
@@ -26,7 +23,7 @@ export interface StorageListResult {
   objects: StorageObject[];
 }
 
-export interface StorageCopyOptions extends CommandOptions {
+export interface StorageCopyOptions extends StackOptions {
   /** The local file to upload (relative to `cwd`). */
   local: string;
   /** The object key; a key ending in `/` gets the file's name appended, as `mc cp` does. */
@@ -40,7 +37,7 @@ export interface StorageCopyResult {
   etag: string;
 }
 
-export interface StorageGetOptions extends CommandOptions {
+export interface StorageGetOptions extends StackOptions {
   key: string;
   /** Where to write the object (relative to `cwd`; a directory gets the key's last segment). Omitted: the bytes are returned. */
   local?: string;
@@ -167,27 +164,21 @@ interface Storage {
  * container's credentials from Docker: `values.yaml` and the server carry the live values, which
  * may differ from the config.
  */
-async function openStorage(options: CommandOptions): Promise<Storage> {
-  const { config } = await resolveConfig(options);
-  if (!config.minio.enabled) throw new UserError("MinIO is disabled in the configuration (minio.enabled: false)", { key: "minio.enabled" });
-  const { docker } = await connectDocker(options.env ?? process.env);
-  const name = config.minio.container;
-  const container = (await new Runtime(docker).observe([name])).get(name);
+async function openStorage(options: StackOptions): Promise<Storage> {
+  const stack = await Stack.open(options);
+  const settings = stack.config.minio;
+  if (!settings.enabled) throw new UserError("MinIO is disabled in the configuration (minio.enabled: false)", { key: "minio.enabled" });
+  const container = (await stack.observe()).get(settings.container);
   if (!container?.running) {
-    throw new OperationError(`the MinIO container ${name} ${container ? `is ${container.state}` : "does not exist"}`, {
+    throw new OperationError(`the MinIO container ${settings.container} ${container ? `is ${container.state}` : "does not exist"}`, {
       hint: "start it with `dify-local up`",
     });
   }
-  const host = probeHost(config);
   return {
-    client: await minioClient({ config, host }, liveMinioCredentials(config, container)),
-    bucket: config.minio.bucket,
-    endpoint: endpointOf(config, host),
+    client: await minioClient({ host: stack.host, settings }, liveMinioCredentials(settings, container)),
+    bucket: settings.bucket,
+    endpoint: `http://${stack.host}:${settings.port}`,
   };
-}
-
-function endpointOf(config: Config, host: string): string {
-  return `http://${host}:${config.minio.port}`;
 }
 
 /** An S3 failure as the error the user can act on; `key` turns a missing object into its own message. */
@@ -265,25 +256,14 @@ async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof 
 
 /** Streams the object into a temporary file beside `target`, then renames it into place. */
 async function writeDownload(body: Readable, { path: target, shown }: LocalTarget, key: string): Promise<StorageGetFileResult> {
-  const tmp = join(dirname(target), `.${basename(target)}.dify-local-${randomBytes(4).toString("hex")}`);
-  let handle: FileHandle;
   try {
-    handle = await open(tmp, "wx");
+    const size = await writeFileAtomic(target, body);
+    return { written: target, size };
   } catch (err) {
     body.destroy();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UserError(`cannot write ${shown}: the directory ${dirname(target)} does not exist`, { key: "LOCAL" });
-    throw new UserError(`cannot write ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
-  }
-  try {
-    // The write stream closes the handle when it finishes or fails.
-    await pipeline(body, handle.createWriteStream());
-    const { size } = await stat(tmp);
-    await rename(tmp, target);
-    return { written: target, size };
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
+    if (code === "EACCES" || code === "EPERM" || code === "EEXIST") throw new UserError(`cannot write ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
     throw new OperationError(`downloading ${key} to ${shown} failed: ${messageOf(err)}`, { cause: err });
   }
 }

@@ -1,13 +1,11 @@
-import { clusterChecks, gatewayBindings, kind, resolveHostAlias, type HostAlias } from "../cluster/index.js";
+import { CLUSTER_CREATE_ACTIONS, CLUSTER_WIRE_ACTIONS, gatewayBindings, resolveHostAlias, runAction, type HostAlias } from "../cluster/index.js";
+import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Check, type Plan, type PlanItem, type Readiness } from "../engine/index.js";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
-import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Plan, type PlanItem } from "../engine/index.js";
-import { LABELS } from "../runtime/index.js";
-import { enabledComponents, probeHost, type Check, type Component } from "../services/index.js";
-import { convergeCluster, wireCluster } from "./cluster-up.js";
-import { openContext, type CommandOptions, type Context } from "./context.js";
-import { reportChecks, runChecks } from "./verify.js";
+import type { ContainerSpec } from "../runtime/index.js";
+import type { Service } from "../services/index.js";
+import { runChecks, Stack, type StackOptions } from "../stack/index.js";
 
-export interface UpOptions extends CommandOptions {
+export interface UpOptions extends StackOptions {
   /** Print the plan and change nothing. */
   dryRun?: boolean;
   /** `missing` (default) pulls only absent images; `always` pulls every image and recreates containers whose image changed. */
@@ -23,103 +21,119 @@ export interface UpResult {
   checks: Check[];
   ok: boolean;
   dryRun: boolean;
-  /** With the cluster enabled: whether `up` creates it or keeps the existing one. */
+  /** With the cluster enabled and `dryRun`: whether `up` would create it or keep the existing one. */
   cluster?: { name: string; action: "create" | "keep" };
 }
 
 /**
- * Converges the machine to the config: preflight, images, containers, readiness, init, verify.
- * Idempotent: on a converged stack it changes nothing and says so.
+ * Converges the machine to the config: preflight, images, containers, readiness, init, the
+ * cluster, verify. Idempotent: on a converged stack it changes nothing and says so.
  */
 export async function up(options: UpOptions = {}): Promise<UpResult> {
-  const ctx = await openContext(options);
-  const { config, runtime, sink } = ctx;
-  const clusterOn = config.cluster.enabled;
+  const stack = await Stack.open(options);
   const dryRun = options.dryRun ?? false;
+  const alias = await preflightCluster(stack, dryRun);
+  const specs = stack.enabled.map((s) => specOf(stack, s, alias));
+  const observed = await stack.observe();
+  const planOptions = { recreate: options.recreate ?? false };
+  const plan = planFor(specs, observed, planOptions);
+  if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 
-  let alias: HostAlias | undefined;
-  if (clusterOn) {
-    // Before anything changes: kind must be there, and on Linux the kind network's gateway known.
-    await step(sink, "preflight kind", () => kind.version(), (v) => `kind ${v}`);
-    alias = await step(sink, "host alias", () => resolveHostAlias(runtime, { create: !dryRun }), (a) =>
-      !a ? "kind network not created yet" : a.mode === "desktop" ? "Docker Desktop resolves host.docker.internal" : `host.docker.internal -> ${a.ip} (kind network gateway)`,
-    );
-  }
-  const components = enabledComponents(config);
-  const specs = components.map((c) => {
-    const spec = c.spec(config);
-    return alias ? { ...spec, ports: gatewayBindings(spec.ports, alias) } : spec;
-  });
-  const observed = await runtime.observe(specs.map((s) => s.name));
-  const plan = planFor(specs, observed, { recreate: options.recreate ?? false });
-
-  if (dryRun) {
-    const name = config.cluster.name;
-    const cluster = clusterOn ? { name, action: (await kind.clusters()).includes(name) ? ("keep" as const) : ("create" as const) } : undefined;
-    return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(cluster ? { cluster } : {}) };
-  }
-
-  const conflicts = plan.items.filter((i) => i.action === "conflict");
-  if (conflicts.length > 0) {
-    throw new ConflictError(`existing containers stand in the way:\n  ${conflicts.map((c) => `${c.container}: ${c.reason}`).join("\n  ")}`, {
-      hint: "rerun with --recreate to replace them (their volumes are kept), or rename the containers in dify-local.yaml; nothing was changed",
-    });
-  }
-
-  await step(sink, "preflight ports", () => checkPorts(runtime, plan.items), () => "all ports free or ours");
+  refuseConflicts(plan);
+  await step(stack.sink, "preflight ports", () => checkPorts(stack.runtime, plan.items), () => "all ports free or ours");
   const pullMode = options.pull ?? "missing";
-  const needImages = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
-  await pullImages(runtime, sink, needImages, pullMode);
-  if (pullMode === "always") await markUpdatedImages(ctx, plan);
+  const needed = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
+  const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode);
+  // With --pull always, a container of ours on an older image id is planned for recreation.
+  const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
 
-  const changes: string[] = [];
-  const pipelines = new Map(
-    plan.items.map((item) => {
-      const component = components.find((c) => c.name === item.component);
-      if (!component) throw new Error(`internal: no component ${item.component}`);
-      return [item.component, converge(ctx, component, item, changes)] as const;
-    }),
+  const changes = await converge(stack, final, alias);
+  stack.forgetObserved();
+  const checks = await runChecks(stack);
+  const ok = checks.every((c) => c.ok);
+  stack.sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
+  return { plan: final, changes, checks, ok, dryRun: false };
+}
+
+/** Before anything changes: kind must be there, and on Linux the kind network's gateway known. */
+async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlias | undefined> {
+  if (!stack.config.cluster.enabled) return undefined;
+  await step(stack.sink, "preflight kind", () => stack.kindTool.version(), (v) => `kind ${v}`);
+  return step(stack.sink, "host alias", () => resolveHostAlias(stack.runtime, { create: !dryRun }), (a) =>
+    !a ? "kind network not created yet" : a.mode === "desktop" ? "Docker Desktop resolves host.docker.internal" : `host.docker.internal -> ${a.ip} (kind network gateway)`,
   );
-  const work: Array<Promise<unknown>> = [...pipelines.values()];
-  if (clusterOn && alias) {
-    const cluster = convergeCluster(ctx, changes);
-    const registry = pipelines.get("registry") ?? Promise.resolve();
-    const clusterAlias = alias;
-    // Wiring needs both the nodes and the registry container; everything else runs alongside.
-    work.push(Promise.all([cluster, registry]).then(([kube]) => wireCluster(ctx, kube, clusterAlias, changes)));
-  }
+}
+
+/** A service's container spec; on Linux with the cluster, its ports are published on the kind gateway too. */
+function specOf(stack: Stack, service: Service, alias: HostAlias | undefined): ContainerSpec {
+  const spec = service.spec(stack.config);
+  return alias ? { ...spec, ports: gatewayBindings(spec.ports, alias) } : spec;
+}
+
+async function clusterPlan(stack: Stack): Promise<Pick<UpResult, "cluster">> {
+  if (!stack.config.cluster.enabled) return {};
+  const cluster = stack.cluster();
+  return { cluster: { name: cluster.name, action: (await cluster.exists()) ? "keep" : "create" } };
+}
+
+function refuseConflicts(plan: Plan): void {
+  const conflicts = plan.items.filter((i) => i.action === "conflict");
+  if (conflicts.length === 0) return;
+  throw new ConflictError(`existing containers stand in the way:\n  ${conflicts.map((c) => `${c.container}: ${c.reason}`).join("\n  ")}`, {
+    hint: "rerun with --recreate to replace them (their volumes are kept), or rename the containers in dify-local.yaml; nothing was changed",
+  });
+}
+
+/**
+ * Every service's pipeline (container, ready, init) side by side, and the cluster's (create, wait
+ * ready, then, once the registry container is up too, the wiring). Returns what changed.
+ */
+async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined): Promise<string[]> {
+  const pipelines = new Map(plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item)]));
+  const work: Array<Promise<string[]>> = [...pipelines.values()];
+  if (alias) work.push(convergeCluster(stack, alias, pipelines.get("registry")));
   const results = await Promise.allSettled(work);
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+  const first: unknown = failed[0]?.reason;
+  if (failed.length === 1 && first instanceof Error) throw first;
   if (failed.length > 0) {
-    const first = failed[0]?.reason as unknown;
-    if (failed.length === 1 && first instanceof Error) throw first;
     const messages = [...new Set(failed.map((f) => messageOf(f.reason)))];
     throw new OperationError(`${messages.length} steps failed:\n  ${messages.join("\n  ")}`);
   }
-
-  const checks = await runChecks(ctx);
-  if (clusterOn) checks.push(...(await reportChecks(ctx, await clusterChecks(runtime, config))));
-  const ok = checks.every((c) => c.ok);
-  sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
-  return { plan, changes, checks, ok, dryRun: false };
+  return results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 }
 
-async function converge(ctx: Context, component: Component, item: PlanItem, changes: string[]): Promise<void> {
-  const { sink, runtime, config } = ctx;
-  const id = await step(sink, `${component.name} container`, () => applyItem(runtime, item), () => describeAction(item));
-  if (item.action === "create" || item.action === "recreate" || item.action === "start") {
-    changes.push(`${item.container}: ${item.action === "create" ? "created" : item.action === "start" ? "started" : "recreated"}`);
-  }
-  const serviceCtx = { config, runtime, host: probeHost(config), container: undefined };
+function serviceNamed(stack: Stack, name: string): Service {
+  const service = stack.enabled.find((s) => s.name === name);
+  if (!service) throw new Error(`internal: no service ${name}`);
+  return service;
+}
+
+async function convergeService(stack: Stack, service: Service, item: PlanItem): Promise<string[]> {
+  const { sink, runtime, config } = stack;
+  const id = await step(sink, `${service.name} container`, () => applyItem(runtime, item), () => describeAction(item));
+  const changes = item.action === "create" || item.action === "recreate" || item.action === "start" ? [`${item.container}: ${pastTense(item.action)}`] : [];
   const started = Date.now();
-  const live = await step(sink, `${component.name} ready`, () => waitReady(component, serviceCtx, id, config.readyTimeout), () =>
-    `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
-  );
-  if (component.init) {
-    const init = component.init.bind(component);
-    const made = await step(sink, `${component.name} init`, () => init({ ...serviceCtx, container: live }), (m) => (m.length ? m.join("; ") : "nothing to do"));
-    changes.push(...made.map((m) => `${item.container}: ${m}`));
-  }
+  const readiness: Readiness = { title: service.title, probe: (container) => service.probe(stack.contextFor(container)) };
+  const live = await step(sink, `${service.name} ready`, () => waitReady(runtime, readiness, id, config.readyTimeout), () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const init = service.init?.bind(service);
+  if (!init) return changes;
+  const made = await step(sink, `${service.name} init`, () => init(stack.contextFor(live)), (m) => (m.length ? m.join("; ") : "nothing to do"));
+  return [...changes, ...made.map((m) => `${item.container}: ${m}`)];
+}
+
+async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined): Promise<string[]> {
+  const ctx = { cluster: stack.cluster(), alias };
+  const changes: string[] = [];
+  for (const action of CLUSTER_CREATE_ACTIONS) changes.push(...(await runAction(stack.sink, action, ctx)));
+  // The wiring needs the registry container as well as the nodes.
+  await registry;
+  const wired = await Promise.all(CLUSTER_WIRE_ACTIONS.map((action) => runAction(stack.sink, action, ctx)));
+  return [...changes, ...wired.flat()];
+}
+
+function pastTense(action: "create" | "recreate" | "start"): string {
+  return action === "create" ? "created" : action === "start" ? "started" : "recreated";
 }
 
 function describeAction(item: PlanItem): string {
@@ -136,17 +150,5 @@ function describeAction(item: PlanItem): string {
       return `unchanged (${item.reason})`;
     case "conflict":
       return item.reason;
-  }
-}
-
-/** With `--pull always`, a container of ours whose image id differs from the freshly pulled one is recreated. */
-async function markUpdatedImages(ctx: Context, plan: Plan): Promise<void> {
-  for (const item of plan.items) {
-    if (!item.observed || item.observed.labels[LABELS.managed] !== "true" || item.action === "recreate" || item.action === "create") continue;
-    const id = await ctx.runtime.imageId(item.spec.image);
-    if (id && id !== item.observed.imageId) {
-      item.action = "recreate";
-      item.reason = `a newer ${item.spec.image} was pulled`;
-    }
   }
 }

@@ -1,32 +1,25 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { Config } from "../config/index.js";
 import { ConflictError, UserError } from "../errors.js";
 import {
   DEFAULT_CHART,
   ENV_MARKER,
   VALUES_MARKER,
   detectChart,
-  factSources,
   loadOrCreateSecrets,
   loadValuesFile,
   mergeValuesFile,
   parseChart,
-  readLiveFacts,
-  renderEnv,
-  renderValues,
   userConfigDir,
   valuesYaml,
   writePrivateFile,
   type ChartVersion,
-  type CredentialService,
-  type FactSource,
-  type LiveFacts,
   type MergeResult,
 } from "../helm/index.js";
-import { openContext, type CommandOptions } from "./context.js";
+import type { FactSource } from "../services/index.js";
+import { credentialSources, renderStackEnv, renderValues, Stack, valuesWarnings, type StackOptions } from "../stack/index.js";
 
-export interface ValuesOptions extends CommandOptions {
+export interface ValuesOptions extends StackOptions {
   /** Chart line, `--chart`: "3.7" or "3.9" ("3.9.1", "3.9.x" too). Default: what the `--merge` file uses, else 3.9. */
   chart?: string;
   /** `--format`: "yaml" (Helm values, default) or "env" (the community edition's .env names). */
@@ -50,7 +43,7 @@ export interface ValuesResult {
   written?: string;
   merged?: MergeResult;
   /** Where each credential was read: the live container, or the config when there was no container. */
-  sources: Record<CredentialService, FactSource>;
+  sources: Record<string, FactSource>;
   /** yaml only: the file holding the generated chart secrets, and whether this run generated them. */
   secrets?: { file: string; created: boolean };
   /** Things the user should know (a service read from the config, a stopped container); one line each. */
@@ -87,19 +80,19 @@ export async function values(options: ValuesOptions = {}): Promise<ValuesResult>
   const chart = flagChart ?? fileChart ?? DEFAULT_CHART;
   const chartFrom = flagChart ? "flag" : fileChart ? "file" : "default";
 
-  const ctx = await openContext(options);
-  const facts = await readLiveFacts(ctx);
-  const base = { chart, chartFrom, format, sources: factSources(facts), warnings: warningsFor(facts, ctx.config) } as const;
+  const stack = await Stack.open(options);
+  const live = { services: stack.services, config: stack.config, observed: await stack.observe() };
+  const base = { chart, chartFrom, format, sources: credentialSources(live), warnings: valuesWarnings(live) } as const;
 
   if (format === "env") {
-    const text = renderEnv(facts);
+    const text = renderStackEnv(live);
     if (!outputFile) return { ...base, text };
     await writePrivateFile(outputFile, text, "-o");
     return { ...base, written: outputFile };
   }
 
   const loaded = await loadOrCreateSecrets(options.secretsDir ?? userConfigDir(options.env ?? process.env));
-  const rendered = renderValues(facts, { chart, secrets: loaded.secrets });
+  const rendered = renderValues(live, { chart, secrets: loaded.secrets });
   const withSecrets = { ...base, secrets: { file: loaded.file, created: loaded.created } };
   if (mergeFile) return { ...withSecrets, merged: await mergeValuesFile(mergeFile, rendered) };
   const text = valuesYaml(rendered, chart);
@@ -127,16 +120,4 @@ async function refuseForeignFile(file: string, format: "yaml" | "env"): Promise<
   throw new ConflictError(`${file} exists and was not rendered by dify-local; -o would replace it`, {
     hint: format === "yaml" ? `to update it in place keeping your other keys, use --merge ${file}; or choose another -o file` : "choose another -o file, or remove it first",
   });
-}
-
-function warningsFor(facts: LiveFacts, config: Config): string[] {
-  const out: string[] = [];
-  for (const service of ["postgres", "redis", "minio", "qdrant"] as const) {
-    const f = facts[service];
-    if (!config[service].enabled) out.push(`${service}: disabled in the config; the values point at port ${f.port} with the configured credentials`);
-    else if (f.container === "missing") out.push(`${service}: no container; its credentials come from the config (run \`dify-local up\` first)`);
-    else if (f.source === "config") out.push(`${service}: the container does not show its credentials; they come from the config`);
-    else if (f.container === "stopped") out.push(`${service}: the container is stopped; start it with \`dify-local up\``);
-  }
-  return out;
 }

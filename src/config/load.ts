@@ -1,9 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isMap, isNode, LineCounter, parseDocument, type Document } from "yaml";
-import type { ZodIssue } from "zod";
+import type { z, ZodIssue } from "zod";
 import { UserError } from "../errors.js";
+import { deepMerge, isPlainObject, yamlError } from "../util/index.js";
 import { configSchema, type Config, type ConfigInput } from "./schema.js";
+
+/** A configuration schema: the built-in one, or one composed with a caller's own services. */
+export type ConfigSchema = z.ZodType<Config, z.ZodTypeDef, unknown>;
 
 /** The file `up` and friends read when `--config` is not given and it exists in the working directory. */
 export const DEFAULT_CONFIG_FILE = "dify-local.yaml";
@@ -15,6 +19,8 @@ export interface LoadConfigOptions {
   cwd?: string;
   /** Values layered over the file (from flags or a test), validated like the file. */
   overrides?: ConfigInput;
+  /** The schema to validate with; default: the built-in services'. */
+  schema?: ConfigSchema;
 }
 
 /** A loaded configuration and where it came from. */
@@ -42,34 +48,30 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
       });
     }
   }
-  if (text === undefined) return { config: parseConfig(options.overrides ?? {}), source: undefined };
-  return { config: parseConfigText(text, path, options.overrides), source: path };
+  const schema = options.schema ?? configSchema;
+  if (text === undefined) return { config: parseConfig(options.overrides ?? {}, schema), source: undefined };
+  return { config: parseConfigText(text, path, options.overrides, schema), source: path };
 }
 
 /** Validates an in-memory configuration object (the library entry point for tests and scripts). */
-export function parseConfig(input: unknown): Config {
-  const result = configSchema.safeParse(input ?? {});
+export function parseConfig(input: unknown, schema: ConfigSchema = configSchema): Config {
+  const result = schema.safeParse(input ?? {});
   if (result.success) return result.data;
   throw issuesToError(result.error.issues, undefined);
 }
 
 /** Parses YAML text and validates it; errors carry `file:line`. */
-export function parseConfigText(text: string, file = "<config>", overrides?: ConfigInput): Config {
+export function parseConfigText(text: string, file = "<config>", overrides?: ConfigInput, schema: ConfigSchema = configSchema): Config {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = first.linePos?.[0] ?? lineCounter.linePos(first.pos[0]);
-    throw new UserError(`${file}${pos ? `:${pos.line}:${pos.col}` : ""}: invalid YAML: ${first.message.split("\n")[0]}`, {
-      key: "--config",
-    });
-  }
+  const syntax = yamlError(doc, lineCounter, file);
+  if (syntax) throw new UserError(syntax, { key: "--config" });
   const data: unknown = doc.toJS() ?? {};
-  if (typeof data !== "object" || Array.isArray(data)) {
+  if (!isPlainObject(data)) {
     throw new UserError(`${file}:1: the config must be a mapping of keys (bind, postgres, redis, ...)`, { key: "<root>" });
   }
-  const merged = overrides ? deepMerge(data as Record<string, unknown>, overrides as Record<string, unknown>) : data;
-  const result = configSchema.safeParse(merged);
+  const merged = overrides ? deepMerge(data, overrides) : data;
+  const result = schema.safeParse(merged);
   if (result.success) return result.data;
   throw issuesToError(result.error.issues, { doc, lineCounter, file });
 }
@@ -124,16 +126,4 @@ function lineOf(where: { doc: Document; lineCounter: LineCounter }, path: Readon
     }
   }
   return "";
-}
-
-function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...base };
-  for (const [k, v] of Object.entries(over)) {
-    const b = out[k];
-    out[k] =
-      v && typeof v === "object" && !Array.isArray(v) && b && typeof b === "object" && !Array.isArray(b)
-        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
-        : v;
-  }
-  return out;
 }

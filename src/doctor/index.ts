@@ -1,5 +1,5 @@
 import { gatherFacts, type DoctorOptions } from "./facts.js";
-import { containers, cluster, minio, ports, postgres, prerequisites, type Rule } from "./rules.js";
+import { cluster, containers, ports, prerequisites, services, type Rule } from "./rules.js";
 import type { DoctorFacts, Finding } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 
@@ -9,9 +9,29 @@ export type { Rule } from "./rules.js";
 export { gatherFacts } from "./facts.js";
 
 /** Every rule, in the order findings are shown. */
-export const RULES: readonly Rule[] = [prerequisites, ports, containers, postgres, minio, cluster, valuesRule];
+export const RULES: readonly Rule[] = [prerequisites, ports, containers, services, cluster, valuesRule];
 
 /** Runs every rule over gathered facts. */
 export function diagnose(facts: DoctorFacts): Finding[] {
   return RULES.flatMap((rule) => rule(facts));
+}
+
+export interface DoctorResult {
+  findings: Finding[];
+  /** True when no finding is an error (warnings allowed). */
+  ok: boolean;
+  errors: number;
+  warnings: number;
+}
+
+/**
+ * Diagnoses the machine with the seed's troubleshooting knowledge: prerequisites, ports,
+ * containers, each service's own rules, the cluster, and optionally a values.yaml against the
+ * live stack. Each finding carries what, why, and the exact fix.
+ */
+export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
+  const findings = diagnose(await gatherFacts(options));
+  const errors = findings.filter((f) => f.severity === "error").length;
+  const warnings = findings.filter((f) => f.severity === "warning").length;
+  return { findings, ok: errors === 0, errors, warnings };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../config/index.js";
-import { containers, minio, ports, postgres, prerequisites } from "./rules.js";
+import { minioFindings, postgresFindings } from "../services/index.js";
+import { containers, ports, prerequisites } from "./rules.js";
 import type { DoctorFacts } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 
@@ -12,6 +13,7 @@ function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
     tools: { kind: { version: "0.27.0" }, helm: true, kubectl: true },
     containers: [],
     ports: [],
+    services: [],
     ...over,
   };
 }
@@ -52,13 +54,13 @@ describe("containers, postgres, minio", () => {
     expect(f?.what).toContain("Fatal error, can't open config file");
   });
   it("explains a password the volume does not know, with both fixes", () => {
-    const [f] = postgres(facts({ postgres: { authFailed: true, missingDatabases: [] } }));
+    const [f] = postgresFindings(parseConfig({}).postgres, { authFailed: true, missingDatabases: [] });
     expect(f?.why).toContain("POSTGRES_PASSWORD is applied only to an empty data directory");
     expect(f?.fix).toContain("set postgres.password");
     expect(f?.fix).toContain("ALTER USER postgres WITH PASSWORD");
   });
   it("reports stray files in the data directory with the upload command", () => {
-    const f = minio(facts({ minio: { bucketExists: true, access: "public", strayFiles: ["notes.txt"] } }));
+    const f = minioFindings(parseConfig({}).minio, { bucketExists: true, access: "public", strayFiles: ["notes.txt"] });
     expect(f.find((x) => x.id === "minio.direct-files")?.fix).toContain("dify-local storage cp LOCAL_FILE notes.txt");
   });
 });

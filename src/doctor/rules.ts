@@ -1,6 +1,5 @@
 import { KIND_INSTALL_HINT, MIN_KIND_VERSION } from "../cluster/index.js";
 import { airplayNote } from "../engine/index.js";
-import { MINIO_DATA_DIR, passwordMismatchAdvice } from "../services/index.js";
 import type { DoctorFacts, Finding } from "./types.js";
 
 /** A rule: facts in, findings out. Pure, so each is unit-testable on hand-made facts. */
@@ -67,51 +66,7 @@ export const containers: Rule = (f) =>
     return { id, severity: "ok", what: `container ${c.name} is running` };
   });
 
-export const postgres: Rule = (f) => {
-  if (!f.postgres) return [];
-  const c = f.config.postgres;
-  if (f.postgres.authFailed) {
-    const advice = passwordMismatchAdvice(f.config);
-    return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL runs but rejects the password of postgres.password for ${c.user}`, why: advice.why, fix: advice.fix }];
-  }
-  if (f.postgres.error) return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL does not answer on ${c.port}`, why: f.postgres.error, fix: `docker logs ${c.container}` }];
-  const out: Finding[] = [{ id: "postgres.auth", severity: "ok", what: `PostgreSQL accepts ${c.user} with the configured password` }];
-  out.push(
-    f.postgres.missingDatabases.length > 0
-      ? { id: "postgres.databases", severity: "error", what: `databases missing: ${f.postgres.missingDatabases.join(", ")}`, why: "Dify's api, plugin daemon and enterprise services each need theirs", fix: "dify-local up" }
-      : { id: "postgres.databases", severity: "ok", what: `databases ${c.databases.join(", ")} exist` },
-  );
-  return out;
-};
+/** Each running service's own diagnosis, from its module. */
+export const services: Rule = (f) => f.services;
 
-export const minio: Rule = (f) => {
-  if (!f.minio) return [];
-  const { bucket, anonymous, container } = f.config.minio;
-  if (f.minio.error) return [{ id: "minio.s3", severity: "error", what: "MinIO's S3 API refuses the container's own root credentials", why: f.minio.error, fix: `docker logs ${container}` }];
-  if (!f.minio.bucketExists) return [{ id: "minio.bucket", severity: "error", what: `bucket ${bucket} does not exist`, why: "Dify stores plugin packages, build caches, private keys and assets there", fix: "dify-local up" }];
-  const out: Finding[] = [{ id: "minio.bucket", severity: "ok", what: `bucket ${bucket} exists` }];
-  out.push(
-    f.minio.access === anonymous
-      ? { id: "minio.anonymous", severity: "ok", what: `anonymous access to ${bucket} is ${anonymous}` }
-      : { id: "minio.anonymous", severity: "error", what: `anonymous access to ${bucket} is ${f.minio.access}, the config wants ${anonymous}`, why: "plugin assets are fetched without credentials", fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)" },
-  );
-  if (f.minio.strayFiles.length > 0) {
-    const shown = f.minio.strayFiles.slice(0, 5).map((p) => `${MINIO_DATA_DIR}/${bucket}/${p}`);
-    out.push({
-      id: "minio.direct-files",
-      severity: "warning",
-      what: `files in the container's data directory that S3 does not know: ${shown.join(", ")}${f.minio.strayFiles.length > 5 ? ` and ${f.minio.strayFiles.length - 5} more` : ""}`,
-      why: "MinIO is object storage, not a filesystem: files copied into /data/<bucket> directly are invisible to Dify",
-      fix: `upload through S3 instead: dify-local storage cp LOCAL_FILE ${f.minio.strayFiles[0] ?? "KEY"}; then remove the raw file: docker exec ${container} rm '${shown[0] ?? ""}'`,
-    });
-  }
-  return out;
-};
-
-export const cluster: Rule = (f) =>
-  (f.cluster ?? []).map((c) => ({
-    id: c.id,
-    severity: c.ok ? ("ok" as const) : ("error" as const),
-    what: c.ok ? c.what : `${c.what}: ${c.detail ?? "failed"}`,
-    ...(c.fix ? { fix: c.fix } : {}),
-  }));
+export const cluster: Rule = (f) => f.cluster ?? [];

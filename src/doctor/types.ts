@@ -1,18 +1,8 @@
 import type { Config } from "../config/index.js";
+import type { Finding } from "../engine/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
-import type { Check } from "../services/index.js";
 
-/** How bad a finding is; only `error` makes `doctor` exit 1. */
-export type Severity = "error" | "warning" | "info" | "ok";
-
-/** One diagnosis: what is wrong (or fine), why it matters, and the exact command that fixes it. */
-export interface Finding {
-  id: string;
-  severity: Severity;
-  what: string;
-  why?: string;
-  fix?: string;
-}
+export type { Finding, Severity } from "../engine/index.js";
 
 /** Everything the rules look at, gathered once (all I/O happens before the rules run). */
 export interface DoctorFacts {
@@ -27,10 +17,10 @@ export interface DoctorFacts {
   /** Per enabled service: its container as Docker has it and, when not running, its last log lines. */
   containers: Array<{ service: string; name: string; observed: ObservedContainer | undefined; logs: string }>;
   ports: Array<{ service: string; key: string; hostIp: string; port: number; status: "free" | "ours" | "taken"; holder?: string }>;
-  postgres?: { authFailed: boolean; error?: string; missingDatabases: string[] };
-  minio?: { error?: string; bucketExists: boolean; access: string; strayFiles: string[] };
-  /** The cluster's verify checks, when the cluster is enabled and exists. */
-  cluster?: Check[];
+  /** Each running service's own findings (its module's doctor rule), in the services' order. */
+  services: Finding[];
+  /** The cluster's verify checks as findings, when the cluster is enabled and exists. */
+  cluster?: Finding[];
   values?: ValuesFacts;
 }
 

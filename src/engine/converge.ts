@@ -1,6 +1,6 @@
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import type { ContainerSpec, ObservedContainer, Runtime } from "../runtime/index.js";
-import { FatalProbeError, type Component, type ServiceContext } from "../services/index.js";
+import { pollUntil } from "../util/index.js";
 import { step, type EventSink } from "./events.js";
 import type { PlanItem } from "./plan.js";
 import { isChange } from "./plan.js";
@@ -27,14 +27,18 @@ export async function checkPorts(runtime: Runtime, items: readonly PlanItem[]): 
   }
 }
 
-/** Pulls the images changing containers need (or all, with `always`), concurrently, before anything else changes. */
+/**
+ * Pulls the images changing containers need (or all, with `always`), concurrently, before anything
+ * else changes. Returns the id of each image it pulled, by reference.
+ */
 export async function pullImages(
   runtime: Runtime,
   sink: EventSink,
   specs: readonly ContainerSpec[],
   mode: "missing" | "always",
-): Promise<void> {
+): Promise<Map<string, string>> {
   const refs = [...new Set(specs.map((s) => s.image))];
+  const pulled = new Map<string, string>();
   const results = await Promise.allSettled(
     refs.map(async (ref) => {
       const name = `image ${ref}`;
@@ -45,6 +49,8 @@ export async function pullImages(
       await step(sink, name, async () => {
         await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }));
       }, () => "pulled");
+      const id = await runtime.imageId(ref);
+      if (id) pulled.set(ref, id);
     }),
   );
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
@@ -54,6 +60,7 @@ export async function pullImages(
       hint: "check the image references in the config and that their registries are reachable; nothing was changed",
     });
   }
+  return pulled;
 }
 
 /** Makes Docker match one plan item; returns the container id. */
@@ -85,39 +92,64 @@ async function createAndStart(runtime: Runtime, spec: ContainerSpec): Promise<st
 }
 
 /**
- * Waits for a component's protocol probe to succeed, with backoff from a short first interval and
+ * A probe failure that waiting will not cure (a wrong password on an initialised volume): the
+ * readiness loop stops at once and reports it, with its fix.
+ */
+export class FatalProbeError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+    this.name = "FatalProbeError";
+  }
+}
+
+/** What {@link waitReady} waits on: a title for messages and one readiness attempt. */
+export interface Readiness {
+  title: string;
+  /** One protocol round trip against the running container; throws while not ready. */
+  probe(container: ObservedContainer): Promise<void>;
+}
+
+/**
+ * Waits for a service's protocol probe to succeed, with backoff from a short first interval and
  * no fixed sleeps. Fails early, with the container's last log lines, when the container stops.
  */
-export async function waitReady(component: Component, ctx: ServiceContext, containerId: string, timeoutSeconds: number): Promise<ObservedContainer> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  let delay = 100;
+export async function waitReady(runtime: Runtime, target: Readiness, containerId: string, timeoutSeconds: number): Promise<ObservedContainer> {
   let lastError = "";
-  for (;;) {
-    const live = await ctx.runtime.inspect(containerId);
-    if (!live) throw new OperationError(`${component.title}: container ${containerId.slice(0, 12)} disappeared while starting`);
-    if (!live.running || live.state === "restarting") {
-      const logs = await ctx.runtime.logTail(containerId);
-      throw new OperationError(`${component.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`, {
-        hint: `docker logs ${live.name}`,
-      });
-    }
-    try {
-      await component.probe({ ...ctx, container: live });
-      return live;
-    } catch (err) {
-      if (err instanceof FatalProbeError) throw new OperationError(err.message, { hint: err.hint });
-      lastError = messageOf(err);
-    }
-    if (Date.now() + delay > deadline) {
-      const logs = await ctx.runtime.logTail(containerId);
-      throw new OperationError(
-        `${component.title} did not answer within ${timeoutSeconds}s: ${lastError}${logs ? `\nlast log lines of ${live.name}:\n${indent(logs)}` : ""}`,
-        { hint: `docker logs ${live.name}; raise readyTimeout in the config if the machine is slow` },
-      );
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(Math.round(delay * 1.5), 2000);
-  }
+  let name = containerId.slice(0, 12);
+  return pollUntil(
+    async () => {
+      const live = await runtime.inspect(containerId);
+      if (!live) throw new OperationError(`${target.title}: container ${name} disappeared while starting`);
+      name = live.name;
+      if (!live.running || live.state === "restarting") {
+        const logs = await runtime.logTail(containerId);
+        throw new OperationError(`${target.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`, {
+          hint: `docker logs ${live.name}`,
+        });
+      }
+      try {
+        await target.probe(live);
+        return live;
+      } catch (err) {
+        if (err instanceof FatalProbeError) throw new OperationError(err.message, { hint: err.hint });
+        lastError = messageOf(err);
+        return undefined;
+      }
+    },
+    {
+      timeoutMs: timeoutSeconds * 1000,
+      onTimeout: async () => {
+        const logs = await runtime.logTail(containerId);
+        return new OperationError(
+          `${target.title} did not answer within ${timeoutSeconds}s: ${lastError}${logs ? `\nlast log lines of ${name}:\n${indent(logs)}` : ""}`,
+          { hint: `docker logs ${name}; raise readyTimeout in the config if the machine is slow` },
+        );
+      },
+    },
+  );
 }
 
 function indent(text: string): string {

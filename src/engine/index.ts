@@ -1,7 +1,10 @@
 export { step, silentSink, RecordingSink } from "./events.js";
 export type { Event, EventSink, EventStatus } from "./events.js";
+export { check, checkToFinding } from "./checks.js";
+export type { Check, Finding, Severity } from "./checks.js";
 export { planFor, changesOf, isChange } from "./plan.js";
-export type { Plan, PlanItem, Action } from "./plan.js";
-export { checkPorts, pullImages, applyItem, waitReady } from "./converge.js";
+export type { Plan, PlanItem, PlanOptions, Action } from "./plan.js";
+export { checkPorts, pullImages, applyItem, waitReady, FatalProbeError } from "./converge.js";
+export type { Readiness } from "./converge.js";
 export { portFree, portHolder, portState, airplayNote } from "./ports.js";
 export type { PortState } from "./ports.js";

@@ -64,3 +64,18 @@ describe("planFor", () => {
     expect(planOf(observed({ labels: { [LABELS.managed]: "true", [LABELS.component]: "postgres" } })).action).toBe("conflict");
   });
 });
+
+describe("planFor with pulled image ids (--pull always)", () => {
+  it("recreates a container of ours whose image id differs from the one just pulled", () => {
+    const item = planFor([spec], new Map([["dev-redis", observed()]]), { pulled: new Map([["redis:7", "sha256:2"]]) }).items[0]!;
+    expect(item.action).toBe("recreate");
+    expect(item.reason).toContain("newer redis:7");
+  });
+  it("keeps it when the pulled id is the one it runs", () => {
+    expect(planFor([spec], new Map([["dev-redis", observed()]]), { pulled: new Map([["redis:7", "sha256:1"]]) }).items[0]!.action).toBe("keep");
+  });
+  it("never recreates a hand-made container for a pulled image: it is adopted as is", () => {
+    const hand = observed({ labels: {}, ports: [{ containerPort: 6379, hostIp: "", hostPort: 6379 }] });
+    expect(planFor([spec], new Map([["dev-redis", hand]]), { pulled: new Map([["redis:7", "sha256:2"]]) }).items[0]!.action).toBe("adopt");
+  });
+});

@@ -33,12 +33,19 @@ export function changesOf(plan: Plan): PlanItem[] {
   return plan.items.filter((i) => isChange(i.action));
 }
 
-/** Pure: desired specs + what Docker has -> what to do, with the reason in words. */
-export function planFor(specs: readonly ContainerSpec[], observed: ReadonlyMap<string, ObservedContainer>, options: { recreate?: boolean } = {}): Plan {
-  return { items: specs.map((spec) => planOne(spec, observed.get(spec.name), options.recreate ?? false)) };
+export interface PlanOptions {
+  /** Replace containers made outside dify-local that differ from the config (`--recreate`). */
+  recreate?: boolean;
+  /** Image ids just pulled (`--pull always`), by reference: a container of ours on another id is recreated. */
+  pulled?: ReadonlyMap<string, string>;
 }
 
-function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, forceRecreate: boolean): PlanItem {
+/** Pure: desired specs + what Docker has -> what to do, with the reason in words. */
+export function planFor(specs: readonly ContainerSpec[], observed: ReadonlyMap<string, ObservedContainer>, options: PlanOptions = {}): Plan {
+  return { items: specs.map((spec) => planOne(spec, observed.get(spec.name), options)) };
+}
+
+function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, options: PlanOptions): PlanItem {
   const base = { component: spec.component, container: spec.name, spec, observed: c };
   if (!c) return { ...base, action: "create", reason: "does not exist" };
   const ours = c.labels[LABELS.managed] === "true";
@@ -50,6 +57,8 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, forceRec
       const diffs = specDifferences(spec, c, { strict: true });
       return { ...base, action: "recreate", reason: diffs.length ? diffs.join("; ") : "the container spec changed" };
     }
+    const pulled = options.pulled?.get(spec.image);
+    if (pulled !== undefined && pulled !== c.imageId) return { ...base, action: "recreate", reason: `a newer ${spec.image} was pulled` };
     if (!c.running) return { ...base, action: "start", reason: `is ${c.state}` };
     return { ...base, action: "keep", reason: "running, spec unchanged" };
   }
@@ -58,6 +67,6 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, forceRec
     if (!c.running) return { ...base, action: "start", reason: `made outside dify-local, matches the config, is ${c.state}: adopted and started` };
     return { ...base, action: "adopt", reason: "made outside dify-local and matches the config: adopted as is" };
   }
-  if (forceRecreate) return { ...base, action: "recreate", reason: `made outside dify-local and differs (${diffs.join("; ")}); --recreate given` };
+  if (options.recreate) return { ...base, action: "recreate", reason: `made outside dify-local and differs (${diffs.join("; ")}); --recreate given` };
   return { ...base, action: "conflict", reason: `made outside dify-local and differs from the config: ${diffs.join("; ")}` };
 }

@@ -13,9 +13,8 @@ export interface PortState {
 export async function portState(runtime: Runtime, p: PortBinding, owner: ObservedContainer | undefined): Promise<PortState> {
   if (owner?.running && owner.ports.some((b) => b.hostPort === p.hostPort)) return { status: "ours" };
   if (await portFree(p.hostIp, p.hostPort)) return { status: "free" };
-  const running = await runtime.docker.listContainers();
-  const container = running.find((c) => c.Ports.some((cp) => cp.PublicPort === p.hostPort));
-  const holder = container ? `container ${container.Names[0]?.replace(/^\//, "")}` : ((await portHolder(p.hostPort)) ?? "another process");
+  const container = await runtime.publisherOf(p.hostPort);
+  const holder = container ? `container ${container}` : ((await portHolder(p.hostPort)) ?? "another process");
   return { status: "taken", holder };
 }
 

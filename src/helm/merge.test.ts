@@ -5,12 +5,13 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig } from "../config/index.js";
 import { UserError } from "../errors.js";
-import { factsFrom } from "./facts.js";
+import { SERVICES } from "../services/index.js";
+import { renderValues } from "../stack/index.js";
 import { loadValuesFile, mergeValuesFile, mergeValuesText } from "./merge.js";
-import { flattenValues, renderValues, valueAt } from "./values.js";
+import { flattenValues, valueAt } from "./values.js";
 
 const SECRETS = { appSecretKey: "app-key", enterpriseAppSecretKey: "ent-key", adminAPIsSecretKeySalt: "salt", passwordEncryptionKey: "aes-key" };
-const V37 = renderValues(factsFrom(parseConfig({}), new Map()), { chart: "3.7", secrets: SECRETS });
+const V37 = renderValues({ services: SERVICES, config: parseConfig({}), observed: new Map() }, { chart: "3.7", secrets: SECRETS });
 
 /** A user's values.yaml in the chart's own style, with the layout yaml's serializer would not reproduce. */
 const USER_FILE = `# My Dify EE values -- hand edited, keep this comment

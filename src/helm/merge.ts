@@ -2,6 +2,7 @@ import { readFile, realpath } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { UserError } from "../errors.js";
+import { yamlError } from "../util/index.js";
 import { writePrivateFile } from "./secrets.js";
 import { flattenValues, formatKeyPath, valueAt, type ValuesEntry } from "./values.js";
 
@@ -88,11 +89,8 @@ async function readBytes(file: string): Promise<Buffer> {
 function parseValues(text: string, file: string): { doc: Document.Parsed; lineCounter: LineCounter } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
-  if (first) {
-    const pos = first.linePos?.[0] ?? lineCounter.linePos(first.pos[0]);
-    throw new UserError(`${file}:${pos.line}:${pos.col}: invalid YAML: ${first.message.split("\n")[0]}`, { key: "--merge", hint: "fix the file (it was not changed), then run again" });
-  }
+  const syntax = yamlError(doc, lineCounter, file);
+  if (syntax) throw new UserError(syntax, { key: "--merge", hint: "fix the file (it was not changed), then run again" });
   if (doc.contents !== null && !isMap(doc.contents)) {
     throw new UserError(`${file}:1: a values file must be a mapping of keys (global, ingress, ...)`, { key: "--merge" });
   }

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EnvironmentError, UserError } from "../errors.js";
+import { writeFileAtomic } from "../util/index.js";
 
 /**
  * The keys the Dify EE chart wants generated once per installation. Rendering the values again
@@ -82,13 +83,9 @@ export async function loadOrCreateSecrets(dir: string = userConfigDir()): Promis
  * {@link EnvironmentError} when permissions forbid it.
  */
 export async function writePrivateFile(file: string, data: string | Uint8Array, flag?: string): Promise<void> {
-  const tmp = join(dirname(file), `.${process.pid}-${randomBytes(4).toString("hex")}.dify-local.tmp`);
   try {
-    await writeFile(tmp, data, { mode: 0o600 });
-    await chmod(tmp, 0o600);
-    await rename(tmp, file);
+    await writeFileAtomic(file, data, { mode: 0o600 });
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     const code = (err as NodeJS.ErrnoException).code;
     if (flag === undefined || code === undefined) throw err;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") {

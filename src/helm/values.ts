@@ -1,7 +1,6 @@
 import { Document } from "yaml";
-import { DIFY_DOMAINS } from "../config/index.js";
-import type { LiveFacts } from "./facts.js";
-import { DATABASE_ROLES } from "./facts.js";
+import { deepMerge, isPlainObject } from "../util/index.js";
+import { DIFY_DOMAINS } from "./domains.js";
 import type { HelmSecrets } from "./secrets.js";
 
 /**
@@ -21,27 +20,17 @@ export interface ValuesTree {
   [key: string]: ValuesLeaf | ValuesTree;
 }
 
-export interface RenderValuesOptions {
-  chart: ChartVersion;
-  secrets: HelmSecrets;
-}
 
 /** The first line of every values file dify-local renders; `-o` only overwrites files that start with it. */
 export const VALUES_MARKER = "# Dify EE Helm values, infrastructure part, rendered by dify-local";
 
 /**
- * The infrastructure part of the Dify EE values: external PostgreSQL, Redis, S3 (MinIO) and Qdrant
- * with the live credentials, the local registry for plugin images, the built-in middleware
- * switched off, the ingress and domains, and the generated secrets. Pure: same input, same output.
- *
- * Key names follow langgenius' values generator for chart 3.7 (`global.*Domain`, `ingress.className`,
- * `externalPostgres.credentials.*`, `persistence.s3.*`, `vectorDB.externalQdrant.*`,
- * `plugin_connector.*`, `enterprise.*`). The 3.9 `externalDatabase` block follows the issue text;
- * no public copy of the 3.9 chart was found to confirm it.
+ * The stack-wide part of the Dify EE values: the domains, the ingress and the generated secrets.
+ * Each service adds its own keys (its external block, its built-in switched off); see
+ * {@link composeValues}. Key names follow langgenius' values generator (`global.*Domain`,
+ * `ingress.className`, `enterprise.*`).
  */
-export function renderValues(facts: LiveFacts, options: RenderValuesOptions): ValuesTree {
-  const { host, redis, minio, qdrant } = facts;
-  const { secrets } = options;
+export function globalValues(secrets: HelmSecrets): ValuesTree {
   return {
     global: {
       appSecretKey: secrets.appSecretKey,
@@ -61,71 +50,12 @@ export function renderValues(facts: LiveFacts, options: RenderValuesOptions): Va
       adminAPIsSecretKeySalt: secrets.adminAPIsSecretKeySalt,
       passwordEncryptionKey: secrets.passwordEncryptionKey,
     },
-    plugin_connector: {
-      imageRepoType: "docker",
-      imageRepoPrefix: `${host}:${facts.registry.port}`,
-      // The local registry speaks plain HTTP.
-      insecureImageRepo: true,
-    },
-    // The chart's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
-    minio: { enabled: false },
-    persistence: {
-      type: "s3",
-      s3: {
-        endpoint: `http://${host}:${minio.port}`,
-        accessKey: minio.accessKey,
-        secretKey: minio.secretKey,
-        region: minio.region,
-        bucketName: minio.bucket,
-        addressType: "path",
-        useAwsS3: false,
-        useAwsManagedIam: false,
-      },
-    },
-    ...(options.chart === "3.7" ? { externalPostgres: externalPostgres37(facts) } : { externalDatabase: externalDatabase39(facts) }),
-    postgresql: { enabled: false },
-    externalRedis: { enabled: true, useSSL: false, host, port: redis.port, username: "", password: redis.password, db: 0 },
-    redis: { enabled: false },
-    vectorDB: {
-      useExternal: true,
-      externalType: "qdrant",
-      externalQdrant: { endpoint: `http://${host}:${qdrant.port}`, apiKey: qdrant.apiKey },
-    },
-    qdrant: { enabled: false },
   };
 }
 
-function externalPostgres37(facts: LiveFacts): ValuesTree {
-  const pg = facts.postgres;
-  const credentials: ValuesTree = {};
-  for (const role of DATABASE_ROLES) {
-    credentials[role] = {
-      database: pg.databases[role],
-      username: pg.user,
-      password: pg.password,
-      sslmode: "disable",
-      extras: "",
-      charset: "",
-      uriScheme: "postgresql",
-    };
-  }
-  return { enabled: true, address: facts.host, port: pg.port, credentials };
-}
-
-function externalDatabase39(facts: LiveFacts): ValuesTree {
-  const pg = facts.postgres;
-  const databases: ValuesTree = {};
-  for (const role of DATABASE_ROLES) databases[role] = pg.databases[role];
-  return {
-    enabled: true,
-    engine: "postgres",
-    host: facts.host,
-    port: pg.port,
-    user: pg.user,
-    password: pg.password,
-    databases,
-    dialectOptions: { postgres: { sslMode: "disable", uriScheme: "postgresql", extras: "" } },
-  };
+/** Values trees laid over each other in order (a later tree's keys win); pure. */
+export function composeValues(parts: readonly ValuesTree[]): ValuesTree {
+  return parts.reduce<Record<string, unknown>>((acc, part) => deepMerge(acc, part), {}) as ValuesTree;
 }
 
 /** Rendered values as a YAML file: a header saying what it is, then the keys. */
@@ -170,11 +100,6 @@ export function formatKeyPath(path: readonly string[]): string {
   return path.join(".");
 }
 
-/** The leaf key paths dify-local owns (and `--merge` sets) for a chart line; the values differ per stack, the keys do not. */
-export function valuesKeyPaths(chart: ChartVersion): string[][] {
-  return flattenValues(renderValues(SHAPE_FACTS, { chart, secrets: SHAPE_SECRETS })).map((e) => e.path);
-}
-
 /**
  * Which chart line a values object is written for, from its PostgreSQL block: `externalDatabase`
  * is 3.9, `externalPostgres` alone is 3.7; undefined when it has neither.
@@ -193,17 +118,3 @@ export function parseChart(value: string): ChartVersion | undefined {
   return CHART_VERSIONS.find((v) => v === line);
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-// Only the shape of the rendered values is read from these.
-const SHAPE_SECRETS: HelmSecrets = { appSecretKey: "", enterpriseAppSecretKey: "", adminAPIsSecretKeySalt: "", passwordEncryptionKey: "" };
-const SHAPE_FACTS: LiveFacts = {
-  host: "",
-  postgres: { port: 0, user: "", password: "", databases: { dify: "", plugin_daemon: "", enterprise: "", audit: "" }, source: "config", container: "missing" },
-  redis: { port: 0, password: "", source: "config", container: "missing" },
-  minio: { port: 0, accessKey: "", secretKey: "", bucket: "", region: "", source: "config", container: "missing" },
-  qdrant: { port: 0, apiKey: "", source: "config", container: "missing" },
-  registry: { port: 0 },
-};

@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { EnvironmentError, messageOf } from "../errors.js";
+import { withTimeout } from "../util/index.js";
 
 /** Where a Docker-compatible engine was found, for `doctor` and error messages. */
 export interface EngineAddress {
@@ -59,21 +60,13 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
   } catch (err) {
     throw new EnvironmentError(`DOCKER_HOST is not a valid engine address (${messageOf(err)})`, { hint: ENGINE_HINT });
   }
-  let timer: NodeJS.Timeout | undefined;
   try {
-    await Promise.race([
-      docker.ping(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
-      }),
-    ]);
+    await withTimeout("ping", PING_TIMEOUT_MS, docker.ping());
   } catch (err) {
     throw new EnvironmentError(`No Docker engine is reachable at ${engine.address} (${engine.via}): ${shortReason(err)}.`, {
       hint: ENGINE_HINT,
       cause: err,
     });
-  } finally {
-    if (timer) clearTimeout(timer);
   }
   return { docker, engine };
 }

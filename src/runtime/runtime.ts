@@ -21,7 +21,19 @@ export interface ExecResult {
  * that talks to the engine goes through here, so tests and the doctor see one surface.
  */
 export class Runtime {
-  constructor(readonly docker: Docker) {}
+  constructor(private readonly docker: Docker) {}
+
+  /** The engine's version, as `docker version` reports it. */
+  async version(): Promise<string> {
+    return (await this.docker.version()).Version;
+  }
+
+  /** The name of a running container that publishes `hostPort`, if any (to name who holds a port). */
+  async publisherOf(hostPort: number): Promise<string | undefined> {
+    const running = await this.docker.listContainers();
+    const c = running.find((r) => r.Ports.some((p) => p.PublicPort === hostPort));
+    return c?.Names[0]?.replace(/^\//, "");
+  }
 
   /**
    * The containers (running or not) with the given names, inspected: one list call, then one

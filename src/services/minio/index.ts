@@ -1,11 +1,28 @@
 import type * as Minio from "minio";
-import type { Config } from "../../config/index.js";
-import type { ObservedContainer } from "../../runtime/index.js";
-import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, withTimeout, type Component, type ServiceContext } from "../component.js";
+import { z } from "zod";
+import { check, type Check, type Finding } from "../../engine/index.js";
+import { messageOf } from "../../errors.js";
+import { withTimeout } from "../../util/index.js";
+import { bucket, port, serviceSchema } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
+
+export const minioSchema = serviceSchema(
+  {
+    port: port.default(9000),
+    consolePort: port.default(9001),
+    rootUser: z.string().min(3, "must be at least 3 characters (MinIO's rule)").default("minioadmin"),
+    rootPassword: z.string().min(8, "must be at least 8 characters (MinIO's rule)").default("minioadmin123"),
+    bucket: bucket.default("dify"),
+    anonymous: z.enum(["none", "download", "public"]).default("public"),
+    region: z.string().min(1).default("us-east-1"),
+  },
+  { container: "dev-minio", image: "minio/minio", volume: "dev-minio-data", restart: "unless-stopped" },
+);
+export type MinioSettings = z.infer<typeof minioSchema>;
 
 /** Where the MinIO container keeps its data (`minio server /data`); buckets are directories below it. */
 export const MINIO_DATA_DIR = "/data";
@@ -15,27 +32,27 @@ export interface MinioCredentials {
   accessKey: string;
   secretKey: string;
   /** "container" when read from the live container, "config" when no container exists. */
-  source: "container" | "config";
+  source: FactSource;
 }
 
-export function liveMinioCredentials(config: Config, container: ObservedContainer | undefined): MinioCredentials {
+export function liveMinioCredentials(c: MinioSettings, container: { env: Record<string, string> } | undefined): MinioCredentials {
   const user = container?.env.MINIO_ROOT_USER;
   const pass = container?.env.MINIO_ROOT_PASSWORD;
   if (container && user !== undefined && pass !== undefined) return { accessKey: user, secretKey: pass, source: "container" };
-  return { accessKey: config.minio.rootUser, secretKey: config.minio.rootPassword, source: "config" };
+  return { accessKey: c.rootUser, secretKey: c.rootPassword, source: "config" };
 }
 
 /** An S3 client for the local MinIO with the given credentials. */
-export async function minioClient(ctx: Pick<ServiceContext, "config" | "host">, creds: { accessKey: string; secretKey: string }): Promise<Minio.Client> {
+export async function minioClient(ctx: { host: string; settings: Pick<MinioSettings, "port" | "region"> }, creds: { accessKey: string; secretKey: string }): Promise<Minio.Client> {
   // Loaded on first use, like the other protocol clients: CLI start-up stays short.
   const { Client } = await import("minio");
   return new Client({
     endPoint: ctx.host,
-    port: ctx.config.minio.port,
+    port: ctx.settings.port,
     useSSL: false,
     accessKey: creds.accessKey,
     secretKey: creds.secretKey,
-    region: ctx.config.minio.region,
+    region: ctx.settings.region,
     pathStyle: true,
   });
 }
@@ -81,84 +98,172 @@ async function currentPolicy(client: Minio.Client, bucket: string): Promise<stri
   }
 }
 
-export const minio: Component = {
+type Ctx = ServiceContext<MinioSettings, MinioCredentials>;
+
+/** What the doctor learns about the bucket. */
+export interface MinioDoctorFacts {
+  error?: string;
+  bucketExists: boolean;
+  access: string;
+  /** Files in the bucket's data directory that no object key accounts for. */
+  strayFiles: string[];
+}
+
+async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
+  const { bucket: name } = ctx.settings;
+  try {
+    const client = await minioClient(ctx, ctx.live);
+    const bucketExists = await client.bucketExists(name);
+    if (!bucketExists) return { bucketExists, access: "none", strayFiles: [] };
+    const policy = await currentPolicy(client, name);
+    const keys = (await listAllObjects(client, name)).map((o) => o.key);
+    // The data directory is MinIO's, not a filesystem for us: a file there that no object key
+    // accounts for was copied in directly (the seed's "DO NOT copy files directly to /data/dify/").
+    // Object storage keeps each object under a path that starts with its key (MinIO: KEY/xl.meta).
+    const files = ctx.container ? await ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`) : [];
+    const strayFiles = files.filter((f) => !keys.some((k) => f === k || f.startsWith(k)));
+    return { bucketExists, access: classifyPolicy(name, policy), strayFiles };
+  } catch (err) {
+    return { error: messageOf(err), bucketExists: false, access: "none", strayFiles: [] };
+  }
+}
+
+/** The doctor's MinIO rule: pure, over what the bucket showed. */
+export function minioFindings(c: MinioSettings, f: MinioDoctorFacts): Finding[] {
+  const { bucket: name, anonymous, container } = c;
+  if (f.error) return [{ id: "minio.s3", severity: "error", what: "MinIO's S3 API refuses the container's own root credentials", why: f.error, fix: `docker logs ${container}` }];
+  if (!f.bucketExists) return [{ id: "minio.bucket", severity: "error", what: `bucket ${name} does not exist`, why: "Dify stores plugin packages, build caches, private keys and assets there", fix: "dify-local up" }];
+  const out: Finding[] = [{ id: "minio.bucket", severity: "ok", what: `bucket ${name} exists` }];
+  out.push(
+    f.access === anonymous
+      ? { id: "minio.anonymous", severity: "ok", what: `anonymous access to ${name} is ${anonymous}` }
+      : { id: "minio.anonymous", severity: "error", what: `anonymous access to ${name} is ${f.access}, the config wants ${anonymous}`, why: "plugin assets are fetched without credentials", fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)" },
+  );
+  if (f.strayFiles.length > 0) {
+    const shown = f.strayFiles.slice(0, 5).map((p) => `${MINIO_DATA_DIR}/${name}/${p}`);
+    out.push({
+      id: "minio.direct-files",
+      severity: "warning",
+      what: `files in the container's data directory that S3 does not know: ${shown.join(", ")}${f.strayFiles.length > 5 ? ` and ${f.strayFiles.length - 5} more` : ""}`,
+      why: "MinIO is object storage, not a filesystem: files copied into /data/<bucket> directly are invisible to Dify",
+      fix: `upload through S3 instead: dify-local storage cp LOCAL_FILE ${f.strayFiles[0] ?? "KEY"}; then remove the raw file: docker exec ${container} rm '${shown[0] ?? ""}'`,
+    });
+  }
+  return out;
+}
+
+async function minioChecks(ctx: Ctx): Promise<Check[]> {
+  const c = ctx.settings;
+  const live = ctx.live;
+  const client = await minioClient(ctx, live);
+  return Promise.all([
+    check("minio.credentials", "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)", "run `dify-local up` to recreate dev-minio with the configured credentials, then render values again (`dify-local values`)", async () => {
+      if (live.source !== "container") throw new Error("the container's environment has no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD");
+      if (live.accessKey !== c.rootUser) throw new Error(`container has MINIO_ROOT_USER=${live.accessKey}, config has ${c.rootUser}`);
+      if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
+    }),
+    check("minio.auth", `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`, "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values", async () => {
+      await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
+    }),
+    check("minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
+      if (!(await client.bucketExists(c.bucket))) throw new Error("missing");
+    }),
+    check("minio.anonymous", `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`, "run `dify-local up` to set the bucket policy", async () => {
+      const level = classifyPolicy(c.bucket, await currentPolicy(client, c.bucket));
+      if (level !== c.anonymous) throw new Error(`anonymous access is ${level}`);
+    }),
+  ]);
+}
+
+export const minio = defineService<typeof minioSchema, MinioCredentials>({
   name: "minio",
   title: "MinIO",
-  spec(config) {
-    const c = config.minio;
-    return {
-      component: "minio",
-      name: c.container,
-      image: c.image,
-      env: { MINIO_ROOT_USER: c.rootUser, MINIO_ROOT_PASSWORD: c.rootPassword },
-      cmd: ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
-      ports: [
-        { containerPort: 9000, hostPort: c.port, hostIp: config.bind, key: "minio.port" },
-        { containerPort: 9001, hostPort: c.consolePort, hostIp: config.bind, key: "minio.consolePort" },
-      ],
-      volumes: [{ volume: c.volume, target: MINIO_DATA_DIR }],
-      restart: c.restart,
-    };
+  schema: minioSchema,
+  container: {
+    dataDir: MINIO_DATA_DIR,
+    ports: (c) => [
+      { containerPort: 9000, hostPort: c.port, key: "port" },
+      { containerPort: 9001, hostPort: c.consolePort, key: "consolePort" },
+    ],
+    env: (c) => ({ MINIO_ROOT_USER: c.rootUser, MINIO_ROOT_PASSWORD: c.rootPassword }),
+    cmd: () => ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
   },
+  live: liveMinioCredentials,
   async probe(ctx) {
-    const creds = liveMinioCredentials(ctx.config, ctx.container);
-    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, creds)).listBuckets());
+    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
   },
   async init(ctx) {
-    const { bucket, anonymous, region } = ctx.config.minio;
-    const client = await minioClient(ctx, liveMinioCredentials(ctx.config, ctx.container));
+    const { bucket: name, anonymous, region } = ctx.settings;
+    const client = await minioClient(ctx, ctx.live);
     const changes: string[] = [];
-    if (!(await client.bucketExists(bucket))) {
-      await client.makeBucket(bucket, region);
-      changes.push(`created bucket ${bucket}`);
+    if (!(await client.bucketExists(name))) {
+      await client.makeBucket(name, region);
+      changes.push(`created bucket ${name}`);
     }
-    if (classifyPolicy(bucket, await currentPolicy(client, bucket)) !== anonymous) {
-      await client.setBucketPolicy(bucket, anonymousPolicy(bucket, anonymous) ?? "");
-      changes.push(`set anonymous access of ${bucket} to ${anonymous}`);
+    if (classifyPolicy(name, await currentPolicy(client, name)) !== anonymous) {
+      await client.setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
+      changes.push(`set anonymous access of ${name} to ${anonymous}`);
     }
     return changes;
   },
-  async checks(ctx) {
-    const c = ctx.config.minio;
-    const live = liveMinioCredentials(ctx.config, ctx.container);
-    const client = await minioClient(ctx, live);
+  checks: minioChecks,
+  endpoints: (c, h) => [
+    { label: "S3 API", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
+    { label: "Console", host: `http://${h.host}:${c.consolePort}`, cluster: `http://${h.cluster}:${c.consolePort}` },
+  ],
+  credentials: (c, live) => [
+    { label: "access key", value: live.accessKey, secret: false },
+    { label: "secret key", value: live.secretKey, secret: true },
+    { label: "bucket", value: c.bucket, secret: false },
+  ],
+  values: (c, live, o) => ({
+    // The chart's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
+    minio: { enabled: false },
+    persistence: {
+      type: "s3",
+      s3: {
+        endpoint: `http://${o.host}:${c.port}`,
+        accessKey: live.accessKey,
+        secretKey: live.secretKey,
+        region: c.region,
+        bucketName: c.bucket,
+        addressType: "path",
+        useAwsS3: false,
+        useAwsManagedIam: false,
+      },
+    },
+  }),
+  env: (c, live, host) => {
+    const endpoint = `http://${host}:${c.port}`;
     return [
-      await check(
-        "minio.credentials",
-        "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)",
-        "run `dify-local up` to recreate dev-minio with the configured credentials, then render values again (`dify-local values`)",
-        async () => {
-          if (live.source !== "container") throw new Error("the container's environment has no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD");
-          if (live.accessKey !== c.rootUser) throw new Error(`container has MINIO_ROOT_USER=${live.accessKey}, config has ${c.rootUser}`);
-          if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
-        },
-      ),
-      await check("minio.auth", `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`, "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values", async () => {
-        await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
-      }),
-      await check("minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
-        if (!(await client.bucketExists(c.bucket))) throw new Error("missing");
-      }),
-      await check("minio.anonymous", `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`, "run `dify-local up` to set the bucket policy", async () => {
-        const level = classifyPolicy(c.bucket, await currentPolicy(client, c.bucket));
-        if (level !== c.anonymous) throw new Error(`anonymous access is ${level}`);
-      }),
+      {
+        title: "File storage: MinIO through the S3 API, path-style",
+        entries: [
+          ["STORAGE_TYPE", "s3"],
+          ["S3_ENDPOINT", endpoint],
+          ["S3_REGION", c.region],
+          ["S3_BUCKET_NAME", c.bucket],
+          ["S3_ACCESS_KEY", live.accessKey],
+          ["S3_SECRET_KEY", live.secretKey],
+          ["S3_USE_AWS_MANAGED_IAM", "false"],
+          ["S3_ADDRESS_STYLE", "path"],
+        ],
+      },
+      {
+        title: "Plugin daemon storage: the same bucket",
+        entries: [
+          ["PLUGIN_STORAGE_TYPE", "aws_s3"],
+          ["PLUGIN_STORAGE_OSS_BUCKET", c.bucket],
+          ["PLUGIN_S3_USE_AWS", "false"],
+          ["PLUGIN_S3_USE_AWS_MANAGED_IAM", "false"],
+          ["PLUGIN_S3_ENDPOINT", endpoint],
+          ["PLUGIN_S3_USE_PATH_STYLE", "true"],
+          ["PLUGIN_AWS_ACCESS_KEY", live.accessKey],
+          ["PLUGIN_AWS_SECRET_KEY", live.secretKey],
+          ["PLUGIN_AWS_REGION", c.region],
+        ],
+      },
     ];
   },
-  endpoints(config) {
-    const c = config.minio;
-    const h = probeHost(config);
-    return [
-      { label: "S3 API", host: `http://${h}:${c.port}`, cluster: `http://${CLUSTER_HOST}:${c.port}` },
-      { label: "Console", host: `http://${h}:${c.consolePort}`, cluster: `http://${CLUSTER_HOST}:${c.consolePort}` },
-    ];
-  },
-  credentials(config, container) {
-    const live = liveMinioCredentials(config, container);
-    return [
-      { label: "access key", value: live.accessKey, secret: false },
-      { label: "secret key", value: live.secretKey, secret: true },
-      { label: "bucket", value: config.minio.bucket, secret: false },
-    ];
-  },
-};
+  doctor: async (ctx) => minioFindings(ctx.settings, await doctorFacts(ctx)),
+});

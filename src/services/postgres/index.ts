@@ -1,6 +1,35 @@
 import pg from "pg";
-import type { Config } from "../../config/index.js";
-import { CLUSTER_HOST, FatalProbeError, PROBE_TIMEOUT_MS, check, probeHost, type Component, type ServiceContext } from "../component.js";
+import { z } from "zod";
+import { FatalProbeError, check, type Finding } from "../../engine/index.js";
+import type { ValuesTree } from "../../helm/index.js";
+import { messageOf } from "../../errors.js";
+import { identifier, port, secret, serviceSchema } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+
+/** The four databases Dify EE uses, by role; each database is named after its role. */
+export const DATABASE_ROLES = ["dify", "plugin_daemon", "enterprise", "audit"] as const;
+
+export const postgresSchema = serviceSchema(
+  {
+    port: port.default(55432),
+    user: identifier.default("postgres"),
+    password: secret.default("devpassword"),
+    databases: z
+      .array(identifier)
+      .min(1, "must list at least one database")
+      .refine((dbs) => new Set(dbs).size === dbs.length, "must not list a database twice")
+      .default([...DATABASE_ROLES]),
+  },
+  { container: "dev-postgres", image: "postgres:17", volume: "dev-postgres-data", restart: "unless-stopped" },
+);
+export type PostgresSettings = z.infer<typeof postgresSchema>;
+
+/** The superuser as the container was started with it. */
+export interface PostgresLive {
+  user: string;
+  password: string;
+  source: FactSource;
+}
 
 /** SQLSTATE of a rejected password (invalid_password) and of a rejected role (invalid_authorization_specification). */
 const AUTH_FAILED = new Set(["28P01", "28000"]);
@@ -14,8 +43,7 @@ export function isAuthFailure(err: unknown): boolean {
  * Why PostgreSQL refuses a password although its container runs, and the fixes. The official
  * image applies POSTGRES_PASSWORD only when it initialises an empty data directory.
  */
-export function passwordMismatchAdvice(config: Config): { why: string; fix: string } {
-  const c = config.postgres;
+export function passwordMismatchAdvice(c: PostgresSettings): { why: string; fix: string } {
   return {
     why:
       `the volume ${c.volume} was initialised with another password: POSTGRES_PASSWORD is applied only to an empty data directory, ` +
@@ -27,31 +55,27 @@ export function passwordMismatchAdvice(config: Config): { why: string; fix: stri
   };
 }
 
-/** A connected client to the `postgres` maintenance database with the configured password. */
-async function connect(ctx: ServiceContext, password = ctx.config.postgres.password): Promise<pg.Client> {
-  const client = new pg.Client({
-    host: ctx.host,
-    port: ctx.config.postgres.port,
-    user: ctx.config.postgres.user,
-    password,
-    database: "postgres",
-    connectionTimeoutMillis: PROBE_TIMEOUT_MS,
-    query_timeout: PROBE_TIMEOUT_MS,
-  });
+/**
+ * The superuser the container runs with. POSTGRES_PASSWORD is what the data directory was
+ * initialised with when dify-local made the volume; for a volume initialised earlier with another
+ * password only a login can tell (verify). The image's default superuser is "postgres".
+ */
+export function livePostgres(c: PostgresSettings, container: { env: Record<string, string> } | undefined): PostgresLive {
+  const password = container?.env.POSTGRES_PASSWORD;
+  if (password === undefined) return { user: c.user, password: c.password, source: "config" };
+  return { user: container?.env.POSTGRES_USER ?? "postgres", password, source: "container" };
+}
+
+type Ctx = ServiceContext<PostgresSettings, PostgresLive>;
+
+/** Runs `body` on a client of the `postgres` maintenance database, logged in with the configured password. */
+async function withClient<T>(ctx: Pick<Ctx, "host" | "settings">, body: (c: pg.Client) => Promise<T>): Promise<T> {
+  const { port: p, user, password } = ctx.settings;
+  const client = new pg.Client({ host: ctx.host, port: p, user, password, database: "postgres", connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS });
   // An error after connect (server restart) must not crash the process.
   client.on("error", () => undefined);
   try {
     await client.connect();
-  } catch (err) {
-    await client.end().catch(() => undefined);
-    throw err;
-  }
-  return client;
-}
-
-async function withClient<T>(ctx: ServiceContext, body: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = await connect(ctx);
-  try {
     return await body(client);
   } finally {
     await client.end().catch(() => undefined);
@@ -65,33 +89,83 @@ export async function missingDatabases(client: pg.Client, wanted: readonly strin
   return wanted.filter((d) => !have.has(d));
 }
 
-export const postgres: Component = {
+/** What the doctor learns from one login. */
+export interface PostgresDoctorFacts {
+  authFailed: boolean;
+  error?: string;
+  missingDatabases: string[];
+}
+
+/** The doctor's PostgreSQL rule: pure, over what one login showed. */
+export function postgresFindings(c: PostgresSettings, f: PostgresDoctorFacts): Finding[] {
+  if (f.authFailed) {
+    const advice = passwordMismatchAdvice(c);
+    return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL runs but rejects the password of postgres.password for ${c.user}`, why: advice.why, fix: advice.fix }];
+  }
+  if (f.error) return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL does not answer on ${c.port}`, why: f.error, fix: `docker logs ${c.container}` }];
+  return [
+    { id: "postgres.auth", severity: "ok", what: `PostgreSQL accepts ${c.user} with the configured password` },
+    f.missingDatabases.length > 0
+      ? { id: "postgres.databases", severity: "error", what: `databases missing: ${f.missingDatabases.join(", ")}`, why: "Dify's api, plugin daemon and enterprise services each need theirs", fix: "dify-local up" }
+      : { id: "postgres.databases", severity: "ok", what: `databases ${c.databases.join(", ")} exist` },
+  ];
+}
+
+async function doctorFacts(ctx: Ctx): Promise<PostgresDoctorFacts> {
+  try {
+    return { authFailed: false, missingDatabases: await withClient(ctx, (cl) => missingDatabases(cl, ctx.settings.databases)) };
+  } catch (err) {
+    return { authFailed: isAuthFailure(err), error: messageOf(err), missingDatabases: [] };
+  }
+}
+
+/** Chart 3.7: `externalPostgres`, one credentials block per database. */
+function externalPostgres37(c: PostgresSettings, live: PostgresLive, host: string): ValuesTree {
+  const credentials: ValuesTree = {};
+  for (const role of DATABASE_ROLES) {
+    credentials[role] = { database: role, username: live.user, password: live.password, sslmode: "disable", extras: "", charset: "", uriScheme: "postgresql" };
+  }
+  return { enabled: true, address: host, port: c.port, credentials };
+}
+
+/** Chart 3.9: `externalDatabase`, one user and a map of databases. */
+function externalDatabase39(c: PostgresSettings, live: PostgresLive, host: string): ValuesTree {
+  const databases: ValuesTree = {};
+  for (const role of DATABASE_ROLES) databases[role] = role;
+  return {
+    enabled: true,
+    engine: "postgres",
+    host,
+    port: c.port,
+    user: live.user,
+    password: live.password,
+    databases,
+    dialectOptions: { postgres: { sslMode: "disable", uriScheme: "postgresql", extras: "" } },
+  };
+}
+
+export const postgres = defineService<typeof postgresSchema, PostgresLive>({
   name: "postgres",
   title: "PostgreSQL",
-  spec(config: Config) {
-    const c = config.postgres;
-    return {
-      component: "postgres",
-      name: c.container,
-      image: c.image,
-      env: { POSTGRES_USER: c.user, POSTGRES_PASSWORD: c.password },
-      ports: [{ containerPort: 5432, hostPort: c.port, hostIp: config.bind, key: "postgres.port" }],
-      volumes: [{ volume: c.volume, target: "/var/lib/postgresql/data" }],
-      restart: c.restart,
-    };
+  schema: postgresSchema,
+  container: {
+    dataDir: "/var/lib/postgresql/data",
+    ports: (c) => [{ containerPort: 5432, hostPort: c.port, key: "port" }],
+    env: (c) => ({ POSTGRES_USER: c.user, POSTGRES_PASSWORD: c.password }),
   },
+  live: livePostgres,
   async probe(ctx) {
     try {
       await withClient(ctx, (c) => c.query("SELECT 1"));
     } catch (err) {
       if (!isAuthFailure(err)) throw err;
-      const advice = passwordMismatchAdvice(ctx.config);
-      throw new FatalProbeError(`PostgreSQL rejects the configured password for ${ctx.config.postgres.user}: ${advice.why}`, advice.fix);
+      const advice = passwordMismatchAdvice(ctx.settings);
+      throw new FatalProbeError(`PostgreSQL rejects the configured password for ${ctx.settings.user}: ${advice.why}`, advice.fix);
     }
   },
   async init(ctx) {
     return withClient(ctx, async (client) => {
-      const missing = await missingDatabases(client, ctx.config.postgres.databases);
+      const missing = await missingDatabases(client, ctx.settings.databases);
       for (const db of missing) {
         // CREATE DATABASE cannot take a bind parameter; the name is a validated identifier, quoted anyway.
         await client.query(`CREATE DATABASE ${client.escapeIdentifier(db)}`);
@@ -100,41 +174,39 @@ export const postgres: Component = {
     });
   },
   async checks(ctx) {
-    const c = ctx.config.postgres;
-    const auth = await check(
-      "postgres.auth",
-      `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`,
-      passwordMismatchAdvice(ctx.config).fix,
-      async () => {
-        await withClient(ctx, (cl) => cl.query("SELECT 1"));
-      },
-    );
-    const dbs = await check(
-      "postgres.databases",
-      `databases ${c.databases.join(", ")} exist`,
-      "run `dify-local up` to create the missing databases",
-      async () => {
-        const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
-        if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
-      },
-    );
+    const c = ctx.settings;
+    const auth = await check("postgres.auth", `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`, passwordMismatchAdvice(c).fix, async () => {
+      await withClient(ctx, (cl) => cl.query("SELECT 1"));
+    });
+    const dbs = await check("postgres.databases", `databases ${c.databases.join(", ")} exist`, "run `dify-local up` to create the missing databases", async () => {
+      const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
+      if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
+    });
     return [auth, dbs];
   },
-  endpoints(config) {
-    const c = config.postgres;
-    return [
-      {
-        label: "PostgreSQL",
-        host: `postgresql://${c.user}@${probeHost(config)}:${c.port}`,
-        cluster: `postgresql://${c.user}@${CLUSTER_HOST}:${c.port}`,
-      },
-    ];
-  },
-  credentials(config) {
-    return [
-      { label: "user", value: config.postgres.user, secret: false },
-      { label: "password", value: config.postgres.password, secret: true },
-      { label: "databases", value: config.postgres.databases.join(", "), secret: false },
-    ];
-  },
-};
+  endpoints: (c, h) => [{ label: "PostgreSQL", host: `postgresql://${c.user}@${h.host}:${c.port}`, cluster: `postgresql://${c.user}@${h.cluster}:${c.port}` }],
+  credentials: (c, live) => [
+    { label: "user", value: live.user, secret: false },
+    { label: "password", value: live.password, secret: true },
+    { label: "databases", value: c.databases.join(", "), secret: false },
+  ],
+  values: (c, live, o) => ({
+    ...(o.chart === "3.7" ? { externalPostgres: externalPostgres37(c, live, o.host) } : { externalDatabase: externalDatabase39(c, live, o.host) }),
+    postgresql: { enabled: false },
+  }),
+  env: (c, live, host) => [
+    {
+      title: "PostgreSQL",
+      entries: [
+        ["DB_TYPE", "postgresql"],
+        ["DB_USERNAME", live.user],
+        ["DB_PASSWORD", live.password],
+        ["DB_HOST", host],
+        ["DB_PORT", String(c.port)],
+        ["DB_DATABASE", "dify"],
+        ["DB_PLUGIN_DATABASE", "plugin_daemon"],
+      ],
+    },
+  ],
+  doctor: async (ctx) => postgresFindings(ctx.settings, await doctorFacts(ctx)),
+});

@@ -1,59 +1,89 @@
 import { QdrantClient } from "@qdrant/js-client-rest";
-import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, withTimeout, type Component, type ServiceContext } from "../component.js";
+import type { z } from "zod";
+import { check } from "../../engine/index.js";
+import { withTimeout } from "../../util/index.js";
+import { port, secret, serviceSchema } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 
-function url(ctx: ServiceContext): string {
-  return `http://${ctx.host}:${ctx.config.qdrant.port}`;
+export const qdrantSchema = serviceSchema(
+  {
+    port: port.default(6333),
+    grpcPort: port.default(6334),
+    apiKey: secret.default("devpassword"),
+  },
+  { container: "dev-qdrant", image: "qdrant/qdrant", volume: "dev-qdrant-data", restart: "unless-stopped" },
+);
+export type QdrantSettings = z.infer<typeof qdrantSchema>;
+
+export interface QdrantLive {
+  apiKey: string;
+  source: FactSource;
 }
 
-function client(ctx: ServiceContext): QdrantClient {
+/** The api-key from the container's QDRANT__SERVICE__API_KEY, else the config's. */
+export function liveQdrant(c: QdrantSettings, container: { env: Record<string, string> } | undefined): QdrantLive {
+  const key = container?.env.QDRANT__SERVICE__API_KEY;
+  return key === undefined ? { apiKey: c.apiKey, source: "config" } : { apiKey: key, source: "container" };
+}
+
+type Ctx = ServiceContext<QdrantSettings, QdrantLive>;
+
+function url(ctx: Pick<Ctx, "host" | "settings">): string {
+  return `http://${ctx.host}:${ctx.settings.port}`;
+}
+
+function client(ctx: Pick<Ctx, "host" | "settings">): QdrantClient {
   // The key goes in as a header: the client's `apiKey` option prints a warning over plain HTTP,
   // which a loopback connection to a local container is by design. The compatibility check is a
   // version round trip per client; we only need the data calls.
-  return new QdrantClient({ url: url(ctx), headers: { "api-key": ctx.config.qdrant.apiKey }, checkCompatibility: false, timeout: PROBE_TIMEOUT_MS });
+  return new QdrantClient({ url: url(ctx), headers: { "api-key": ctx.settings.apiKey }, checkCompatibility: false, timeout: PROBE_TIMEOUT_MS });
 }
 
-export const qdrant: Component = {
+export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
   name: "qdrant",
   title: "Qdrant",
-  spec(config) {
-    const c = config.qdrant;
-    return {
-      component: "qdrant",
-      name: c.container,
-      image: c.image,
-      env: { QDRANT__SERVICE__API_KEY: c.apiKey },
-      ports: [
-        { containerPort: 6333, hostPort: c.port, hostIp: config.bind, key: "qdrant.port" },
-        { containerPort: 6334, hostPort: c.grpcPort, hostIp: config.bind, key: "qdrant.grpcPort" },
-      ],
-      volumes: [{ volume: c.volume, target: "/qdrant/storage" }],
-      restart: c.restart,
-    };
+  schema: qdrantSchema,
+  container: {
+    dataDir: "/qdrant/storage",
+    ports: (c) => [
+      { containerPort: 6333, hostPort: c.port, key: "port" },
+      { containerPort: 6334, hostPort: c.grpcPort, key: "grpcPort" },
+    ],
+    env: (c) => ({ QDRANT__SERVICE__API_KEY: c.apiKey }),
   },
+  live: liveQdrant,
   async probe(ctx) {
     await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
   },
   async checks(ctx) {
-    return [
-      await check("qdrant.auth", `Qdrant on ${url(ctx)} lists collections with the api-key`, "check qdrant.apiKey; `dify-local up` recreates a drifted container", async () => {
+    return Promise.all([
+      check("qdrant.auth", `Qdrant on ${url(ctx)} lists collections with the api-key`, "check qdrant.apiKey; `dify-local up` recreates a drifted container", async () => {
         await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
       }),
-      await check("qdrant.apikey-required", "Qdrant refuses requests without the api-key (401)", "`dify-local up` recreates the container with QDRANT__SERVICE__API_KEY", async () => {
+      check("qdrant.apikey-required", "Qdrant refuses requests without the api-key (401)", "`dify-local up` recreates the container with QDRANT__SERVICE__API_KEY", async () => {
         // A plain request on purpose: the client library always sends the key.
         const res = await fetch(`${url(ctx)}/collections`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
         if (res.status !== 401 && res.status !== 403) throw new Error(`GET /collections without the key answered ${res.status}`);
       }),
-    ];
+    ]);
   },
-  endpoints(config) {
-    const c = config.qdrant;
-    const h = probeHost(config);
-    return [
-      { label: "HTTP", host: `http://${h}:${c.port}`, cluster: `http://${CLUSTER_HOST}:${c.port}` },
-      { label: "gRPC", host: `${h}:${c.grpcPort}`, cluster: `${CLUSTER_HOST}:${c.grpcPort}` },
-    ];
-  },
-  credentials(config) {
-    return [{ label: "api key", value: config.qdrant.apiKey, secret: true }];
-  },
-};
+  endpoints: (c, h) => [
+    { label: "HTTP", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
+    { label: "gRPC", host: `${h.host}:${c.grpcPort}`, cluster: `${h.cluster}:${c.grpcPort}` },
+  ],
+  credentials: (_c, live) => [{ label: "api key", value: live.apiKey, secret: true }],
+  values: (c, live, o) => ({
+    vectorDB: { useExternal: true, externalType: "qdrant", externalQdrant: { endpoint: `http://${o.host}:${c.port}`, apiKey: live.apiKey } },
+    qdrant: { enabled: false },
+  }),
+  env: (c, live, host) => [
+    {
+      title: "Vector store",
+      entries: [
+        ["VECTOR_STORE", "qdrant"],
+        ["QDRANT_URL", `http://${host}:${c.port}`],
+        ["QDRANT_API_KEY", live.apiKey],
+      ],
+    },
+  ],
+});

@@ -1,11 +1,45 @@
 import { Redis } from "ioredis";
-import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, type Component, type ServiceContext } from "../component.js";
+import { z } from "zod";
+import { check } from "../../engine/index.js";
+import { port, secret, serviceSchema } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+
+export const redisSchema = serviceSchema(
+  {
+    port: port.default(6379),
+    password: secret.default("devpassword"),
+    appendonly: z.boolean().default(true),
+  },
+  { container: "dev-redis", image: "redis:7", volume: "dev-redis-data", restart: "unless-stopped" },
+);
+export type RedisSettings = z.infer<typeof redisSchema>;
+
+export interface RedisLive {
+  password: string;
+  source: FactSource;
+}
+
+/** The password in a redis-server command line: `--requirepass X` (as dify-local runs it) or `--requirepass=X`. */
+export function requirepass(cmd: readonly string[]): string | undefined {
+  for (let i = 0; i < cmd.length; i++) {
+    const arg = cmd[i] ?? "";
+    if (arg === "--requirepass") return cmd[i + 1];
+    if (arg.startsWith("--requirepass=")) return arg.slice("--requirepass=".length);
+  }
+  return undefined;
+}
+
+/** Redis's password from the container's `--requirepass`, else the config's. */
+export function liveRedis(c: RedisSettings, container: { cmd: string[] } | undefined): RedisLive {
+  const password = container ? requirepass(container.cmd) : undefined;
+  return password === undefined ? { password: c.password, source: "config" } : { password, source: "container" };
+}
 
 /** One PING over a fresh connection; no retries, so a probe reports the real state. */
-export async function redisPing(ctx: ServiceContext, password: string | undefined): Promise<string> {
+export async function redisPing(ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">, password: string | undefined): Promise<string> {
   const client = new Redis({
     host: ctx.host,
-    port: ctx.config.redis.port,
+    port: ctx.settings.port,
     ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     connectTimeout: PROBE_TIMEOUT_MS,
@@ -25,31 +59,25 @@ export async function redisPing(ctx: ServiceContext, password: string | undefine
   }
 }
 
-export const redis: Component = {
+export const redis = defineService<typeof redisSchema, RedisLive>({
   name: "redis",
   title: "Redis",
-  spec(config) {
-    const c = config.redis;
-    return {
-      component: "redis",
-      name: c.container,
-      image: c.image,
-      env: {},
-      cmd: ["redis-server", "--requirepass", c.password, "--appendonly", c.appendonly ? "yes" : "no"],
-      ports: [{ containerPort: 6379, hostPort: c.port, hostIp: config.bind, key: "redis.port" }],
-      volumes: [{ volume: c.volume, target: "/data" }],
-      restart: c.restart,
-    };
+  schema: redisSchema,
+  container: {
+    dataDir: "/data",
+    ports: (c) => [{ containerPort: 6379, hostPort: c.port, key: "port" }],
+    cmd: (c) => ["redis-server", "--requirepass", c.password, "--appendonly", c.appendonly ? "yes" : "no"],
   },
+  live: liveRedis,
   async probe(ctx) {
-    const reply = await redisPing(ctx, ctx.config.redis.password);
+    const reply = await redisPing(ctx, ctx.settings.password);
     if (reply !== "PONG") throw new Error(`PING answered ${reply}`);
   },
   async checks(ctx) {
-    const port = ctx.config.redis.port;
+    const p = ctx.settings.port;
     return [
-      await check("redis.auth", `Redis on ${ctx.host}:${port} answers PING with the password`, "check redis.password in the config against the container's --requirepass; `dify-local up` recreates a drifted container", async () => {
-        const reply = await redisPing(ctx, ctx.config.redis.password);
+      await check("redis.auth", `Redis on ${ctx.host}:${p} answers PING with the password`, "check redis.password in the config against the container's --requirepass; `dify-local up` recreates a drifted container", async () => {
+        const reply = await redisPing(ctx, ctx.settings.password);
         if (reply !== "PONG") throw new Error(`answered ${reply}`);
       }),
       await check("redis.requirepass", "Redis refuses commands without the password (NOAUTH)", "`dify-local up` recreates the container with --requirepass", async () => {
@@ -63,10 +91,25 @@ export const redis: Component = {
       }),
     ];
   },
-  endpoints(config) {
-    return [{ label: "Redis", host: `redis://${probeHost(config)}:${config.redis.port}`, cluster: `redis://${CLUSTER_HOST}:${config.redis.port}` }];
-  },
-  credentials(config) {
-    return [{ label: "password", value: config.redis.password, secret: true }];
-  },
-};
+  endpoints: (c, h) => [{ label: "Redis", host: `redis://${h.host}:${c.port}`, cluster: `redis://${h.cluster}:${c.port}` }],
+  credentials: (_c, live) => [{ label: "password", value: live.password, secret: true }],
+  values: (c, live, o) => ({
+    externalRedis: { enabled: true, useSSL: false, host: o.host, port: c.port, username: "", password: live.password, db: 0 },
+    redis: { enabled: false },
+  }),
+  env: (c, live, host) => [
+    {
+      title: "Redis",
+      entries: [
+        ["REDIS_HOST", host],
+        ["REDIS_PORT", String(c.port)],
+        ["REDIS_USERNAME", ""],
+        ["REDIS_PASSWORD", live.password],
+        ["REDIS_USE_SSL", "false"],
+        ["REDIS_DB", "0"],
+        // Celery's broker is Redis database 1, as in the community .env; the password is a URL part there.
+        ["CELERY_BROKER_URL", `redis://:${encodeURIComponent(live.password)}@${host}:${c.port}/1`],
+      ],
+    },
+  ],
+});

@@ -1,15 +1,30 @@
-import { CLUSTER_HOST, PROBE_TIMEOUT_MS, check, probeHost, type Component, type ServiceContext } from "../component.js";
+import type { z } from "zod";
+import { check } from "../../engine/index.js";
+import { port, serviceSchema } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService } from "../service.js";
 
-function base(ctx: Pick<ServiceContext, "host" | "config">): string {
-  return `http://${ctx.host}:${ctx.config.registry.port}`;
+export const registrySchema = serviceSchema(
+  { port: port.default(5050) },
+  { container: "local-registry", image: "registry:2", volume: "local-registry-data", restart: "always" },
+);
+export type RegistrySettings = z.infer<typeof registrySchema>;
+
+/** Where the registry answers from this machine: `host` and its `port`. */
+export interface RegistryTarget {
+  host: string;
+  settings: Pick<RegistrySettings, "port">;
+}
+
+function base(t: RegistryTarget): string {
+  return `http://${t.host}:${t.settings.port}`;
 }
 
 /** The registry's repositories (`GET /v2/_catalog`), following pagination. */
-export async function catalog(ctx: Pick<ServiceContext, "host" | "config">): Promise<string[]> {
+export async function catalog(t: RegistryTarget): Promise<string[]> {
   const repos: string[] = [];
   let next: string | undefined = "/v2/_catalog?n=1000";
   while (next) {
-    const res: Response = await fetch(new URL(next, base(ctx)), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const res: Response = await fetch(new URL(next, base(t)), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (!res.ok) throw new Error(`GET /v2/_catalog answered ${res.status}`);
     const body = (await res.json()) as { repositories?: string[] };
     repos.push(...(body.repositories ?? []));
@@ -20,28 +35,21 @@ export async function catalog(ctx: Pick<ServiceContext, "host" | "config">): Pro
 }
 
 /** Tags of one repository (`GET /v2/<name>/tags/list`). */
-export async function tags(ctx: Pick<ServiceContext, "host" | "config">, repo: string): Promise<string[]> {
-  const res = await fetch(`${base(ctx)}/v2/${repo}/tags/list`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+export async function tags(t: RegistryTarget, repo: string): Promise<string[]> {
+  const res = await fetch(`${base(t)}/v2/${repo}/tags/list`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   if (res.status === 404) return [];
   if (!res.ok) throw new Error(`GET /v2/${repo}/tags/list answered ${res.status}`);
   const body = (await res.json()) as { tags?: string[] | null };
   return body.tags ?? [];
 }
 
-export const registry: Component = {
+export const registry = defineService<typeof registrySchema>({
   name: "registry",
   title: "Registry",
-  spec(config) {
-    const c = config.registry;
-    return {
-      component: "registry",
-      name: c.container,
-      image: c.image,
-      env: {},
-      ports: [{ containerPort: 5000, hostPort: c.port, hostIp: config.bind, key: "registry.port" }],
-      volumes: [{ volume: c.volume, target: "/var/lib/registry" }],
-      restart: c.restart,
-    };
+  schema: registrySchema,
+  container: {
+    dataDir: "/var/lib/registry",
+    ports: (c) => [{ containerPort: 5000, hostPort: c.port, key: "port" }],
   },
   async probe(ctx) {
     const res = await fetch(`${base(ctx)}/v2/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
@@ -55,11 +63,13 @@ export const registry: Component = {
       }),
     ];
   },
-  endpoints(config) {
-    const p = config.registry.port;
-    return [{ label: "Registry", host: `http://${probeHost(config)}:${p}`, cluster: `http://${CLUSTER_HOST}:${p}` }];
-  },
-  credentials() {
-    return [];
-  },
-};
+  endpoints: (c, h) => [{ label: "Registry", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` }],
+  values: (c, _live, o) => ({
+    plugin_connector: {
+      imageRepoType: "docker",
+      imageRepoPrefix: `${o.host}:${c.port}`,
+      // The local registry speaks plain HTTP.
+      insecureImageRepo: true,
+    },
+  }),
+});

@@ -1,0 +1,37 @@
+import { createInterface } from "node:readline/promises";
+import type { Command } from "commander";
+import { down } from "../../commands/index.js";
+import { UserError } from "../../errors.js";
+import type { Cli } from "../cli.js";
+
+export function registerDown(program: Command, cli: Cli): void {
+  program
+    .command("down")
+    .description("remove the containers; data volumes stay unless --purge")
+    .option("--purge", "also delete the data volumes (asks first; --yes when not interactive)")
+    .option("-y, --yes", "do not ask before --purge deletes data")
+    .option("--keep-cluster", "leave the kind cluster running")
+    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
+      const flags = cli.flags(cmd);
+      if (opts.purge && !opts.yes) await confirmPurge();
+      const result = await down({ ...cli.base(flags), sink: cli.sink(flags), purge: opts.purge ?? false, keepCluster: opts.keepCluster ?? false });
+      cli.closeProgress();
+      cli.result(flags, result, () => {
+        if (result.clusterDeleted) cli.out(`deleted kind cluster ${result.clusterDeleted}`);
+        cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
+        if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
+        if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
+        if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
+      });
+    });
+}
+
+async function confirmPurge(): Promise<void> {
+  if (!process.stdin.isTTY) {
+    throw new UserError("--purge deletes the data volumes; add --yes to confirm when not running interactively", { key: "--purge" });
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const answer = await rl.question("Delete the data volumes of every dify-local service (databases, objects, images)? [y/N] ");
+  rl.close();
+  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError("aborted: nothing was deleted", { key: "--purge" });
+}

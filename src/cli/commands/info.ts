@@ -1,0 +1,22 @@
+import type { Command } from "commander";
+import { info } from "../../commands/index.js";
+import type { Cli } from "../cli.js";
+
+export function registerInfo(program: Command, cli: Cli): void {
+  program
+    .command("info")
+    .description("connection details from the host and from the cluster; secrets masked unless --show-secrets")
+    .option("--show-secrets", "print passwords and keys")
+    .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
+      const flags = cli.flags(cmd);
+      const result = await info({ ...cli.base(flags), showSecrets: opts.showSecrets ?? false });
+      cli.result(flags, result, () => {
+        for (const s of result.services) {
+          cli.out(`${s.service} (${s.container})`);
+          for (const e of s.endpoints) cli.out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
+          for (const c of s.credentials) cli.out(`  ${c.label.padEnd(10)} ${c.value}`);
+        }
+        if (result.services.some((s) => s.credentials.some((c) => c.masked))) cli.out("(secrets masked; --show-secrets prints them)");
+      });
+    });
+}

@@ -1,0 +1,29 @@
+import type { Command } from "commander";
+import { status, verify } from "../../commands/index.js";
+import type { Cli } from "../cli.js";
+import { renderChecks, table } from "../render.js";
+
+export function registerStatus(program: Command, cli: Cli): void {
+  program
+    .command("status")
+    .description("a table of service, container, state, endpoint and health")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cli.flags(cmd);
+      const result = await status(cli.base(flags));
+      cli.result(flags, result, () =>
+        cli.out(table(["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"], result.services.map((s) => [s.service, s.container + (s.owner === "adopted" ? " (adopted)" : ""), s.state, s.endpoint, s.health]))),
+      );
+    });
+}
+
+export function registerVerify(program: Command, cli: Cli): void {
+  program
+    .command("verify")
+    .description("run every check of the seed; exit 1 when one fails")
+    .action(async (_opts: unknown, cmd: Command) => {
+      const flags = cli.flags(cmd);
+      const result = await verify(cli.base(flags));
+      cli.result(flags, result, () => cli.out(renderChecks(result.checks)));
+      if (!result.ok) cli.exitCode = 1;
+    });
+}

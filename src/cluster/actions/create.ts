@@ -1,0 +1,22 @@
+import { kindConfig } from "../files.js";
+import type { ClusterAction } from "./action.js";
+
+/** Creates the kind cluster when it is missing; never deletes or resizes one. */
+export const createCluster: ClusterAction = {
+  name: "cluster create",
+  async run({ cluster }) {
+    const { name, config } = cluster;
+    if (await cluster.exists()) {
+      const expected = 1 + config.cluster.workers;
+      const nodes = await cluster.nodes();
+      const detail =
+        nodes.length === expected
+          ? `kept ${name} (exists)`
+          : `kept ${name}: it has ${nodes.length} nodes, config wants ${expected}; kind cannot resize a cluster (dify-local down, then up, recreates it)`;
+      return { changes: [], detail };
+    }
+    await cluster.kind.create(name, kindConfig(config));
+    cluster.forget();
+    return { changes: [`cluster ${name}: created`], detail: `created ${name}` };
+  },
+};

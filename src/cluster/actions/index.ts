@@ -1,0 +1,19 @@
+export { runAction } from "./action.js";
+export type { ClusterAction, ClusterActionContext, ActionResult } from "./action.js";
+export { createCluster } from "./create.js";
+export { waitNodesReady } from "./wait-ready.js";
+export { wireNodes } from "./wire-nodes.js";
+export { connectRegistry } from "./connect-registry.js";
+export { wireClusterApi } from "./wire-api.js";
+
+import type { ClusterAction } from "./action.js";
+import { connectRegistry } from "./connect-registry.js";
+import { createCluster } from "./create.js";
+import { waitNodesReady } from "./wait-ready.js";
+import { wireClusterApi } from "./wire-api.js";
+import { wireNodes } from "./wire-nodes.js";
+
+/** Bringing the cluster up: first these, one after the other... */
+export const CLUSTER_CREATE_ACTIONS: readonly ClusterAction[] = [createCluster, waitNodesReady];
+/** ...then, once the registry container is up too, these, side by side. */
+export const CLUSTER_WIRE_ACTIONS: readonly ClusterAction[] = [wireNodes, connectRegistry, wireClusterApi];

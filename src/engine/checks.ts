@@ -1,0 +1,43 @@
+/** A named verification with its outcome; `verify`, `up` and the cluster speak this shape. */
+export interface Check {
+  id: string;
+  ok: boolean;
+  /** What was checked, in words ("PostgreSQL accepts the password"). */
+  what: string;
+  /** What was seen, when it helps (especially on failure). */
+  detail?: string;
+  /** One line: how to fix it. Present on failures. */
+  fix?: string;
+}
+
+/** How bad a finding is; only `error` makes `doctor` exit 1. */
+export type Severity = "error" | "warning" | "info" | "ok";
+
+/** One diagnosis: what is wrong (or fine), why it matters, and the exact command that fixes it. */
+export interface Finding {
+  id: string;
+  severity: Severity;
+  what: string;
+  why?: string;
+  fix?: string;
+}
+
+/** Runs a check body, turning a throw into a failed check with the fix. */
+export async function check(id: string, what: string, fix: string, body: () => Promise<string | void>): Promise<Check> {
+  try {
+    const detail = await body();
+    return { id, ok: true, what, ...(detail ? { detail } : {}) };
+  } catch (err) {
+    return { id, ok: false, what, detail: err instanceof Error ? err.message : String(err), fix };
+  }
+}
+
+/** A failed check as the doctor reports it (an error); a passed one as ok. */
+export function checkToFinding(c: Check): Finding {
+  return {
+    id: c.id,
+    severity: c.ok ? "ok" : "error",
+    what: c.ok ? c.what : `${c.what}: ${c.detail ?? "failed"}`,
+    ...(c.fix ? { fix: c.fix } : {}),
+  };
+}
