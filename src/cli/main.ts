@@ -79,6 +79,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         if (result.leftAlone.length) out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
         if (result.volumesRemoved.length) out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
         if (result.volumesKept.length) out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
+        if (result.volumesLeftAlone.length) out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
       }
     });
 
