@@ -19,12 +19,15 @@ export interface DownResult {
   leftAlone: string[];
   volumesRemoved: string[];
   volumesKept: string[];
+  /** The config's volumes without dify-local's label (made by hand): never deleted, not even by `purge`. */
+  volumesLeftAlone: string[];
 }
 
 /**
  * Removes the config's containers that dify-local made (labelled as its own). Data volumes stay
  * unless `purge`, which deletes only the config's volumes that carry dify-local's label.
- * Containers made by hand under the seed's names are never removed.
+ * Containers and volumes made by hand under the config's names are never removed; the result
+ * names them (`leftAlone`, `volumesLeftAlone`).
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
   const stack = await Stack.open(options);
@@ -65,7 +68,12 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
   if (clusterDeleted && (await runtime.removeNetworkIfOurs(KIND_NETWORK))) {
     sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
   }
-  const volumes = await runtime.managedVolumes(stack.enabled.map((s) => s.settings(config).volume));
+  const volumeNames = stack.enabled.map((s) => s.settings(config).volume);
+  const volumes = await runtime.managedVolumes(volumeNames);
+  const foreignVolumes = await runtime.foreignVolumes(volumeNames);
+  for (const v of foreignVolumes) {
+    sink.emit({ step: `volume ${v}`, status: "skip", detail: `made outside dify-local; kept (docker volume rm ${v} deletes it)` });
+  }
   const volumesRemoved: string[] = [];
   if (options.purge) {
     for (const v of volumes) {
@@ -81,5 +89,6 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
     leftAlone: foreign.map((c) => c.name),
     volumesRemoved,
     volumesKept: options.purge ? [] : volumes,
+    volumesLeftAlone: foreignVolumes,
   };
 }

@@ -159,6 +159,13 @@ export class Runtime {
     return (res.Volumes ?? []).map((v) => v.Name).filter((n) => wanted.has(n));
   }
 
+  /** Those of `names` that exist without our label: made by hand, so never ours to delete. */
+  async foreignVolumes(names: readonly string[]): Promise<string[]> {
+    const res = await this.docker.listVolumes();
+    const wanted = new Set(names);
+    return (res.Volumes ?? []).filter((v) => wanted.has(v.Name) && v.Labels?.[LABELS.managed] !== "true").map((v) => v.Name);
+  }
+
   async removeVolume(name: string): Promise<boolean> {
     try {
       await this.docker.getVolume(name).remove();

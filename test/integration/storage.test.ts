@@ -118,11 +118,38 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
   });
 
   it("ls reads every page, with keys that need URL encoding as page markers", async () => {
-    // No "+" or "%" here: the stand-in ignores encoding-type=url, which MinIO honours and the client decodes.
-    const names = ["c0", "c1 with space", "c2", "c3 é", "c4"].map((n) => `connector_build_caches/${n}`);
+    // Each page ends on a key that only survives when the listing is URL-encoded (encoding-type=url,
+    // which the client always asks for and decodes): "+" would come back as a space, "%20" as a space,
+    // and a bare "%" would not decode at all. One directory level, so the stand-in's order is S3's.
+    const names = ["c0", "c1 with space", "c2+plus", "c3 é", "c4%20", "c5 100%", "c6~名", "c7"].map((n) => `connector_build_caches/${n}`);
     for (const key of names) await storageCopy({ config, local, key });
     const paged = await storageList({ config, prefix: "connector_build_caches/", pageSize: 2 });
     expect(paged.objects.map((o) => o.key)).toEqual(names);
+    // A marker is a decoded key: each page size walks the same keys, none twice and none lost.
+    for (const pageSize of [1, 3]) {
+      expect((await storageList({ config, prefix: "connector_build_caches/", pageSize })).objects.map((o) => o.key)).toEqual(names);
+    }
+  });
+
+  it("a key with +, %, spaces and unicode round-trips through cp, ls and get", async () => {
+    const key = "a+b/c%20d e/ü-名.txt";
+    const bytes = Buffer.from("odd key, same bytes\n");
+    const file = join(dir, "odd.txt");
+    await writeFile(file, bytes);
+    expect(await storageCopy({ config, local: file, key })).toMatchObject({ key, size: bytes.length });
+
+    expect((await storageList({ config })).objects.map((o) => o.key)).toContain(key);
+    // The prefix goes out URL-escaped and comes back encoded: both ways must match the same key.
+    expect((await storageList({ config, prefix: "a+b/c%20d e/" })).objects.map((o) => o.key)).toEqual([key]);
+    expect((await storageList({ config, prefix: "a+b/" })).objects.map((o) => o.key)).toEqual([key]);
+    // Neither the decoded look-alike ("a b/c d e/") nor the literal "%20" is mistaken for it.
+    expect((await storageList({ config, prefix: "a b/" })).objects).toEqual([]);
+
+    expect((await storageGet({ config, key })).equals(bytes)).toBe(true);
+    const into = join(dir, "odd-downloads");
+    await mkdir(into);
+    expect(await storageGet({ config, key, local: into })).toEqual({ written: join(into, "ü-名.txt"), size: bytes.length });
+    expect((await readFile(join(into, "ü-名.txt"))).equals(bytes)).toBe(true);
   });
 
   it("a stopped container is an OperationError pointing at `dify-local up`", async () => {

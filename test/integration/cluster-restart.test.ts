@@ -1,0 +1,132 @@
+/**
+ * The README's cluster safety claims, on the real engine with the fake `kind` and the Kubernetes
+ * API double (as in cluster.test.ts, with its own cluster name and ports):
+ * - host ports are published on loopback and, on a native Linux engine, the kind network's
+ *   gateway (so pods reach them without 0.0.0.0), nowhere else;
+ * - Docker rewrites a node's /etc/hosts when the node restarts, dropping the host.docker.internal
+ *   alias dify-local wrote there; `verify` fails naming that node, and the next `up` puts it back.
+ * Why the alias goes: /etc/hosts of a container on a Docker network is a file the engine owns
+ * (bind-mounted from its container directory) and rebuilds from the container's config on every
+ * start; dify-local adds the alias by writing into it, which the engine does not know about.
+ * A real kind node is the same kind of container, so this is what a user's restart does.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { down, up, verify } from "../../src/index.js";
+import { KubeApiDouble } from "../support/kube-api-double.js";
+import { cleanup, docker, testConfig } from "../support/stack.js";
+
+const BASE = 22400;
+const CLUSTER = "dlt-restart";
+const CONTROL_PLANE = `${CLUSTER}-control-plane`;
+const WORKER = `${CLUSTER}-worker`;
+const ALIAS = "host.docker.internal";
+// Only the registry and Redis: enough host services to wire and check, fewer containers to start.
+const config = testConfig("restart", BASE, {
+  postgres: { enabled: false },
+  minio: { enabled: false },
+  qdrant: { enabled: false },
+  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 80, httpsPort: BASE + 81, readyTimeout: 20 },
+});
+const serviceContainers = [config.registry!.container!, config.redis!.container!];
+const savedEnv = { PATH: process.env.PATH, FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER, FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR };
+let api: KubeApiDouble;
+let stateDir: string;
+
+async function removeNodes(): Promise<void> {
+  const nodes = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
+  await Promise.all(nodes.map((n) => docker.getContainer(n.Id).remove({ force: true }).catch(() => undefined)));
+}
+
+/** A node's /etc/hosts, read through the archive API (no exec, so nothing is changed by reading). */
+async function etcHosts(node: string): Promise<string> {
+  const archive = (await docker.getContainer(node).getArchive({ path: "/etc/hosts" })) as NodeJS.ReadableStream;
+  const chunks: Buffer[] = [];
+  for await (const c of archive) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  const tar = Buffer.concat(chunks);
+  // One regular file: a 512-byte header (size in octal at 124), then the content.
+  const size = Number.parseInt(tar.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim(), 8);
+  return tar.subarray(512, 512 + size).toString("utf8");
+}
+
+function aliasLine(hosts: string): string | undefined {
+  return hosts.split("\n").find((l) => l.trim().split(/\s+/).slice(1).includes(ALIAS));
+}
+
+async function kindGateway(): Promise<string> {
+  const info = (await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } };
+  const gateway = info.IPAM.Config.map((c) => c.Gateway).find((g) => g?.includes("."));
+  if (!gateway) throw new Error("the kind network has no IPv4 gateway");
+  return gateway;
+}
+
+describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node restart (fake kind, API double, real engine)", () => {
+  beforeAll(async () => {
+    await cleanup(config);
+    await removeNodes();
+    stateDir = await mkdtemp(join(tmpdir(), "dlt-restart-kind-"));
+    api = new KubeApiDouble(CLUSTER);
+    process.env.FAKE_KIND_API_SERVER = await api.start();
+    process.env.FAKE_KIND_STATE_DIR = stateDir;
+    process.env.PATH = `${resolve("test/support/fake-kind")}:${savedEnv.PATH ?? ""}`;
+    const result = await up({ config });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+  });
+  afterAll(async () => {
+    // down deletes the cluster (through the fake kind) and a kind network dify-local made.
+    await down({ config }).catch(() => undefined);
+    await removeNodes();
+    await cleanup(config);
+    await api.stop();
+    for (const [k, v] of Object.entries(savedEnv)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("publishes every host port on 127.0.0.1 and the kind gateway only, never on all addresses", async () => {
+    const gateway = await kindGateway();
+    for (const name of serviceContainers) {
+      const info = await docker.getContainer(name).inspect();
+      const bindings = Object.entries((info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>);
+      expect(bindings.length).toBeGreaterThan(0);
+      for (const [port, list] of bindings) {
+        // Each port exactly twice: loopback for this machine, the gateway for the nodes and pods.
+        expect((list ?? []).map((b) => b.HostIp).sort(), `${name} ${port}`).toEqual(["127.0.0.1", gateway].sort());
+      }
+    }
+  });
+
+  it("a restarted node loses its host.docker.internal alias; verify names the node; up puts the alias back", async () => {
+    const gateway = await kindGateway();
+    expect(aliasLine(await etcHosts(WORKER))).toBe(`${gateway}\t${ALIAS}`);
+
+    const before = await docker.getContainer(WORKER).inspect();
+    await docker.getContainer(WORKER).restart({ t: 2 });
+    const after = await docker.getContainer(WORKER).inspect();
+    // The same container, started again (restart returns once it runs).
+    expect(after.Id).toBe(before.Id);
+    expect(after.State.Running).toBe(true);
+    expect(after.State.StartedAt).not.toBe(before.State.StartedAt);
+    // The engine rebuilt the file: the alias is gone. The control plane, not restarted, keeps it.
+    expect(aliasLine(await etcHosts(WORKER))).toBeUndefined();
+    expect(aliasLine(await etcHosts(CONTROL_PLANE))).toBe(`${gateway}\t${ALIAS}`);
+
+    const checked = await verify({ config });
+    expect(checked.ok).toBe(false);
+    expect(checked.checks.find((c) => c.id === `cluster.host-alias.${WORKER}`)).toMatchObject({ ok: false, detail: "it does not resolve", fix: expect.stringContaining("dify-local up") });
+    const failed = checked.checks.filter((c) => !c.ok).map((c) => c.id);
+    // Everything that failed is about the restarted node (it reaches nothing by the alias now).
+    expect(failed.every((id) => id.endsWith(`.${WORKER}`))).toBe(true);
+    expect(checked.checks.find((c) => c.id === `cluster.host-alias.${CONTROL_PLANE}`)?.ok).toBe(true);
+
+    const fixed = await up({ config });
+    expect(fixed.changes).toContain(`${WORKER}: ${ALIAS} -> ${gateway} in /etc/hosts`);
+    expect(fixed.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(aliasLine(await etcHosts(WORKER))).toBe(`${gateway}\t${ALIAS}`);
+    expect((await verify({ config })).ok).toBe(true);
+  });
+});
