@@ -27,7 +27,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
   for (const register of COMMANDS) register(program, cli);
   try {
-    await program.parseAsync(argv as string[]);
+    await program.parseAsync(argv);
   } catch (err) {
     cli.closeProgress();
     const opts = program.opts<GlobalFlags>();
@@ -45,16 +45,25 @@ function reportError(err: unknown, json: boolean, verbose: boolean): number {
   }
   const known = err instanceof DifyLocalError;
   const code = known ? err.exitCode : ExitCode.failed;
-  const message = messageOf(err);
-  const hint = known ? err.hint : undefined;
-  if (json) {
-    const key = err instanceof UserError && err.key ? { key: err.key } : {};
-    process.stdout.write(`${JSON.stringify({ type: "error", exitCode: code, error: known ? err.name : "Error", message, ...(hint ? { hint } : {}), ...key })}\n`);
-  } else {
-    process.stderr.write(`error: ${message}\n`);
-    if (hint) process.stderr.write(`hint: ${hint}\n`);
+  if (json) process.stdout.write(`${JSON.stringify(errorJson(err, code))}\n`);
+  else {
+    process.stderr.write(`error: ${messageOf(err)}\n`);
+    if (known && err.hint) process.stderr.write(`hint: ${err.hint}\n`);
   }
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else if (!known) process.stderr.write("(run with --verbose for the stack trace)\n");
   return code;
+}
+
+/** The `--json` form of an error: its type, message, hint and, for bad input, the key or flag. */
+function errorJson(err: unknown, exitCode: number): Record<string, unknown> {
+  const known = err instanceof DifyLocalError;
+  return {
+    type: "error",
+    exitCode,
+    error: known ? err.name : "Error",
+    message: messageOf(err),
+    ...(known && err.hint ? { hint: err.hint } : {}),
+    ...(err instanceof UserError && err.key ? { key: err.key } : {}),
+  };
 }

@@ -31,6 +31,17 @@ export interface DownResult {
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
   const stack = await Stack.open(options);
+  const { removed, leftAlone } = await removeContainers(stack);
+  const clusterDeleted = await deleteCluster(stack, options.keepCluster ?? false);
+  // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
+  if (clusterDeleted && (await stack.runtime.removeNetworkIfOurs(KIND_NETWORK))) {
+    stack.sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
+  }
+  return { clusterDeleted, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)) };
+}
+
+/** Stops and removes the containers dify-local made; names the ones made by hand, which stay. */
+async function removeContainers(stack: Stack): Promise<{ removed: string[]; leftAlone: string[] }> {
   const { runtime, sink, config } = stack;
   const names = new Set(stack.enabled.map((s) => s.settings(config).container));
   const observed = [...(await stack.observe()).values()].filter((c) => names.has(c.name));
@@ -39,56 +50,51 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
   for (const c of foreign) {
     sink.emit({ step: `${c.name} container`, status: "skip", detail: `made outside dify-local; left as is (docker rm -f ${c.name} removes it)` });
   }
-  await Promise.all(
-    ours.map((c) =>
-      step(sink, `${c.labels[LABELS.component] ?? c.name} container`, async () => {
-        // A graceful stop first: PostgreSQL and Redis flush on SIGTERM.
-        await runtime.stop(c.id);
-        await runtime.remove(c.id);
-      }, () => `removed ${c.name}`),
-    ),
-  );
-  let clusterDeleted: string | undefined;
-  if (config.cluster.enabled && !options.keepCluster) {
-    const cluster = stack.cluster();
-    const name = cluster.name;
-    try {
-      if (await cluster.exists()) {
-        await step(sink, "cluster delete", () => cluster.kind.delete(name), () => `deleted ${name}`);
-        clusterDeleted = name;
-      } else sink.emit({ step: "cluster delete", status: "skip", detail: `no cluster ${name}` });
-    } catch (err) {
-      if (!(err instanceof EnvironmentError)) throw err;
-      sink.emit({ step: "cluster delete", status: "skip", detail: `kind is not installed, so there is no cluster to delete` });
-    }
-  } else if (config.cluster.enabled) {
+  const remove = async (id: string): Promise<void> => {
+    // A graceful stop first: PostgreSQL and Redis flush on SIGTERM.
+    await runtime.stop(id);
+    await runtime.remove(id);
+  };
+  await Promise.all(ours.map((c) => step(sink, `${c.labels[LABELS.component] ?? c.name} container`, () => remove(c.id), () => `removed ${c.name}`)));
+  return { removed: ours.map((c) => c.name), leftAlone: foreign.map((c) => c.name) };
+}
+
+/** Deletes the kind cluster unless kept; returns its name when it did. */
+async function deleteCluster(stack: Stack, keep: boolean): Promise<string | undefined> {
+  const { sink, config } = stack;
+  if (!config.cluster.enabled) return undefined;
+  if (keep) {
     sink.emit({ step: "cluster delete", status: "skip", detail: `kept ${config.cluster.name} (--keep-cluster)` });
+    return undefined;
   }
-  // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
-  if (clusterDeleted && (await runtime.removeNetworkIfOurs(KIND_NETWORK))) {
-    sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
+  const cluster = stack.cluster();
+  try {
+    if (!(await cluster.exists())) {
+      sink.emit({ step: "cluster delete", status: "skip", detail: `no cluster ${cluster.name}` });
+      return undefined;
+    }
+  } catch (err) {
+    if (!(err instanceof EnvironmentError)) throw err;
+    sink.emit({ step: "cluster delete", status: "skip", detail: `kind is not installed, so there is no cluster to delete` });
+    return undefined;
   }
-  const volumeNames = stack.enabled.map((s) => s.settings(config).volume);
-  const volumes = await runtime.managedVolumes(volumeNames);
-  const foreignVolumes = await runtime.foreignVolumes(volumeNames);
-  for (const v of foreignVolumes) {
+  await step(sink, "cluster delete", () => cluster.kind.delete(cluster.name), () => `deleted ${cluster.name}`);
+  return cluster.name;
+}
+
+/** Deletes dify-local's own data volumes with `purge`; every other volume stays, and is named. */
+async function handleVolumes(stack: Stack, purge: boolean): Promise<Pick<DownResult, "volumesRemoved" | "volumesKept" | "volumesLeftAlone">> {
+  const { runtime, sink, config } = stack;
+  const names = stack.enabled.map((s) => s.settings(config).volume);
+  const volumes = await runtime.managedVolumes(names);
+  const foreign = await runtime.foreignVolumes(names);
+  for (const v of foreign) {
     sink.emit({ step: `volume ${v}`, status: "skip", detail: `made outside dify-local; kept (docker volume rm ${v} deletes it)` });
   }
-  const volumesRemoved: string[] = [];
-  if (options.purge) {
-    for (const v of volumes) {
-      await step(sink, `volume ${v}`, () => runtime.removeVolume(v), () => "removed");
-      volumesRemoved.push(v);
-    }
-  } else if (volumes.length > 0) {
-    sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.join(", ")} (--purge deletes them)` });
+  if (!purge) {
+    if (volumes.length > 0) sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.join(", ")} (--purge deletes them)` });
+    return { volumesRemoved: [], volumesKept: volumes, volumesLeftAlone: foreign };
   }
-  return {
-    clusterDeleted,
-    removed: ours.map((c) => c.name),
-    leftAlone: foreign.map((c) => c.name),
-    volumesRemoved,
-    volumesKept: options.purge ? [] : volumes,
-    volumesLeftAlone: foreignVolumes,
-  };
+  for (const v of volumes) await step(sink, `volume ${v}`, () => runtime.removeVolume(v), () => "removed");
+  return { volumesRemoved: volumes, volumesKept: [], volumesLeftAlone: foreign };
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DIFY_DOMAINS } from "../helm/domains.js";
-import { ConflictError, EnvironmentError, UserError } from "../errors.js";
+import { ConflictError, type EnvironmentError, UserError } from "../errors.js";
 import { HOSTS_BEGIN, HOSTS_END, hosts, hostsLine, withHostsBlock, withoutHostsBlock } from "./hosts.js";
 
 const LINE = hostsLine();

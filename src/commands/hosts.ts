@@ -1,7 +1,7 @@
 import { constants } from "node:fs";
 import { access, readFile, realpath, stat, writeFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { basename, dirname, join } from "node:path";
+import { join } from "node:path";
 import { DIFY_DOMAINS } from "../helm/index.js";
 import { writeFileAtomic } from "../util/index.js";
 import { ConflictError, EnvironmentError, UserError, messageOf } from "../errors.js";

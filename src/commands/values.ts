@@ -58,31 +58,12 @@ export interface ValuesResult {
  * `merge` (other keys and comments untouched, a backup written first).
  */
 export async function values(options: ValuesOptions = {}): Promise<ValuesResult> {
-  // Flags first: bad input never reaches the engine.
-  const format = parseFormat(options.format);
-  const flagChart = options.chart === undefined ? undefined : parseChart(options.chart);
-  if (options.chart !== undefined && flagChart === undefined) {
-    throw new UserError(`--chart must be 3.7 or 3.9 (got "${options.chart}")`, { key: "--chart" });
-  }
-  if (options.merge !== undefined && format === "env") {
-    throw new UserError("--merge updates a Helm values.yaml and cannot take --format env", { key: "--merge", hint: "use -o FILE to write the .env" });
-  }
-  if (options.merge !== undefined && options.output !== undefined) {
-    throw new UserError("--merge and -o cannot be used together: --merge writes the file it updates", { key: "--merge" });
-  }
-  const cwd = options.cwd ?? process.cwd();
-  const mergeFile = options.merge === undefined ? undefined : resolve(cwd, options.merge);
-  const outputFile = options.output === undefined ? undefined : resolve(cwd, options.output);
-  if (outputFile) await refuseForeignFile(outputFile, format);
-
-  // The merged file is parsed before anything else happens, so a YAML error changes nothing.
-  const fileChart = mergeFile ? detectChart((await loadValuesFile(mergeFile)).data) : undefined;
-  const chart = flagChart ?? fileChart ?? DEFAULT_CHART;
-  const chartFrom = flagChart ? "flag" : fileChart ? "file" : "default";
-
+  // Flags and files first: bad input never reaches the engine.
+  const target = await parseTarget(options);
+  const { format, chart, mergeFile, outputFile } = target;
   const stack = await Stack.open(options);
   const live = { services: stack.services, config: stack.config, observed: await stack.observe() };
-  const base = { chart, chartFrom, format, sources: credentialSources(live), warnings: valuesWarnings(live) } as const;
+  const base = { chart, chartFrom: target.chartFrom, format, sources: credentialSources(live), warnings: valuesWarnings(live) };
 
   if (format === "env") {
     const text = renderStackEnv(live);
@@ -99,6 +80,35 @@ export async function values(options: ValuesOptions = {}): Promise<ValuesResult>
   if (!outputFile) return { ...withSecrets, text };
   await writePrivateFile(outputFile, text, "-o");
   return { ...withSecrets, written: outputFile };
+}
+
+/** What to render and where, from the flags (and the merged file's chart line); throws UserError or ConflictError, changing nothing. */
+async function parseTarget(options: ValuesOptions): Promise<{
+  format: "yaml" | "env";
+  chart: ChartVersion;
+  chartFrom: ValuesResult["chartFrom"];
+  mergeFile: string | undefined;
+  outputFile: string | undefined;
+}> {
+  const format = parseFormat(options.format);
+  const flagChart = options.chart === undefined ? undefined : parseChart(options.chart);
+  if (options.chart !== undefined && flagChart === undefined) {
+    throw new UserError(`--chart must be 3.7 or 3.9 (got "${options.chart}")`, { key: "--chart" });
+  }
+  if (options.merge !== undefined && format === "env") {
+    throw new UserError("--merge updates a Helm values.yaml and cannot take --format env", { key: "--merge", hint: "use -o FILE to write the .env" });
+  }
+  if (options.merge !== undefined && options.output !== undefined) {
+    throw new UserError("--merge and -o cannot be used together: --merge writes the file it updates", { key: "--merge" });
+  }
+  const cwd = options.cwd ?? process.cwd();
+  const mergeFile = options.merge === undefined ? undefined : resolve(cwd, options.merge);
+  const outputFile = options.output === undefined ? undefined : resolve(cwd, options.output);
+  if (outputFile) await refuseForeignFile(outputFile, format);
+  // The merged file is parsed before anything else happens, so a YAML error changes nothing.
+  const fileChart = mergeFile ? detectChart((await loadValuesFile(mergeFile)).data) : undefined;
+  const chart = flagChart ?? fileChart ?? DEFAULT_CHART;
+  return { format, chart, chartFrom: flagChart ? "flag" : fileChart ? "file" : "default", mergeFile, outputFile };
 }
 
 function parseFormat(format: string | undefined): "yaml" | "env" {

@@ -11,6 +11,10 @@ function getPath(data: unknown, path: readonly string[]): unknown {
   return cur;
 }
 
+function isScalar(value: unknown): value is string | number | boolean {
+  return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+}
+
 function show(value: unknown, secret: boolean): string {
   if (secret) return "(secret)";
   return JSON.stringify(value);
@@ -61,7 +65,8 @@ export function valuesRule(f: DoctorFacts): Finding[] {
       out.push({ id: `values.${dotted}`, severity: "warning", what: `${dotted} is not set (the live value is ${show(e.value, e.secret)})`, why: "the chart's default does not point at the local stack", fix: fixAll });
       continue;
     }
-    if (actual === e.value || String(actual) === String(e.value)) continue;
+    // A quoted "6379" for a port is the same value to Helm's templates.
+    if (actual === e.value || (isScalar(actual) && isScalar(e.value) && String(actual) === String(e.value))) continue;
     const ex = explain(dotted, actual, fixAll);
     // ECR with AWS credentials in the file is a deliberate choice, not a slip: say it, softly.
     const deliberate = dotted === "plugin_connector.imageRepoType" && actual === "ecr" && hasAwsCredentials(v.data);

@@ -22,8 +22,8 @@ export interface Finding {
   fix?: string;
 }
 
-/** Runs a check body, turning a throw into a failed check with the fix. */
-export async function check(id: string, what: string, fix: string, body: () => Promise<string | void>): Promise<Check> {
+/** Runs a check body, turning a throw into a failed check with the fix; a string it returns is the detail. */
+export async function check(id: string, what: string, fix: string, body: () => Promise<string | void> | string | void): Promise<Check> {
   try {
     const detail = await body();
     return { id, ok: true, what, ...(detail ? { detail } : {}) };

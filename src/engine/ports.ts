@@ -37,22 +37,7 @@ export function portFree(host: string, port: number): Promise<boolean> {
  * Undefined elsewhere or when it cannot tell (another user's process without root).
  */
 export async function portHolder(port: number): Promise<string | undefined> {
-  const inodes = new Set<string>();
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text: string;
-    try {
-      text = await readFile(file, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      const local = cols[1];
-      // State 0A is LISTEN.
-      if (!local || cols[3] !== "0A") continue;
-      if (Number.parseInt(local.split(":")[1] ?? "", 16) === port && cols[9]) inodes.add(cols[9]);
-    }
-  }
+  const inodes = await listeningInodes(port);
   if (inodes.size === 0) return undefined;
   let pids: string[];
   try {
@@ -77,4 +62,20 @@ export async function portHolder(port: number): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/** The socket inodes listening on a TCP port, from /proc/net/tcp and tcp6 (empty where there is no /proc). */
+async function listeningInodes(port: number): Promise<Set<string>> {
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const local = cols[1];
+      // State 0A is LISTEN.
+      if (!local || cols[3] !== "0A") continue;
+      if (Number.parseInt(local.split(":")[1] ?? "", 16) === port && cols[9]) inodes.add(cols[9]);
+    }
+  }
+  return inodes;
 }

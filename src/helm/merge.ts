@@ -130,81 +130,109 @@ interface Edit {
  * with keys); the caller then uses the Document API.
  */
 function splice(text: string, doc: Document.Parsed, lc: LineCounter, changes: ValuesEntry[]): string | undefined {
-  const eol = text.includes("\r\n") ? "\r\n" : "\n";
-  const unit = indentUnit(doc, lc);
-  const colOf = (offset: number) => lc.linePos(offset).col - 1;
+  const ctx: SpliceContext = { text, lc, unit: indentUnit(doc, lc), eol: text.includes("\r\n") ? "\r\n" : "\n" };
   const edits: Edit[] = [];
   // Missing subtrees, grouped per place they go, in the order the keys are rendered.
-  const inserts = new Map<Node | null, { at: number; indent: number; remove?: [number, number]; tree: Record<string, unknown> }>();
-
+  const inserts = new Map<Node | null, InsertPlace>();
   for (const change of changes) {
-    let node: Node | null = doc.contents;
-    let parentPair: Pair | undefined;
-    let i = 0;
-    for (; i < change.path.length; i++) {
-      if (!isMap(node) || (node.flow && node.items.length > 0)) break;
-      const key = change.path[i];
-      const pair: Pair | undefined = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      if (!pair) break;
-      parentPair = pair;
-      node = isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value) ? pair.value : null;
-      if (node === null) return undefined;
-    }
-    if (i === change.path.length) {
-      // The leaf exists: replace its text.
-      if (!isScalar(node) || !node.range || !["PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE"].includes(node.type ?? "PLAIN")) return undefined;
-      const [start, end] = node.range;
-      const rendered = scalarText(change.value, node.type);
-      // An empty value (`key:`) has no text of its own: the new one needs a space after the colon.
-      const needsSpace = start === end && text[start - 1] === ":";
-      edits.push({ at: start, remove: end - start, text: needsSpace ? ` ${rendered}` : rendered, depth: 0 });
+    const found = walk(doc, change.path);
+    if (found === undefined) return undefined;
+    if (found.depth === change.path.length) {
+      const edit = replaceLeaf(ctx, found.node, change.value);
+      if (!edit) return undefined;
+      edits.push(edit);
       continue;
     }
-    const rest = change.path.slice(i);
-    let place = inserts.get(node);
-    if (!place) {
-      if (node === null) {
-        place = { at: text.length, indent: 0, tree: {} };
-      } else if (isMap(node) && !node.flow && node.items.length > 0 && node.range) {
-        const firstKey = node.items[0]?.key;
-        if (!isScalar(firstKey) || !firstKey.range) return undefined;
-        place = { at: node.range[1], indent: colOf(firstKey.range[0]), tree: {} };
-      } else if (onOneLine(text, node) && node?.range && parentPair && isScalar(parentPair.key) && parentPair.key.range) {
-        // `key:`, `key: ~`, `key: {}`, `key: local`: the value gives way to the block, which goes on the next line.
-        const lineEnd = text.indexOf("\n", node.range[0]);
-        let from = node.range[0];
-        while (from > 0 && (text[from - 1] === " " || text[from - 1] === "\t") && node.range[1] > node.range[0]) from--;
-        place = {
-          at: lineEnd === -1 ? text.length : lineEnd + 1,
-          indent: colOf(parentPair.key.range[0]) + unit,
-          remove: [from, node.range[1]],
-          tree: {},
-        };
-      } else {
-        return undefined;
-      }
-      inserts.set(node, place);
-    }
-    setPlain(place.tree, rest, change.value);
+    const place = inserts.get(found.node) ?? insertPlace(ctx, found.node, found.parentPair);
+    if (!place) return undefined;
+    inserts.set(found.node, place);
+    setPlain(place.tree, change.path.slice(found.depth), change.value);
   }
-
-  for (const place of inserts.values()) {
-    if (place.remove) edits.push({ at: place.remove[0], remove: place.remove[1] - place.remove[0], text: "", depth: 0 });
-    const block = new Document(place.tree)
-      .toString({ indent: unit, lineWidth: 0 })
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => " ".repeat(place.indent) + line)
-      .join(eol);
-    const lead = place.at > 0 && text[place.at - 1] !== "\n" ? eol : "";
-    edits.push({ at: place.at, remove: 0, text: `${lead}${block}${eol}`, depth: place.indent });
-  }
-
+  for (const place of inserts.values()) edits.push(...insertEdits(ctx, place));
   // Back to front, so earlier offsets stay valid; at one offset the deeper insertion lands first.
   edits.sort((a, b) => b.at - a.at || a.depth - b.depth);
   let out = text;
   for (const e of edits) out = out.slice(0, e.at) + e.text + out.slice(e.at + e.remove);
   return out;
+}
+
+interface SpliceContext {
+  text: string;
+  lc: LineCounter;
+  /** Indentation step of the file. */
+  unit: number;
+  eol: string;
+}
+
+/** Where a missing subtree goes: an offset, its indentation, a one-line value it replaces, and the keys. */
+interface InsertPlace {
+  at: number;
+  indent: number;
+  remove?: [number, number];
+  tree: Record<string, unknown>;
+}
+
+/**
+ * Follows `path` down block mappings as far as it exists: the node reached (null past a missing
+ * value), the pair holding it, and how many keys were found. Undefined when a key holds something
+ * that is neither a scalar nor a collection nor an alias.
+ */
+function walk(doc: Document.Parsed, path: readonly string[]): { node: Node | null; parentPair: Pair | undefined; depth: number } | undefined {
+  let node: Node | null = doc.contents;
+  let parentPair: Pair | undefined;
+  let depth = 0;
+  for (; depth < path.length; depth++) {
+    if (!isMap(node) || (node.flow && node.items.length > 0)) break;
+    const key = path[depth];
+    const pair: Pair | undefined = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+    if (!pair) break;
+    parentPair = pair;
+    node = isScalar(pair.value) || isMap(pair.value) || isSeq(pair.value) || isAlias(pair.value) ? pair.value : null;
+    if (node === null) return undefined;
+  }
+  return { node, parentPair, depth };
+}
+
+/** The leaf exists: replace its text, keeping its quoting. Undefined for anything but a plain or quoted scalar. */
+function replaceLeaf(ctx: SpliceContext, node: Node | null, value: unknown): Edit | undefined {
+  if (!isScalar(node) || !node.range || !["PLAIN", "QUOTE_DOUBLE", "QUOTE_SINGLE"].includes(node.type ?? "PLAIN")) return undefined;
+  const [start, end] = node.range;
+  const rendered = scalarText(value, node.type);
+  // An empty value (`key:`) has no text of its own: the new one needs a space after the colon.
+  const needsSpace = start === end && ctx.text[start - 1] === ":";
+  return { at: start, remove: end - start, text: needsSpace ? ` ${rendered}` : rendered, depth: 0 };
+}
+
+/** Where keys missing under `node` go: the end of the file, the end of its block mapping, or under the key whose one-line value gives way. */
+function insertPlace(ctx: SpliceContext, node: Node | null, parentPair: Pair | undefined): InsertPlace | undefined {
+  const colOf = (offset: number) => ctx.lc.linePos(offset).col - 1;
+  if (node === null) return { at: ctx.text.length, indent: 0, tree: {} };
+  if (isMap(node) && !node.flow && node.items.length > 0 && node.range) {
+    const firstKey = node.items[0]?.key;
+    if (!isScalar(firstKey) || !firstKey.range) return undefined;
+    return { at: node.range[1], indent: colOf(firstKey.range[0]), tree: {} };
+  }
+  if (!onOneLine(ctx.text, node) || !node.range || !parentPair || !isScalar(parentPair.key) || !parentPair.key.range) return undefined;
+  // `key:`, `key: ~`, `key: {}`, `key: local`: the value gives way to the block, which goes on the next line.
+  const lineEnd = ctx.text.indexOf("\n", node.range[0]);
+  let from = node.range[0];
+  while (from > 0 && (ctx.text[from - 1] === " " || ctx.text[from - 1] === "\t") && node.range[1] > node.range[0]) from--;
+  return { at: lineEnd === -1 ? ctx.text.length : lineEnd + 1, indent: colOf(parentPair.key.range[0]) + ctx.unit, remove: [from, node.range[1]], tree: {} };
+}
+
+/** The edits that write one place's missing keys as a block (and remove the value it replaces). */
+function insertEdits(ctx: SpliceContext, place: InsertPlace): Edit[] {
+  const edits: Edit[] = [];
+  if (place.remove) edits.push({ at: place.remove[0], remove: place.remove[1] - place.remove[0], text: "", depth: 0 });
+  const block = new Document(place.tree)
+    .toString({ indent: ctx.unit, lineWidth: 0 })
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => " ".repeat(place.indent) + line)
+    .join(ctx.eol);
+  const lead = place.at > 0 && ctx.text[place.at - 1] !== "\n" ? ctx.eol : "";
+  edits.push({ at: place.at, remove: 0, text: `${lead}${block}${ctx.eol}`, depth: place.indent });
+  return edits;
 }
 
 /** A value written on one line that a mapping can replace: a plain or quoted scalar, or a flow collection. */

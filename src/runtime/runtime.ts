@@ -59,35 +59,7 @@ export class Runtime {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
-    const env: Record<string, string> = {};
-    for (const kv of info.Config.Env ?? []) {
-      const i = kv.indexOf("=");
-      if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
-    }
-    const ports: ObservedContainer["ports"] = [];
-    for (const [key, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
-      const containerPort = Number.parseInt(key, 10);
-      for (const b of (bindings as Array<{ HostIp?: string; HostPort?: string }> | null) ?? []) {
-        ports.push({ containerPort, hostIp: b.HostIp ?? "", hostPort: Number.parseInt(b.HostPort ?? "0", 10) });
-      }
-    }
-    const cmd = info.Config.Cmd;
-    return {
-      id: info.Id,
-      name: info.Name.replace(/^\//, ""),
-      image: info.Config.Image,
-      imageId: info.Image,
-      running: info.State.Running,
-      state: info.State.Restarting ? "restarting" : info.State.Status,
-      startedAt: info.State.StartedAt,
-      labels: info.Config.Labels ?? {},
-      env,
-      cmd: Array.isArray(cmd) ? cmd : typeof cmd === "string" ? [cmd] : [],
-      ports,
-      mounts: (info.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name, target: m.Destination })),
-      restart: info.HostConfig.RestartPolicy?.Name ?? "",
-      networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
-    };
+    return observedFrom(info);
   }
 
   /** The image's id when present locally. */
@@ -235,7 +207,7 @@ export class Runtime {
   /** The last lines of a container's log, for error messages. */
   async logTail(id: string, lines = 20): Promise<string> {
     try {
-      const buf = (await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false })) as unknown as Buffer;
+      const buf = await this.docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false });
       return demux(buf).trim();
     } catch {
       return "";
@@ -337,7 +309,7 @@ export class Runtime {
   async removeNetworkIfOurs(name: string): Promise<boolean> {
     let info: { Labels?: Record<string, string>; Containers?: Record<string, unknown> };
     try {
-      info = (await this.docker.getNetwork(name).inspect()) as typeof info;
+      info = (await this.docker.getNetwork(name).inspect());
     } catch (err) {
       if (statusOf(err) === 404) return false;
       throw err;
@@ -391,6 +363,48 @@ export class Runtime {
       stderr: Buffer.concat(chunks.err).toString("utf8"),
     };
   }
+}
+
+/** What dify-local compares and reports of a container, from `docker inspect`. */
+function observedFrom(info: Docker.ContainerInspectInfo): ObservedContainer {
+  const cmd = info.Config.Cmd;
+  return {
+    id: info.Id,
+    name: info.Name.replace(/^\//, ""),
+    image: info.Config.Image,
+    imageId: info.Image,
+    running: info.State.Running,
+    state: info.State.Restarting ? "restarting" : info.State.Status,
+    startedAt: info.State.StartedAt,
+    labels: info.Config.Labels ?? {},
+    env: envOf(info.Config.Env ?? []),
+    cmd: Array.isArray(cmd) ? cmd : typeof cmd === "string" ? [cmd] : [],
+    ports: portsOf(info.HostConfig.PortBindings),
+    mounts: (info.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name, target: m.Destination })),
+    restart: info.HostConfig.RestartPolicy?.Name ?? "",
+    networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
+  };
+}
+
+/** `KEY=value` lines as a map. */
+function envOf(lines: readonly string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const kv of lines) {
+    const i = kv.indexOf("=");
+    if (i > 0) env[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return env;
+}
+
+/** `HostConfig.PortBindings` ({"6379/tcp": [{HostIp, HostPort}]}) as a list. */
+function portsOf(bindings: unknown): ObservedContainer["ports"] {
+  const ports: ObservedContainer["ports"] = [];
+  const byPort = (bindings ?? {}) as Record<string, Array<{ HostIp?: string; HostPort?: string }> | null>;
+  for (const [key, list] of Object.entries(byPort)) {
+    const containerPort = Number.parseInt(key, 10);
+    for (const b of list ?? []) ports.push({ containerPort, hostIp: b.HostIp ?? "", hostPort: Number.parseInt(b.HostPort ?? "0", 10) });
+  }
+  return ports;
 }
 
 /** A container found by label (kind's nodes). */

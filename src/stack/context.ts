@@ -50,7 +50,7 @@ export async function resolveConfig(options: StackOptions): Promise<ResolvedConf
 }
 
 function merged(a: ConfigInput, b: ConfigInput | undefined): ConfigInput {
-  return b ? (deepMerge(a, b) as ConfigInput) : a;
+  return b ? (deepMerge(a, b)) : a;
 }
 
 /**

@@ -42,9 +42,9 @@ async function removeNodes(): Promise<void> {
 
 /** A node's /etc/hosts, read through the archive API (no exec, so nothing is changed by reading). */
 async function etcHosts(node: string): Promise<string> {
-  const archive = (await docker.getContainer(node).getArchive({ path: "/etc/hosts" })) as NodeJS.ReadableStream;
+  const archive = (await docker.getContainer(node).getArchive({ path: "/etc/hosts" }));
   const chunks: Buffer[] = [];
-  for await (const c of archive) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  for await (const c of archive) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   const tar = Buffer.concat(chunks);
   // One regular file: a 512-byte header (size in octal at 124), then the content.
   const size = Number.parseInt(tar.subarray(124, 136).toString("ascii").replace(/\0.*$/, "").trim(), 8);

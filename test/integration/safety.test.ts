@@ -81,7 +81,7 @@ async function inVolume(volume: string, script: string): Promise<string> {
   try {
     await c.start();
     await c.wait();
-    return ((await c.logs({ stdout: true, stderr: true })) as unknown as Buffer).toString("utf8").trim();
+    return (await c.logs({ stdout: true, stderr: true })).toString("utf8").trim();
   } finally {
     await c.remove({ force: true });
   }

@@ -65,7 +65,7 @@ export class KubeApiDouble {
 
     if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(url.pathname))) {
       const [, ns, name] = m;
-      const key = `${ns}/${name ?? (body?.metadata as Json | undefined)?.name}`;
+      const key = `${ns}/${name ?? String((body?.metadata as Json | undefined)?.name)}`;
       if (method === "GET" && name) return this.configMaps.has(key) ? send(res, 200, this.configMaps.get(key)) : send(res, 404, status(404, `configmaps "${name}" not found`));
       if (method === "POST" && !name && body) {
         if (this.configMaps.has(key)) return send(res, 409, status(409, "already exists"));

@@ -88,7 +88,7 @@ function merge(a: ConfigInput, b: ConfigInput): ConfigInput {
     const prev = out[k];
     out[k] = prev && typeof prev === "object" && v && typeof v === "object" && !Array.isArray(v) ? { ...prev, ...v } : v;
   }
-  return out as ConfigInput;
+  return out;
 }
 
 /**

@@ -157,7 +157,7 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
   const live = ctx.live;
   const client = await minioClient(ctx, live);
   return Promise.all([
-    check("minio.credentials", "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)", `run \`dify-local up\` to recreate ${c.container} with the configured credentials, then render values again (\`dify-local values\`)`, async () => {
+    check("minio.credentials", "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)", `run \`dify-local up\` to recreate ${c.container} with the configured credentials, then render values again (\`dify-local values\`)`, () => {
       if (live.source !== "container") throw new Error("the container's environment has no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD");
       if (live.accessKey !== c.rootUser) throw new Error(`container has MINIO_ROOT_USER=${live.accessKey}, config has ${c.rootUser}`);
       if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
