@@ -1,4 +1,4 @@
-import { clusterChecks, gatewayBindings, kind, resolveHostAlias, type HostAlias } from "../cluster/index.js";
+import { clusterChecks, clusterPorts, gatewayBindings, kind, resolveHostAlias, type HostAlias } from "../cluster/index.js";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Plan, type PlanItem } from "../engine/index.js";
 import { LABELS } from "../runtime/index.js";
@@ -38,9 +38,11 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const dryRun = options.dryRun ?? false;
 
   let alias: HostAlias | undefined;
+  let clusterExists = false;
   if (clusterOn) {
     // Before anything changes: kind must be there, and on Linux the kind network's gateway known.
     await step(sink, "preflight kind", () => kind.version(), (v) => `kind ${v}`);
+    clusterExists = (await kind.clusters()).includes(config.cluster.name);
     alias = await step(sink, "host alias", () => resolveHostAlias(runtime, { create: !dryRun }), (a) =>
       !a ? "kind network not created yet" : a.mode === "desktop" ? "Docker Desktop resolves host.docker.internal" : `host.docker.internal -> ${a.ip} (kind network gateway)`,
     );
@@ -55,7 +57,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
   if (dryRun) {
     const name = config.cluster.name;
-    const cluster = clusterOn ? { name, action: (await kind.clusters()).includes(name) ? ("keep" as const) : ("create" as const) } : undefined;
+    const cluster = clusterOn ? { name, action: clusterExists ? ("keep" as const) : ("create" as const) } : undefined;
     return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(cluster ? { cluster } : {}) };
   }
 
@@ -66,7 +68,10 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     });
   }
 
-  await step(sink, "preflight ports", () => checkPorts(runtime, plan.items), () => "all ports free or ours");
+  // kind publishes the ingress ports when it creates the cluster, alongside the services: a taken
+  // port must stop `up` here, before anything changes. An existing cluster holds them already.
+  const kindPorts = clusterOn && !clusterExists ? clusterPorts(config).map((port) => ({ port, for: `the kind cluster ${config.cluster.name}` })) : [];
+  await step(sink, "preflight ports", () => checkPorts(runtime, plan.items, kindPorts), () => "all ports free or ours");
   const pullMode = options.pull ?? "missing";
   const needImages = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
   await pullImages(runtime, sink, needImages, pullMode);

@@ -1,4 +1,4 @@
-import { clusterChecks, kind } from "../cluster/index.js";
+import { clusterChecks, clusterPorts, kind } from "../cluster/index.js";
 import { resolveConfig, type CommandOptions } from "../commands/context.js";
 import type { Config } from "../config/index.js";
 import { portState } from "../engine/index.js";
@@ -75,6 +75,15 @@ export async function gatherFacts(
     for (const p of component.spec(config).ports) {
       const state = await portState(runtime, p, c);
       facts.ports.push({ service: component.name, key: p.key, hostIp: p.hostIp, port: p.hostPort, status: state.status, ...(state.holder ? { holder: state.holder } : {}) });
+    }
+  }
+  if (config.cluster.enabled) {
+    // The ingress ports kind publishes on the control plane: fine when that node holds them.
+    const controlPlane = `${config.cluster.name}-control-plane`;
+    const node = (await runtime.observe([controlPlane])).get(controlPlane);
+    for (const p of clusterPorts(config)) {
+      const state = await portState(runtime, p, node);
+      facts.ports.push({ service: "cluster", key: p.key, hostIp: p.hostIp, port: p.hostPort, status: state.status, ...(state.holder ? { holder: state.holder } : {}) });
     }
   }
 
