@@ -9,7 +9,8 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["src/**/*.test.ts"],
+          // Pure logic next to the code, and the test support's own checks (the tier gate).
+          include: ["src/**/*.test.ts", "test/support/*.test.ts"],
           sequence: { groupOrder: 0 },
         },
       },

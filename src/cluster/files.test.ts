@@ -23,10 +23,17 @@ describe("kindConfig", () => {
     expect(doc.nodes.map((n) => n.role)).toEqual(["control-plane", "worker"]);
     expect(doc.nodes[0]?.labels).toEqual({ "ingress-ready": "true" });
     expect(doc.nodes[0]?.extraPortMappings).toEqual([
-      { containerPort: 80, hostPort: 80, protocol: "TCP" },
-      { containerPort: 443, hostPort: 443, protocol: "TCP" },
+      { containerPort: 80, hostPort: 80, listenAddress: "127.0.0.1", protocol: "TCP" },
+      { containerPort: 443, hostPort: 443, listenAddress: "127.0.0.1", protocol: "TCP" },
     ]);
     expect(doc.containerdConfigPatches).toEqual(['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n']);
+  });
+  it("maps the ingress ports on the configured bind address and ports", () => {
+    const doc = parse(kindConfig(parseConfig({ bind: "0.0.0.0", cluster: { httpPort: 8080, httpsPort: 8443 } }))) as { nodes: Array<{ extraPortMappings?: unknown[] }> };
+    expect(doc.nodes[0]?.extraPortMappings).toEqual([
+      { containerPort: 80, hostPort: 8080, listenAddress: "0.0.0.0", protocol: "TCP" },
+      { containerPort: 443, hostPort: 8443, listenAddress: "0.0.0.0", protocol: "TCP" },
+    ]);
   });
   it("follows workers and the node image", () => {
     const doc = parse(kindConfig(parseConfig({ cluster: { workers: 3, nodeImage: "kindest/node:v1.31.0" } }))) as { nodes: Array<{ role: string; image?: string }> };

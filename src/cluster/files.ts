@@ -1,5 +1,6 @@
 import { stringify } from "yaml";
 import type { Config } from "../config/index.js";
+import type { PortBinding } from "../runtime/index.js";
 
 /** The host name pods and nodes use for the machine running Docker. */
 export const HOST_ALIAS = "host.docker.internal";
@@ -8,9 +9,20 @@ export const HOST_ALIAS = "host.docker.internal";
 export const CERTS_D = "/etc/containerd/certs.d";
 
 /**
+ * The ingress ports kind publishes from the control plane (80 and 443 inside), on the configured
+ * host address like every other published port: kind's own default would be 0.0.0.0.
+ */
+export function clusterPorts(config: Config): PortBinding[] {
+  return [
+    { containerPort: 80, hostPort: config.cluster.httpPort, hostIp: config.bind, key: "cluster.httpPort" },
+    { containerPort: 443, hostPort: config.cluster.httpsPort, hostIp: config.bind, key: "cluster.httpsPort" },
+  ];
+}
+
+/**
  * The kind cluster config dify-local generates: one control plane labelled ingress-ready with
- * 80/443 mapped, `workers` workers, and containerd reading registry hosts from certs.d, so
- * hosts.toml files apply without a containerd restart (the seed restarts it and sleeps).
+ * 80/443 mapped on `bind`, `workers` workers, and containerd reading registry hosts from certs.d,
+ * so hosts.toml files apply without a containerd restart (the seed restarts it and sleeps).
  */
 export function kindConfig(config: Config): string {
   const c = config.cluster;
@@ -24,10 +36,7 @@ export function kindConfig(config: Config): string {
         role: "control-plane",
         ...image,
         labels: { "ingress-ready": "true" },
-        extraPortMappings: [
-          { containerPort: 80, hostPort: c.httpPort, protocol: "TCP" },
-          { containerPort: 443, hostPort: c.httpsPort, protocol: "TCP" },
-        ],
+        extraPortMappings: clusterPorts(config).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, listenAddress: p.hostIp, protocol: "TCP" })),
       },
       ...Array.from({ length: c.workers }, () => ({ role: "worker", ...image })),
     ],

@@ -1,9 +1,10 @@
 export { Kind, runKind, parseKindVersion, versionAtLeast, MIN_KIND_VERSION, KIND_INSTALL_HINT } from "./kind.js";
 export type { KindRunner, RunResult } from "./kind.js";
 export { KubeApi } from "./kube.js";
-export type { NodeReadiness } from "./kube.js";
+export type { NodeReadiness, ConfigMapData } from "./kube.js";
+export { rolloutMissing } from "./kube.js";
 export { Cluster } from "./cluster.js";
-export { kindConfig, hostsToml, registryHosts, localRegistryHosting, corefileWithHost, corefileHost, etcHostsWithAlias, HOST_ALIAS, CERTS_D } from "./files.js";
+export { kindConfig, clusterPorts, hostsToml, registryHosts, localRegistryHosting, corefileWithHost, corefileHost, etcHostsWithAlias, HOST_ALIAS, CERTS_D } from "./files.js";
 export { KIND_LABELS, KIND_NETWORK, resolveHostAlias, gatewayBindings, wireNode, wireApi } from "./wiring.js";
 export type { HostAlias } from "./wiring.js";
 export { clusterChecks } from "./checks.js";

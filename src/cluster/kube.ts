@@ -1,4 +1,4 @@
-import type { AppsV1Api, CoreV1Api, V1ConfigMap, V1Node } from "@kubernetes/client-node";
+import type { AppsV1Api, ConfigurationOptions, CoreV1Api, V1ConfigMap, V1Deployment, V1Node } from "@kubernetes/client-node";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
 
@@ -12,6 +12,31 @@ function isNotFound(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404;
 }
 
+/** 409: another writer changed the object since we read it (or created it since we looked). */
+function isConflict(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 409;
+}
+
+/** How many times a read-modify-write is tried when the API server answers 409 Conflict. */
+const CONFLICT_ATTEMPTS = 5;
+
+/** A ConfigMap's new data, or a function of its current data (undefined when it does not exist). */
+export type ConfigMapData = Record<string, string> | ((current: Record<string, string> | undefined) => Record<string, string>);
+
+/** What a rollout still lacks, in words ("1 of 2 replicas available"); empty when it is complete. */
+export function rolloutMissing(d: V1Deployment, generation: number): string[] {
+  const want = d.spec?.replicas ?? 1;
+  const s = d.status ?? {};
+  const missing: string[] = [];
+  if ((s.observedGeneration ?? 0) < generation) missing.push(`generation ${generation} not observed yet (at ${s.observedGeneration ?? 0})`);
+  else {
+    if ((s.updatedReplicas ?? 0) < want) missing.push(`${s.updatedReplicas ?? 0} of ${want} replicas updated`);
+    if ((s.availableReplicas ?? 0) < want) missing.push(`${s.availableReplicas ?? 0} of ${want} updated replicas available`);
+    if ((s.replicas ?? 0) > want) missing.push(`${(s.replicas ?? 0) - want} old replicas pending termination`);
+  }
+  return missing;
+}
+
 /**
  * The few Kubernetes API calls dify-local makes, through @kubernetes/client-node, against the
  * cluster's own kubeconfig (from `kind get kubeconfig`, context `kind-<name>`).
@@ -20,6 +45,8 @@ export class KubeApi {
   private constructor(
     private readonly core: CoreV1Api,
     private readonly apps: AppsV1Api,
+    /** Request options sending a PATCH as a strategic merge patch (client-node's default is JSON Patch). */
+    private readonly strategicMerge: ConfigurationOptions,
   ) {}
 
   /**
@@ -31,7 +58,11 @@ export class KubeApi {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(kubeconfigYaml);
     if (kc.getContexts().some((c) => c.name === context)) kc.setCurrentContext(context);
-    return new KubeApi(kc.makeApiClient(k8s.CoreV1Api), kc.makeApiClient(k8s.AppsV1Api));
+    return new KubeApi(
+      kc.makeApiClient(k8s.CoreV1Api),
+      kc.makeApiClient(k8s.AppsV1Api),
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+    );
   }
 
   async nodes(): Promise<NodeReadiness[]> {
@@ -88,9 +119,30 @@ export class KubeApi {
     }
   }
 
-  /** Creates or replaces a ConfigMap's data; returns false when it already had exactly that data. */
-  async applyConfigMap(namespace: string, name: string, data: Record<string, string>): Promise<boolean> {
-    const current = await this.readConfigMap(namespace, name);
+  /**
+   * Creates or replaces a ConfigMap's data; returns false when it already had exactly that data.
+   * The replace carries the resourceVersion that was read, so a write by someone else in between
+   * is answered 409 Conflict instead of being overwritten; then the ConfigMap is read again and,
+   * when `data` is a function (an edit such as the Corefile's), the edit is recomputed from it.
+   */
+  async applyConfigMap(namespace: string, name: string, data: ConfigMapData): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.readConfigMap(namespace, name);
+      const want = typeof data === "function" ? data(current ? (current.data ?? {}) : undefined) : data;
+      try {
+        return await this.writeConfigMap(namespace, name, current, want);
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          throw new OperationError(`ConfigMap ${namespace}/${name} kept changing while dify-local updated it (409 Conflict ${attempt} times)`, {
+            hint: "something else is writing it; rerun `dify-local up` when it is done",
+          });
+        }
+      }
+    }
+  }
+
+  private async writeConfigMap(namespace: string, name: string, current: V1ConfigMap | undefined, data: Record<string, string>): Promise<boolean> {
     if (!current) {
       await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data } });
       return true;
@@ -100,29 +152,28 @@ export class KubeApi {
     return true;
   }
 
-  /** `kubectl rollout restart` and wait for the rollout to finish. */
+  /**
+   * `kubectl rollout restart`: a strategic merge patch of the pod template's restartedAt
+   * annotation (no read-modify-replace, so no conflict with other writers), then waits for the
+   * rollout to finish; the timeout message says what it still lacks.
+   */
   async restartDeployment(namespace: string, name: string, timeoutSeconds: number): Promise<void> {
-    const d = await this.apps.readNamespacedDeployment({ name, namespace });
-    const template = d.spec?.template;
-    if (!d.spec || !template) throw new OperationError(`deployment ${namespace}/${name} has no pod template`);
-    template.metadata = {
-      ...template.metadata,
-      annotations: { ...template.metadata?.annotations, "kubectl.kubernetes.io/restartedAt": new Date().toISOString() },
-    };
-    const updated = await this.apps.replaceNamespacedDeployment({ name, namespace, body: d });
+    const patch = { spec: { template: { metadata: { annotations: { "kubectl.kubernetes.io/restartedAt": new Date().toISOString() } } } } };
+    const updated = await this.apps.patchNamespacedDeployment({ name, namespace, body: patch }, this.strategicMerge);
     const generation = updated.metadata?.generation ?? 0;
+    let missing: string[] = [];
     await pollUntil(
       async () => {
-        const cur = await this.apps.readNamespacedDeployment({ name, namespace });
-        const want = cur.spec?.replicas ?? 1;
-        const s = cur.status;
-        const done = (s?.observedGeneration ?? 0) >= generation && (s?.updatedReplicas ?? 0) >= want && (s?.availableReplicas ?? 0) >= want && (s?.replicas ?? 0) === want;
-        return done ? true : undefined;
+        missing = rolloutMissing(await this.apps.readNamespacedDeployment({ name, namespace }), generation);
+        return missing.length === 0 ? true : undefined;
       },
       {
         initialMs: 200,
         timeoutMs: timeoutSeconds * 1000,
-        onTimeout: () => new OperationError(`rollout of ${namespace}/${name} did not finish within ${timeoutSeconds}s`, { hint: `kubectl -n ${namespace} rollout status deployment/${name}` }),
+        onTimeout: () =>
+          new OperationError(`rollout of ${namespace}/${name} did not finish within ${timeoutSeconds}s (${missing.join(", ")})`, {
+            hint: `kubectl -n ${namespace} rollout status deployment/${name}`,
+          }),
       },
     );
   }

@@ -69,12 +69,14 @@ export async function wireApi(kube: KubeApi, config: Config, alias: HostAlias): 
     changes.push("applied kube-public/local-registry-hosting");
   }
   if (alias.mode === "gateway") {
-    const cm = await kube.readConfigMap("kube-system", "coredns");
-    const corefile = cm?.data?.Corefile;
-    if (!cm || corefile === undefined) throw new Error("kube-system/coredns has no Corefile");
-    const next = corefileWithHost(corefile, alias.ip);
-    if (next !== corefile) {
-      await kube.applyConfigMap("kube-system", "coredns", { ...cm.data, Corefile: next });
+    // An edit of the current Corefile, recomputed from the latest one if CoreDNS's ConfigMap
+    // changes under us (applyConfigMap retries on 409 Conflict).
+    const changed = await kube.applyConfigMap("kube-system", "coredns", (current) => {
+      const corefile = current?.Corefile;
+      if (corefile === undefined) throw new Error("kube-system/coredns has no Corefile");
+      return { ...current, Corefile: corefileWithHost(corefile, alias.ip) };
+    });
+    if (changed) {
       await kube.restartDeployment("kube-system", "coredns", config.cluster.readyTimeout);
       changes.push(`CoreDNS resolves ${HOST_ALIAS} to ${alias.ip} (rolled out)`);
     }

@@ -1,7 +1,7 @@
-import { CLUSTER_CREATE_ACTIONS, CLUSTER_WIRE_ACTIONS, gatewayBindings, resolveHostAlias, runAction, type HostAlias } from "../cluster/index.js";
+import { CLUSTER_CREATE_ACTIONS, CLUSTER_WIRE_ACTIONS, clusterPorts, gatewayBindings, resolveHostAlias, runAction, type HostAlias } from "../cluster/index.js";
 import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Check, type Plan, type PlanItem, type Readiness } from "../engine/index.js";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
-import type { ContainerSpec } from "../runtime/index.js";
+import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import { runChecks, Stack, type StackOptions } from "../stack/index.js";
 
@@ -40,7 +40,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 
   refuseConflicts(plan);
-  await step(stack.sink, "preflight ports", () => checkPorts(stack.runtime, plan.items), () => "all ports free or ours");
+  const kindPorts = await clusterPortsToCheck(stack);
+  await step(stack.sink, "preflight ports", () => checkPorts(stack.runtime, plan.items, kindPorts), () => "all ports free or ours");
   const pullMode = options.pull ?? "missing";
   const needed = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
   const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode);
@@ -74,6 +75,15 @@ async function clusterPlan(stack: Stack): Promise<Pick<UpResult, "cluster">> {
   if (!stack.config.cluster.enabled) return {};
   const cluster = stack.cluster();
   return { cluster: { name: cluster.name, action: (await cluster.exists()) ? "keep" : "create" } };
+}
+
+/**
+ * kind publishes the ingress ports when it creates the cluster, alongside the services: a taken
+ * port must stop `up` before anything changes. An existing cluster holds them already.
+ */
+async function clusterPortsToCheck(stack: Stack): Promise<Array<{ port: PortBinding; for: string }>> {
+  if (!stack.config.cluster.enabled || (await stack.cluster().exists())) return [];
+  return clusterPorts(stack.config).map((port) => ({ port, for: `the kind cluster ${stack.config.cluster.name}` }));
 }
 
 function refuseConflicts(plan: Plan): void {

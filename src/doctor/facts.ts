@@ -1,4 +1,4 @@
-import { Cluster, Kind, clusterChecks } from "../cluster/index.js";
+import { Cluster, Kind, clusterChecks, clusterPorts } from "../cluster/index.js";
 import type { Config } from "../config/index.js";
 import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
@@ -65,7 +65,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
   facts.containers = perService.map((p) => p.container);
-  facts.ports = perService.flatMap((p) => p.ports);
+  facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
   if (config.cluster.enabled && "version" in kindTool) {
@@ -98,6 +98,18 @@ async function serviceFacts(
     }),
   );
   return { container: { service: service.name, name, observed: c, logs }, ports };
+}
+
+/** The ingress ports kind publishes on the control plane: fine when that node holds them. */
+async function clusterPortFacts(config: Config, runtime: Runtime): Promise<DoctorFacts["ports"]> {
+  const controlPlane = `${config.cluster.name}-control-plane`;
+  const node = (await runtime.observe([controlPlane])).get(controlPlane);
+  return Promise.all(
+    clusterPorts(config).map(async (p) => {
+      const state = await portState(runtime, p, node);
+      return { service: "cluster", key: p.key, hostIp: p.hostIp, port: p.hostPort, status: state.status, ...(state.holder ? { holder: state.holder } : {}) };
+    }),
+  );
 }
 
 /** A running service's own diagnosis (PostgreSQL's login, MinIO's bucket, ...). */

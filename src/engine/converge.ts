@@ -1,5 +1,5 @@
 import { ConflictError, OperationError, messageOf } from "../errors.js";
-import type { ContainerSpec, ObservedContainer, Runtime } from "../runtime/index.js";
+import type { ContainerSpec, ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
 import { pollUntil } from "../util/index.js";
 import { step, type EventSink } from "./events.js";
 import type { PlanItem } from "./plan.js";
@@ -8,10 +8,16 @@ import { airplayNote, portState } from "./ports.js";
 
 /**
  * Before anything changes: every host port a changing container will publish must be free, or
- * held by that very container. Throws one {@link ConflictError} naming every blocked port.
+ * held by that very container; so must the `extra` ports something else will publish (the kind
+ * cluster's, when kind is about to create it). Throws one {@link ConflictError} naming every
+ * blocked port.
  */
-export async function checkPorts(runtime: Runtime, items: readonly PlanItem[]): Promise<void> {
+export async function checkPorts(runtime: Runtime, items: readonly PlanItem[], extra: ReadonlyArray<{ port: PortBinding; for: string }> = []): Promise<void> {
   const problems: string[] = [];
+  for (const { port: p, for: user } of extra) {
+    const state = await portState(runtime, p, undefined);
+    if (state.status === "taken") problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${user}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
+  }
   for (const item of items) {
     if (!isChange(item.action)) continue;
     for (const p of item.spec.ports) {

@@ -2,11 +2,13 @@
  * The kind cluster and registry wiring, tested at its boundaries (kind and a Kubernetes API server
  * cannot run here):
  * - a FAKE `kind` executable (test/support/fake-kind) on PATH makes node containers with kind's
- *   names, labels and network on the REAL engine; the node-level work (hosts.toml written by exec,
- *   /etc/hosts, network connect, the registry and the host services reached from inside a node
- *   over the kind network's gateway) runs for real against those containers;
+ *   names, labels, network and port mappings on the REAL engine; the node-level work (hosts.toml
+ *   written by exec, /etc/hosts, network connect, the registry and the host services reached from
+ *   inside a node over the kind network's gateway) runs for real against those containers, and a
+ *   REAL containerd in every node pulls from the registry through the hosts.toml files;
  * - a TEST DOUBLE of the Kubernetes API (test/support/kube-api-double.ts) answers the real
- *   @kubernetes/client-node: nodes' Ready conditions, ConfigMaps, the CoreDNS rollout.
+ *   @kubernetes/client-node: nodes' Ready conditions (late, or never), ConfigMaps with
+ *   resourceVersions and 409 Conflicts, the CoreDNS rollout restart by PATCH, progressing by phases.
  * Host services are the fixtures (real PostgreSQL, Redis, registry; MinIO and Qdrant stand-ins).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -14,9 +16,10 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Kind, KubeApi } from "../../src/cluster/index.js";
 import { doctor, down, EnvironmentError, OperationError, RecordingSink, registryList, up, verify } from "../../src/index.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
-import { KubeApiDouble } from "../support/kube-api-double.js";
+import { KIND_DEFAULT_COREFILE, KubeApiDouble } from "../support/kube-api-double.js";
 import { cleanup, docker, exists, namesOf, testConfig } from "../support/stack.js";
 
 const BASE = 21500;
@@ -35,8 +38,9 @@ async function removeNodes(): Promise<void> {
   await Promise.all(nodes.map((n) => docker.getContainer(n.Id).remove({ force: true }).catch(() => undefined)));
 }
 
-async function fileIn(container: string, path: string): Promise<string> {
-  const exec = await docker.getContainer(container).exec({ Cmd: ["cat", path], AttachStdout: true, AttachStderr: true });
+/** Runs a command in a container: its exit code and its stdout and stderr together. */
+async function execIn(container: string, cmd: string[]): Promise<{ code: number | null; output: string }> {
+  const exec = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
   const chunks: Buffer[] = [];
   await new Promise<void>((r) => {
@@ -45,13 +49,26 @@ async function fileIn(container: string, path: string): Promise<string> {
   });
   // Strip the 8-byte frame headers of the multiplexed stream.
   const buf = Buffer.concat(chunks);
-  let out = "";
+  let output = "";
   for (let i = 0; i + 8 <= buf.length; ) {
     const size = buf.readUInt32BE(i + 4);
-    out += buf.subarray(i + 8, i + 8 + size).toString();
+    output += buf.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;
   }
-  return out;
+  return { code: (await exec.inspect()).ExitCode, output };
+}
+
+async function fileIn(container: string, path: string): Promise<string> {
+  return (await execIn(container, ["cat", path])).output;
+}
+
+/** containerd's own pull path, as the CRI plugin resolves registries: hosts.toml from certs.d. */
+function ctrFetch(node: string, ref: string): Promise<{ code: number | null; output: string }> {
+  return execIn(node, ["ctr", "-n", "k8s.io", "content", "fetch", "--hosts-dir", "/etc/containerd/certs.d", ref]);
+}
+
+function corednsConfigMap(): { metadata: { resourceVersion: string }; data: { Corefile: string } } {
+  return api.configMaps.get("kube-system/coredns") as { metadata: { resourceVersion: string }; data: { Corefile: string } };
 }
 
 /** Exec events on the engine while `work` runs; a marker exec on a non-node container ends the window. */
@@ -126,13 +143,16 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     // The config kind was given.
     const given = parse(await readFile(join(stateDir, `${CLUSTER}.config.yaml`), "utf8")) as {
       apiVersion: string;
-      nodes: Array<{ role: string; labels?: Record<string, string>; extraPortMappings?: Array<{ containerPort: number; hostPort: number }> }>;
+      nodes: Array<{ role: string; labels?: Record<string, string>; extraPortMappings?: Array<{ containerPort: number; hostPort: number; listenAddress?: string }> }>;
       containerdConfigPatches: string[];
     };
     expect(given.apiVersion).toBe("kind.x-k8s.io/v1alpha4");
     expect(given.nodes.map((n) => n.role)).toEqual(["control-plane", "worker"]);
     expect(given.nodes[0]?.labels).toEqual({ "ingress-ready": "true" });
-    expect(given.nodes[0]?.extraPortMappings?.map((p) => [p.containerPort, p.hostPort])).toEqual([[80, BASE + 80], [443, BASE + 81]]);
+    expect(given.nodes[0]?.extraPortMappings?.map((p) => [p.containerPort, p.hostPort, p.listenAddress])).toEqual([[80, BASE + 80, "127.0.0.1"], [443, BASE + 81, "127.0.0.1"]]);
+    // Published as kind does, on the listen address (the config's bind), by the control plane.
+    const controlPlane = await docker.getContainer(`${CLUSTER}-control-plane`).inspect();
+    expect(controlPlane.HostConfig.PortBindings).toEqual({ "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 80) }], "443/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 81) }] });
     expect(given.containerdConfigPatches.join()).toContain('config_path = "/etc/containerd/certs.d"');
 
     // hosts.toml with the seed's content, for both registry names, on every node.
@@ -157,6 +177,16 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     const corefile = (api.configMaps.get("kube-system/coredns") as { data: { Corefile: string } }).data.Corefile;
     expect(corefile).toContain(`hosts {\n        ${gateway} host.docker.internal\n        fallthrough\n    }`);
     expect(api.rollouts.get("kube-system/coredns")).toBe(1);
+    // The restart is kubectl's: a strategic merge patch of the template annotation (no replace),
+    // and up returned only after the rollout went through its phases to available.
+    const deploymentCalls = api.requests.filter((r) => r.path === "/apis/apps/v1/namespaces/kube-system/deployments/coredns");
+    expect(deploymentCalls.filter((r) => r.method !== "GET")).toEqual([
+      { method: "PATCH", path: "/apis/apps/v1/namespaces/kube-system/deployments/coredns", status: 200, contentType: "application/strategic-merge-patch+json" },
+    ]);
+    expect(deploymentCalls.filter((r) => r.method === "GET").length).toBeGreaterThanOrEqual(4);
+    const coredns = api.deployments.get("kube-system/coredns") as { metadata: { generation: number }; spec: { template: { metadata: { annotations: Record<string, string> } } }; status: Record<string, number> };
+    expect(coredns.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(coredns.status).toEqual({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
 
     // The seed's verifications, from inside each node, for real over the kind network.
     const ids = result.checks.map((c) => c.id);
@@ -218,10 +248,7 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     const listed = await registryList({ config });
     expect(listed.repositories).toContainEqual({ name: "dlt-cluster/plugin", tags: ["0.1"] });
 
-    const worker = docker.getContainer(`${CLUSTER}-worker`);
-    const exec = await worker.exec({ Cmd: ["rm", `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`] });
-    await exec.start({});
-    await new Promise((r) => setTimeout(r, 200));
+    expect((await execIn(`${CLUSTER}-worker`, ["rm", `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`])).code).toBe(0);
     const checked = await verify({ config });
     expect(checked.ok).toBe(false);
     expect(checked.checks.find((c) => c.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ ok: false, detail: "missing" });
@@ -232,6 +259,95 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     expect(diagnosis.findings.find((f) => f.id === `cluster.registry.${CLUSTER}-control-plane`)?.severity).toBe("ok");
     expect(diagnosis.findings.find((f) => f.id === `cluster.host-alias.${CLUSTER}-worker`)?.severity).toBe("ok");
     expect((await up({ config })).changes).toEqual([`${CLUSTER}-worker: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`]);
+  });
+
+  it("containerd in every node pulls from the registry over HTTP through the hosts.toml files up wrote", async () => {
+    const refs = [`host.docker.internal:${BASE}/dlt-cluster/plugin:0.1`, `localhost:${BASE}/dlt-cluster/plugin:0.1`];
+    for (const node of NODES) {
+      for (const ref of refs) {
+        const fetched = await ctrFetch(node, ref);
+        expect(fetched, `${node}: ${ref}`).toMatchObject({ code: 0 });
+      }
+      const images = (await execIn(node, ["ctr", "-n", "k8s.io", "images", "ls", "-q"])).output.split("\n");
+      expect(images).toEqual(expect.arrayContaining(refs));
+    }
+    // Without the file, containerd speaks HTTPS to the plain-HTTP registry and is refused.
+    const worker = `${CLUSTER}-worker`;
+    expect((await execIn(worker, ["rm", "-r", `/etc/containerd/certs.d/host.docker.internal:${BASE}`])).code).toBe(0);
+    const refused = await ctrFetch(worker, refs[0] ?? "");
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("server gave HTTP response to HTTPS client");
+    // up puts it back, and the pull works again.
+    expect((await up({ config })).changes).toEqual([`${worker}: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`]);
+    expect(await ctrFetch(worker, refs[0] ?? "")).toMatchObject({ code: 0 });
+  });
+
+  it("CoreDNS's ConfigMap written by someone else between up's read and write: 409, read again, both edits kept", async () => {
+    // As if CoreDNS's ConfigMap had been reset to kind's; another writer gets in after up reads it.
+    corednsConfigMap().data.Corefile = KIND_DEFAULT_COREFILE;
+    api.conflictOnce("configmaps", "kube-system/coredns", (cm) => {
+      const data = cm.data as { Corefile: string };
+      data.Corefile = data.Corefile.replace("    cache 30\n", "    cache 30\n    # another writer\n");
+    });
+    const before = api.requests.length;
+    const result = await up({ config });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    const calls = api.requests.slice(before).filter((r) => r.path === "/api/v1/namespaces/kube-system/configmaps/coredns");
+    expect(calls.slice(0, 4).map((r) => `${r.method} ${r.status}`)).toEqual(["GET 200", "PUT 409", "GET 200", "PUT 200"]);
+    const corefile = corednsConfigMap().data.Corefile;
+    expect(corefile).toContain("    # another writer\n");
+    expect(corefile).toMatch(/hosts \{\n\s+\S+ host\.docker\.internal\n/);
+    expect(api.rollouts.get("kube-system/coredns")).toBe(2);
+  });
+
+  it("a ConfigMap that changes on every read: the update gives up after 5 conflicts and names it", async () => {
+    const kube = await KubeApi.open(await new Kind().kubeconfig(CLUSTER), `kind-${CLUSTER}`);
+    expect(await kube.applyConfigMap("kube-public", "dlt-flapping", { n: "0" })).toBe(true);
+    let flapping = true;
+    const flap = (cm: { [key: string]: unknown }) => {
+      const data = cm.data as { n: string };
+      data.n = String(Number(data.n) + 1);
+      if (flapping) api.conflictOnce("configmaps", "kube-public/dlt-flapping", flap);
+    };
+    api.conflictOnce("configmaps", "kube-public/dlt-flapping", flap);
+    const before = api.requests.length;
+    const err = await kube.applyConfigMap("kube-public", "dlt-flapping", (current) => ({ ...current, mine: "yes" })).catch((e: unknown) => e);
+    flapping = false;
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe("ConfigMap kube-public/dlt-flapping kept changing while dify-local updated it (409 Conflict 5 times)");
+    expect(api.requests.slice(before).filter((r) => r.method === "PUT").map((r) => r.status)).toEqual([409, 409, 409, 409, 409]);
+  });
+
+  it("nodes that turn Ready after a few polls, or register late: up waits for them", async () => {
+    api.readyAfterPolls.set(`${CLUSTER}-worker`, 3);
+    api.registersAfterPolls.set(`${CLUSTER}-control-plane`, 2);
+    const before = api.requests.length;
+    const result = await up({ config });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.checks.find((c) => c.id === "cluster.nodes")).toMatchObject({ ok: true, detail: "2 nodes" });
+    // Both were held back for as long as asked: four lists while waiting, then verify's.
+    expect(api.readyAfterPolls.get(`${CLUSTER}-worker`)).toBe(0);
+    expect(api.registersAfterPolls.get(`${CLUSTER}-control-plane`)).toBe(0);
+    expect(api.requests.slice(before).filter((r) => r.path === "/api/v1/nodes").length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("a node that never registers: the timeout says how many are missing", async () => {
+    api.registersAfterPolls.set(`${CLUSTER}-worker`, Infinity);
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    api.registersAfterPolls.clear();
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe("cluster nodes not Ready after 1s (1 of 2 nodes not registered yet)");
+  });
+
+  it("a CoreDNS rollout that never progresses: the timeout says what it lacks", async () => {
+    corednsConfigMap().data.Corefile = KIND_DEFAULT_COREFILE;
+    api.rolloutStallsAt = "pending";
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    api.rolloutStallsAt = undefined;
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toMatch(/^rollout of kube-system\/coredns did not finish within 1s \(generation (\d+) not observed yet \(at \d+\)\)$/);
+    // Once the controller moves again, the next up finds CoreDNS wired and changes nothing there.
+    expect((await up({ config })).changes).toEqual([]);
   });
 
   it("down --keep-cluster keeps the nodes; down deletes the cluster; volumes stay", async () => {

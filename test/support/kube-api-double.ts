@@ -1,14 +1,28 @@
 /**
  * A small TEST DOUBLE of the Kubernetes API server (no API server can run on the test machines).
- * It serves only what dify-local calls, for the real @kubernetes/client-node:
- *   GET  /api/v1/nodes                                  nodes = the fake kind's node containers on
- *                                                       the real engine, Ready when running (a test
- *                                                       can hold some back with `notReady`)
- *   GET/POST/PUT /api/v1/namespaces/{ns}/configmaps[/{name}]   kube-public, kube-system, ...
- *   GET/PUT /apis/apps/v1/namespaces/{ns}/deployments/{name}   the CoreDNS deployment; a PUT that
- *                                                       changes the pod template bumps the generation
- *                                                       and the rollout completes
- * kube-system/coredns starts with kind's default Corefile. Every request is recorded.
+ * It serves only what dify-local calls, for the real @kubernetes/client-node, and behaves like an
+ * apiserver where the code depends on it:
+ *   GET  /api/v1/nodes                       nodes = the fake kind's node containers on the real
+ *                                            engine, Ready when running; a node can be held
+ *                                            NotReady (`notReady`), turn Ready after some polls
+ *                                            (`readyAfterPolls`) or register late or never
+ *                                            (`registersAfterPolls`, Infinity = never)
+ *   GET/POST/PUT/PATCH /api/v1/namespaces/{ns}/configmaps[/{name}]
+ *   GET/PUT/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}
+ * - every write gives the object a new metadata.resourceVersion; a PUT (or a patch) carrying a
+ *   stale one gets 409 Conflict with the apiserver's Status body; a POST of an existing name gets
+ *   409 AlreadyExists; `conflictOnce` makes another writer change an object right after the next
+ *   read of it, to provoke the conflict;
+ * - PATCH takes application/merge-patch+json and application/strategic-merge-patch+json (the
+ *   latter only without lists: the double does not know the merge keys, and says so with a 500);
+ *   JSON Patch with an object body gets the apiserver's 400; other media types 415;
+ * - a change of a deployment's pod template bumps metadata.generation and starts a rollout that
+ *   moves one phase per read of the deployment (`rolloutReadsPerPhase` reads each): the new
+ *   generation not observed yet ("pending"), observed with the new replicas created and the old
+ *   ones still running ("updated"), old ones gone and the new ones ready but not available yet
+ *   ("ready"), then "available"; `rolloutStallsAt` keeps it in one phase forever.
+ * kube-system/coredns (ConfigMap and Deployment) starts as in a new kind cluster. Every request is
+ * recorded with its answer's status code.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,30 +35,72 @@ interface Json {
   [key: string]: unknown;
 }
 
+type Resource = "configmaps" | "deployments";
+type RolloutPhase = "pending" | "updated" | "ready" | "available";
+const PHASES: RolloutPhase[] = ["pending", "updated", "ready", "available"];
+
+/** The apiserver's name for a resource in messages ("deployments.apps"). */
+const QUALIFIED: Record<Resource, string> = { configmaps: "configmaps", deployments: "deployments.apps" };
+
+class HttpError extends Error {
+  constructor(
+    readonly code: number,
+    readonly body: Json,
+  ) {
+    super(String(body.message));
+  }
+}
+
 export class KubeApiDouble {
-  readonly requests: Array<{ method: string; path: string }> = [];
+  readonly requests: Array<{ method: string; path: string; status: number; contentType?: string }> = [];
   /** Node names reported NotReady although their container runs. */
   readonly notReady = new Set<string>();
+  /** Node name -> how many more node lists report it NotReady before it turns Ready. */
+  readonly readyAfterPolls = new Map<string, number>();
+  /** Node name -> how many more node lists leave it out (a kubelet registering late); Infinity: never. */
+  readonly registersAfterPolls = new Map<string, number>();
+  /** Reads of a deployment each rollout phase lasts. */
+  rolloutReadsPerPhase = 1;
+  /** A phase a rollout never leaves (a stuck rollout), or undefined. */
+  rolloutStallsAt: RolloutPhase | undefined;
   readonly configMaps = new Map<string, Json>();
   readonly deployments = new Map<string, Json>();
   /** How many times a deployment's pod template changed (rollout restarts). */
   readonly rollouts = new Map<string, number>();
+  private readonly rolloutState = new Map<string, { generation: number; previous: number; reads: number }>();
+  private readonly interference = new Map<string, (obj: Json) => void>();
+  private revision = 100;
   private server: Server | undefined;
   private readonly docker = new Docker();
 
   constructor(private readonly cluster: string) {
-    this.configMaps.set("kube-system/coredns", { metadata: { name: "coredns", namespace: "kube-system", resourceVersion: "1" }, data: { Corefile: KIND_DEFAULT_COREFILE } });
+    this.configMaps.set("kube-system/coredns", { metadata: { name: "coredns", namespace: "kube-system", resourceVersion: this.nextVersion() }, data: { Corefile: KIND_DEFAULT_COREFILE } });
     this.deployments.set("kube-system/coredns", {
-      metadata: { name: "coredns", namespace: "kube-system", generation: 1 },
+      metadata: { name: "coredns", namespace: "kube-system", generation: 1, resourceVersion: this.nextVersion() },
       spec: { replicas: 2, selector: { matchLabels: { "k8s-app": "kube-dns" } }, template: { metadata: { labels: { "k8s-app": "kube-dns" } }, spec: { containers: [{ name: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.1" }] } } },
       status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 },
     });
   }
 
+  /**
+   * Another client writes `namespace/name` right after the next read of it: `change` edits the
+   * stored object, which gets a new resourceVersion, so a write based on that read is stale.
+   */
+  conflictOnce(resource: Resource, key: string, change: (obj: { [key: string]: unknown }) => void = () => undefined): void {
+    this.interference.set(`${resource}/${key}`, change);
+  }
+
   /** Starts listening on a loopback port; returns the server URL for the kubeconfig. */
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => send(res, 500, status(500, String(err))));
+      const url = new URL(req.url ?? "/", "http://x");
+      const entry = { method: req.method ?? "GET", path: url.pathname, status: 0, ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}) };
+      this.requests.push(entry);
+      const reply = (code: number, body: unknown) => {
+        entry.status = code;
+        send(res, code, body);
+      };
+      this.handle(req, url, reply).catch((err: unknown) => (err instanceof HttpError ? reply(err.code, err.body) : reply(500, status(500, "InternalError", String(err)))));
     });
     await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -54,75 +110,175 @@ export class KubeApiDouble {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? "/", "http://x");
+  private nextVersion(): string {
+    return String(++this.revision);
+  }
+
+  private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown) => void): Promise<void> {
     const method = req.method ?? "GET";
-    this.requests.push({ method, path: url.pathname });
-    const body = method === "POST" || method === "PUT" ? ((await readJson(req)) as Json) : undefined;
+    if (method === "GET" && url.pathname === "/api/v1/nodes") return reply(200, await this.nodeList());
     let m: RegExpExecArray | null;
+    let resource: Resource | undefined;
+    let ns = "";
+    let name: string | undefined;
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(url.pathname))) [resource, ns, name] = ["configmaps", m[1] ?? "", m[2]];
+    else if ((m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url.pathname))) [resource, ns, name] = ["deployments", m[1] ?? "", m[2]];
+    if (!resource) return reply(404, status(404, "NotFound", `the double does not serve ${method} ${url.pathname}`));
+    const store = resource === "configmaps" ? this.configMaps : this.deployments;
+    const body = ["POST", "PUT", "PATCH"].includes(method) ? await readJson(req) : undefined;
 
-    if (method === "GET" && url.pathname === "/api/v1/nodes") return send(res, 200, await this.nodeList());
+    if (method === "POST" && !name && resource === "configmaps") {
+      const created = body as Json;
+      const key = `${ns}/${String((created.metadata as Json | undefined)?.name)}`;
+      if (store.has(key)) throw new HttpError(409, status(409, "AlreadyExists", `${QUALIFIED[resource]} "${key.split("/")[1]}" already exists`, resource, key));
+      const obj = { ...created, metadata: { ...(created.metadata as Json), namespace: ns, resourceVersion: this.nextVersion() } };
+      store.set(key, obj);
+      return reply(201, obj);
+    }
+    if (!name) return reply(405, status(405, "MethodNotAllowed", `the double does not serve ${method} ${url.pathname}`));
+    const key = `${ns}/${name}`;
+    const current = store.get(key);
+    if (!current) throw new HttpError(404, status(404, "NotFound", `${QUALIFIED[resource]} "${name}" not found`, resource, key));
 
-    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(url.pathname))) {
-      const [, ns, name] = m;
-      const key = `${ns}/${name ?? String((body?.metadata as Json | undefined)?.name)}`;
-      if (method === "GET" && name) return this.configMaps.has(key) ? send(res, 200, this.configMaps.get(key)) : send(res, 404, status(404, `configmaps "${name}" not found`));
-      if (method === "POST" && !name && body) {
-        if (this.configMaps.has(key)) return send(res, 409, status(409, "already exists"));
-        const created = { ...body, metadata: { ...(body.metadata as Json), namespace: ns, resourceVersion: "1" } };
-        this.configMaps.set(key, created);
-        return send(res, 201, created);
+    if (method === "GET") {
+      const answer = resource === "deployments" ? this.observeRollout(key, current) : current;
+      reply(200, answer);
+      const change = this.interference.get(`${resource}/${key}`);
+      if (change) {
+        this.interference.delete(`${resource}/${key}`);
+        const changed = structuredClone(current);
+        change(changed);
+        this.write(resource, key, current, changed);
       }
-      if (method === "PUT" && name && body) {
-        if (!this.configMaps.has(key)) return send(res, 404, status(404, `configmaps "${name}" not found`));
-        this.configMaps.set(key, body);
-        return send(res, 200, body);
+      return;
+    }
+    if (method === "PUT") {
+      const next = body as Json;
+      this.precondition(resource, key, current, next);
+      return reply(200, this.write(resource, key, current, next));
+    }
+    if (method === "PATCH") {
+      const next = applyPatch(req.headers["content-type"] ?? "", current, body);
+      this.precondition(resource, key, current, next);
+      return reply(200, this.write(resource, key, current, next));
+    }
+    reply(405, status(405, "MethodNotAllowed", `the double does not serve ${method} ${url.pathname}`));
+  }
+
+  /** A resourceVersion in the request must be the current one (optimistic concurrency). */
+  private precondition(resource: Resource, key: string, current: Json, next: Json): void {
+    const given = (next.metadata as Json | undefined)?.resourceVersion;
+    if (given !== undefined && given !== (current.metadata as Json).resourceVersion) {
+      throw new HttpError(
+        409,
+        status(409, "Conflict", `Operation cannot be fulfilled on ${QUALIFIED[resource]} "${key.split("/")[1]}": the object has been modified; please apply your changes to the latest version and try again`, resource, key),
+      );
+    }
+  }
+
+  /** Stores a new version of an object; a deployment whose pod template changed starts a rollout. */
+  private write(resource: Resource, key: string, current: Json, next: Json): Json {
+    const metadata: Json = { ...(current.metadata as Json), ...(next.metadata as Json), resourceVersion: this.nextVersion() };
+    const stored: Json = { ...next, metadata };
+    if (resource === "deployments") {
+      const before = (current.spec as Json).template;
+      const after = (next.spec as Json | undefined)?.template;
+      const generation = (current.metadata as Json).generation as number;
+      metadata.generation = generation;
+      stored.status = current.status;
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        metadata.generation = generation + 1;
+        this.rollouts.set(key, (this.rollouts.get(key) ?? 0) + 1);
+        const status = current.status as Json;
+        this.rolloutState.set(key, { generation: generation + 1, previous: status.observedGeneration as number, reads: 0 });
       }
     }
+    (resource === "configmaps" ? this.configMaps : this.deployments).set(key, stored);
+    return stored;
+  }
 
-    if ((m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url.pathname))) {
-      const key = `${m[1]}/${m[2]}`;
-      const current = this.deployments.get(key);
-      if (!current) return send(res, 404, status(404, `deployments "${m[2]}" not found`));
-      if (method === "GET") return send(res, 200, current);
-      if (method === "PUT" && body) {
-        const templateChanged = JSON.stringify((body.spec as Json).template) !== JSON.stringify((current.spec as Json).template);
-        const generation = ((current.metadata as Json).generation as number) + (templateChanged ? 1 : 0);
-        const replicas = ((body.spec as Json).replicas as number) ?? 1;
-        const next = {
-          ...body,
-          metadata: { ...(body.metadata as Json), generation },
-          // The rollout completes at once: all replicas updated and available.
-          status: { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas },
-        };
-        if (templateChanged) this.rollouts.set(key, (this.rollouts.get(key) ?? 0) + 1);
-        this.deployments.set(key, next);
-        return send(res, 200, next);
-      }
-    }
-    send(res, 404, status(404, `the double does not serve ${method} ${url.pathname}`));
+  /** The deployment as the controller has progressed it by this read (one phase per `rolloutReadsPerPhase` reads). */
+  private observeRollout(key: string, d: Json): Json {
+    const state = this.rolloutState.get(key);
+    if (!state) return d;
+    state.reads++;
+    let phase = PHASES[Math.min(Math.floor((state.reads - 1) / this.rolloutReadsPerPhase), PHASES.length - 1)] ?? "available";
+    if (this.rolloutStallsAt && PHASES.indexOf(phase) > PHASES.indexOf(this.rolloutStallsAt)) phase = this.rolloutStallsAt;
+    const n = ((d.spec as Json).replicas as number | undefined) ?? 1;
+    const byPhase: Record<RolloutPhase, Json> = {
+      pending: { observedGeneration: state.previous, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n },
+      updated: { observedGeneration: state.generation, replicas: 2 * n, updatedReplicas: n, readyReplicas: n, availableReplicas: n, unavailableReplicas: n },
+      ready: { observedGeneration: state.generation, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: 0, unavailableReplicas: n },
+      available: { observedGeneration: state.generation, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n },
+    };
+    d.status = byPhase[phase];
+    if (phase === "available") this.rolloutState.delete(key);
+    return d;
   }
 
   private async nodeList(): Promise<Json> {
     const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${this.cluster}`] }) });
-    return {
-      kind: "NodeList",
-      apiVersion: "v1",
-      metadata: {},
-      items: containers.map((c) => {
-        const name = (c.Names[0] ?? "").replace(/^\//, "");
-        const ready = c.State === "running" && !this.notReady.has(name);
-        return {
-          metadata: { name, labels: { "node-role.kubernetes.io/control-plane": c.Labels["io.x-k8s.kind.role"] === "control-plane" ? "" : undefined } },
-          status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady" }] },
-        };
-      }),
-    };
+    const items: Json[] = [];
+    for (const c of containers) {
+      const name = (c.Names[0] ?? "").replace(/^\//, "");
+      const unregistered = this.registersAfterPolls.get(name) ?? 0;
+      if (unregistered > 0) {
+        this.registersAfterPolls.set(name, unregistered - 1);
+        continue;
+      }
+      const notYet = this.readyAfterPolls.get(name) ?? 0;
+      if (notYet > 0) this.readyAfterPolls.set(name, notYet - 1);
+      const ready = c.State === "running" && !this.notReady.has(name) && notYet === 0;
+      items.push({
+        metadata: { name, labels: { "node-role.kubernetes.io/control-plane": c.Labels["io.x-k8s.kind.role"] === "control-plane" ? "" : undefined } },
+        status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady" }] },
+      });
+    }
+    return { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: String(this.revision) }, items };
   }
 }
 
-function status(code: number, message: string): Json {
-  return { kind: "Status", apiVersion: "v1", status: "Failure", message, code, reason: code === 404 ? "NotFound" : code === 409 ? "AlreadyExists" : "InternalError" };
+/** A merge patch (RFC 7386): objects merge key by key, null deletes, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObject(patch)) return patch;
+  const out: Json = isObject(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+function containsList(v: unknown): boolean {
+  return Array.isArray(v) || (isObject(v) && Object.values(v).some(containsList));
+}
+
+function applyPatch(contentType: string, current: Json, patch: unknown): Json {
+  const type = contentType.split(";")[0]?.trim();
+  if (type === "application/merge-patch+json") return mergePatch(current, patch) as Json;
+  if (type === "application/strategic-merge-patch+json") {
+    // For maps a strategic merge is a merge patch; lists merge by keys the double does not know.
+    if (containsList(patch)) throw new HttpError(500, status(500, "InternalError", "the double does not implement strategic merge of lists"));
+    return mergePatch(current, patch) as Json;
+  }
+  if (type === "application/json-patch+json") {
+    if (!Array.isArray(patch)) throw new HttpError(400, status(400, "BadRequest", "error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp"));
+    throw new HttpError(500, status(500, "InternalError", "the double does not implement JSON Patch"));
+  }
+  throw new HttpError(
+    415,
+    status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`),
+  );
+}
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** The apiserver's Status body for a failure. */
+function status(code: number, reason: string, message: string, resource?: Resource, key?: string): Json {
+  const details = resource && key ? { details: { name: key.split("/")[1], ...(resource === "deployments" ? { group: "apps" } : {}), kind: resource } } : {};
+  return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...details, code };
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {

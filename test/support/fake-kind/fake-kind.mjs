@@ -1,20 +1,30 @@
 // A FAKE `kind` executable, used only by tests through PATH: kind and a Kubernetes API server
-// cannot run on the test machines. It does what dify-local relies on, on the real Docker engine:
+// cannot run on the test machines. It behaves like kind (v0.20+) where dify-local depends on it,
+// on the real Docker engine:
 //   kind version                                  -> "kind v<FAKE_KIND_VERSION> ..."
 //   kind get clusters                             -> names from node containers' labels
-//   kind create cluster --name N --config FILE    -> node containers <N>-control-plane, <N>-worker,
-//        <N>-worker2, ... with kind's labels (io.x-k8s.kind.cluster, io.x-k8s.kind.role) on the
-//        `kind` network (created when missing, as kind does); the config is recorded
-//   kind delete cluster --name N                  -> removes those containers
-//   kind get kubeconfig --name N                  -> a kubeconfig for context kind-N whose server
-//        is FAKE_KIND_API_SERVER (the test's Kubernetes API double)
-// Nodes run dify-local-fixture/kind-node (Debian with sh, bash, curl): no kubelet, no containerd.
-// Environment: FAKE_KIND_STATE_DIR (records: <name>.config.yaml, calls.log), FAKE_KIND_VERSION,
-// FAKE_KIND_NODE_IMAGE, FAKE_KIND_API_SERVER.
+//   kind get nodes [--name N]                     -> node container names
+//   kind create cluster [--name N] [--config F]   -> decodes the config strictly, as kind does (an
+//        unknown field or a wrong type fails with kind's message and exit 1); makes node containers
+//        <N>-control-plane, <N>-worker, <N>-worker2, ... with kind's labels on the `kind` network
+//        (created when missing), publishing each node's extraPortMappings as kind does
+//        (listenAddress, default 0.0.0.0; protocol, default TCP); when a node cannot start (a host
+//        port taken) it deletes the nodes again and fails like kind; waits until containerd answers
+//        in every node; records the config
+//   kind delete cluster [--name N]                -> removes those containers
+//   kind get kubeconfig [--name N] [--internal]   -> a kubeconfig for context kind-N whose server is
+//        FAKE_KIND_API_SERVER (the test's Kubernetes API double), or with --internal kind's
+//        in-network address https://N-control-plane:6443
+// Flags are checked per command like kind's (cobra): an unknown one fails with
+// "ERROR: unknown flag: --x" and exit 1. The cluster name defaults to the config's name, then
+// KIND_CLUSTER_NAME, then "kind".
+// Nodes run dify-local-fixture/kind-node: Debian with sh, bash, curl, jq and a real containerd
+// (content store only, no kubelet). Environment: FAKE_KIND_STATE_DIR (records: <name>.config.yaml,
+// calls.log), FAKE_KIND_VERSION, FAKE_KIND_NODE_IMAGE, FAKE_KIND_API_SERVER.
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
-import { parse } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 
 const docker = new Docker();
 const args = process.argv.slice(2);
@@ -29,10 +39,163 @@ if (stateDir) {
   appendFileSync(join(stateDir, "calls.log"), `${args.join(" ")}\n`);
 }
 
-function flag(name, fallback) {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : fallback;
+/** kind prints every error as "ERROR: <message>" on stderr and exits 1. */
+function fail(message) {
+  process.stderr.write(`ERROR: ${message}\n`);
+  process.exit(1);
 }
+
+// ------------------------------------------------------------------ command line, as cobra parses it
+
+// Flags of each command (true: takes a value). kind's global flags apply everywhere.
+const GLOBAL = { "--verbosity": true, "-v": true, "--quiet": false, "-q": false, "--loglevel": true, "--help": false, "-h": false };
+const COMMANDS = {
+  version: {},
+  "get clusters": {},
+  "get nodes": { "--name": true, "--all-clusters": false, "-A": false },
+  "get kubeconfig": { "--name": true, "--internal": false },
+  "create cluster": { "--name": true, "--config": true, "--image": true, "--retain": false, "--wait": true, "--kubeconfig": true },
+  "delete cluster": { "--name": true, "--kubeconfig": true },
+};
+
+function resolveCommand() {
+  // dify-local (like most callers) puts the command words first: "create cluster --name N ...".
+  const words = args.slice(0, 2).filter((a) => !a.startsWith("-"));
+  const two = words.slice(0, 2).join(" ");
+  const one = words[0] ?? "";
+  const command = COMMANDS[two] ? two : COMMANDS[one] ? one : undefined;
+  if (!command) {
+    if (!one) fail("a command is required (the fake kind implements: " + Object.keys(COMMANDS).join(", ") + ")");
+    if (["get", "create", "delete"].includes(one)) fail(`unknown command "${words[1] ?? ""}" for "kind ${one}"`);
+    fail(`unknown command "${one}" for "kind"`);
+  }
+  const known = { ...GLOBAL, ...COMMANDS[command] };
+  const values = {};
+  const consumed = new Set();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (consumed.has(i) || !a.startsWith("-") || a === "-") continue;
+    const long = a.startsWith("--");
+    const eq = long ? a.indexOf("=") : -1;
+    const name = long ? (eq >= 0 ? a.slice(0, eq) : a) : a.slice(0, 2);
+    if (!(name in known)) {
+      fail(long ? `unknown flag: ${name}` : `unknown shorthand flag: '${a[1]}' in ${a}`);
+    }
+    if (!known[name]) {
+      values[name] = "true";
+      continue;
+    }
+    let value = long ? (eq >= 0 ? a.slice(eq + 1) : undefined) : a.length > 2 ? a.slice(2) : undefined;
+    if (value === undefined) {
+      if (i + 1 >= args.length) fail(`flag needs an argument: ${long ? name : `'${a[1]}' in ${a}`}`);
+      value = args[i + 1];
+      consumed.add(i + 1);
+    }
+    values[name] = value;
+  }
+  const positional = args.filter((a, i) => !consumed.has(i) && !(a.startsWith("-") && a !== "-"));
+  const extra = positional.slice(command.split(" ").length);
+  if (extra.length > 0) fail(`unknown command "${extra[0]}" for "kind ${command}"`);
+  return { command, values };
+}
+
+// ------------------------------------------------------------------ strict decoding of the config
+
+// kind's v1alpha4 types (sigs.k8s.io/kind pkg/apis/config/v1alpha4/types.go), field by field.
+// kind decodes with gopkg.in/yaml.v3 and KnownFields(true): an unknown field is an error.
+const S = "string";
+const I = "int32";
+const B = "bool";
+const TYPES = {
+  Cluster: {
+    kind: S,
+    apiVersion: S,
+    name: S,
+    nodes: ["Node"],
+    networking: "Networking",
+    featureGates: { map: B },
+    runtimeConfig: { map: S },
+    kubeadmConfigPatches: [S],
+    kubeadmConfigPatchesJSON6902: ["PatchJSON6902"],
+    containerdConfigPatches: [S],
+    containerdConfigPatchesJSON6902: [S],
+  },
+  Node: {
+    role: S,
+    image: S,
+    labels: { map: S },
+    extraMounts: ["Mount"],
+    extraPortMappings: ["PortMapping"],
+    gpus: S,
+    kubeadmConfigPatches: [S],
+    kubeadmConfigPatchesJSON6902: ["PatchJSON6902"],
+  },
+  Networking: {
+    ipFamily: S,
+    apiServerPort: I,
+    apiServerAddress: S,
+    podSubnet: S,
+    serviceSubnet: S,
+    disableDefaultCNI: B,
+    kubeProxyMode: S,
+    dnsSearch: [S],
+  },
+  PatchJSON6902: { group: S, version: S, kind: S, patch: S },
+  Mount: { containerPath: S, hostPath: S, readOnly: B, selinuxRelabel: B, propagation: S },
+  PortMapping: { containerPort: I, hostPort: I, listenAddress: S, protocol: S },
+};
+
+function yamlTag(node) {
+  if (isMap(node)) return "!!map";
+  if (isSeq(node)) return "!!seq";
+  if (node.value === null) return "!!null";
+  return typeof node.value === "number" ? (Number.isInteger(node.value) ? "!!int" : "!!float") : typeof node.value === "boolean" ? "!!bool" : "!!str";
+}
+
+/** yaml.v3's messages: "line N: field X not found in type v1alpha4.T", "line N: cannot unmarshal !!str `x` into int32". */
+function check(node, type, lines, errors) {
+  if (!node || (isScalar(node) && node.value === null)) return;
+  const line = lines.linePos(node.range?.[0] ?? 0).line;
+  const mismatch = (into) => errors.push(`line ${line}: cannot unmarshal ${yamlTag(node)}${isScalar(node) ? ` \`${node.source ?? node.value}\`` : ""} into ${into}`);
+  if (typeof type === "string" && TYPES[type]) {
+    if (!isMap(node)) return mismatch(`v1alpha4.${type}`);
+    for (const pair of node.items) {
+      const key = String(pair.key?.value);
+      const keyLine = lines.linePos(pair.key?.range?.[0] ?? 0).line;
+      if (!(key in TYPES[type])) errors.push(`line ${keyLine}: field ${key} not found in type v1alpha4.${type}`);
+      else check(pair.value, TYPES[type][key], lines, errors);
+    }
+  } else if (Array.isArray(type)) {
+    if (!isSeq(node)) return mismatch(`[]${TYPES[type[0]] ? `v1alpha4.${type[0]}` : type[0]}`);
+    for (const item of node.items) check(item, type[0], lines, errors);
+  } else if (typeof type === "object") {
+    if (!isMap(node)) return mismatch(`map[string]${type.map}`);
+    for (const pair of node.items) check(pair.value, type.map, lines, errors);
+  } else if (type === I) {
+    if (!isScalar(node) || !Number.isInteger(node.value) || node.value < -(2 ** 31) || node.value >= 2 ** 31) mismatch("int32");
+  } else if (type === B) {
+    if (!isScalar(node) || typeof node.value !== "boolean") mismatch("bool");
+  } else if (!isScalar(node) || isMap(node) || isSeq(node)) {
+    mismatch("string");
+  }
+}
+
+/** kind's encoding.Parse: apiVersion and kind first, then the strict decode. */
+function decodeConfig(text) {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  if (doc.errors.length > 0) fail(`failed to create cluster: could not determine kind / apiVersion for config: yaml: ${doc.errors[0].message}`);
+  const raw = doc.toJS() ?? {};
+  if (raw.apiVersion !== "kind.x-k8s.io/v1alpha4" && raw.apiVersion !== "kind.sigs.k8s.io/v1alpha3") fail(`failed to create cluster: unknown apiVersion: ${raw.apiVersion ?? ""}`);
+  // (sic: kind's message has the two values the other way round)
+  if (raw.kind !== "Cluster") fail(`failed to create cluster: unknown kind ${raw.apiVersion} for apiVersion: ${raw.kind ?? ""}`);
+  const errors = [];
+  check(doc.contents, "Cluster", lines, errors);
+  if (errors.length > 0) fail(`failed to create cluster: unable to decode config: yaml: unmarshal errors:\n  ${errors.join("\n  ")}`);
+  return raw;
+}
+
+// ------------------------------------------------------------------ the engine side
 
 async function nodesOf(name) {
   return docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${CLUSTER}=${name}`] }) });
@@ -51,38 +214,98 @@ async function ensureNetwork() {
   }
 }
 
-async function create(name, configFile) {
-  if ((await clusters()).includes(name)) {
-    process.stderr.write(`ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${name}"\n`);
-    process.exit(1);
+/** kind's generatePortMappings: listenAddress defaults to 0.0.0.0, protocol to TCP; hostPort 0 or -1 lets Docker pick. */
+function portBindings(mappings = []) {
+  const exposed = {};
+  const bindings = {};
+  for (const pm of mappings) {
+    const protocol = (pm.protocol ?? "TCP").toUpperCase();
+    if (!["TCP", "UDP", "SCTP"].includes(protocol)) fail(`failed to create cluster: unknown port mapping protocol: ${pm.protocol}`);
+    const key = `${pm.containerPort}/${protocol.toLowerCase()}`;
+    exposed[key] = {};
+    const hostPort = pm.hostPort && pm.hostPort > 0 ? String(pm.hostPort) : "";
+    (bindings[key] ??= []).push({ HostIp: pm.listenAddress || "0.0.0.0", HostPort: hostPort });
   }
-  const text = readFileSync(configFile === "-" ? 0 : configFile, "utf8");
+  return { exposed, bindings };
+}
+
+/** Runs a command in a container; true when it exits 0. */
+async function execOk(container, cmd) {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  await new Promise((resolve) => {
+    stream.on("end", resolve);
+    stream.on("error", resolve);
+    stream.resume();
+  });
+  return (await exec.inspect()).ExitCode === 0;
+}
+
+/** kind returns once its nodes are up; here "up" means containerd answers in the node. */
+async function waitForContainerd(container, nodeName) {
+  const deadline = Date.now() + 30_000;
+  for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+    if (await execOk(container, ["ctr", "version"]).catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`containerd did not answer in node ${nodeName} within 30s`);
+    await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+async function create(flagName, configFile) {
+  const text = configFile ? readFileSync(configFile === "-" ? 0 : configFile, "utf8") : "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n";
+  const config = decodeConfig(text);
+  const name = flagName ?? config.name ?? process.env.KIND_CLUSTER_NAME ?? "kind";
+  if ((await clusters()).includes(name)) fail(`failed to create cluster: node(s) already exist for a cluster with the name "${name}"`);
   if (stateDir) writeFileSync(join(stateDir, `${name}.config.yaml`), text);
-  const config = parse(text);
-  await ensureNetwork();
-  let workers = 0;
-  for (const node of config.nodes ?? [{ role: "control-plane" }]) {
-    const role = node.role;
-    const nodeName = role === "control-plane" ? `${name}-control-plane` : `${name}-worker${workers++ === 0 ? "" : workers}`;
-    const container = await docker.createContainer({
-      name: nodeName,
-      Hostname: nodeName,
-      Image: nodeImage,
-      Labels: { [CLUSTER]: name, [ROLE]: role },
-      HostConfig: { NetworkMode: "kind" },
-    });
-    await container.start();
-  }
   process.stderr.write(`Creating cluster "${name}" ...\n ✓ Ensuring node image (fake)\n`);
+  await ensureNetwork();
+  const counts = {};
+  const made = [];
+  try {
+    for (const node of config.nodes ?? [{ role: "control-plane" }]) {
+      const role = node.role ?? "control-plane";
+      counts[role] = (counts[role] ?? 0) + 1;
+      const nodeName = `${name}-${role}${counts[role] === 1 ? "" : counts[role]}`;
+      const { exposed, bindings } = portBindings(node.extraPortMappings);
+      const container = await docker.createContainer({
+        name: nodeName,
+        Hostname: nodeName,
+        Image: nodeImage,
+        Labels: { [CLUSTER]: name, [ROLE]: role },
+        ExposedPorts: exposed,
+        HostConfig: { NetworkMode: "kind", PortBindings: bindings, RestartPolicy: { Name: "on-failure", MaximumRetryCount: 1 } },
+      });
+      made.push({ container, nodeName });
+      try {
+        await container.start();
+      } catch (err) {
+        // kind runs `docker run -d ...` per node and reports the command's failure.
+        const published = Object.entries(bindings).flatMap(([k, bs]) => bs.map((b) => `--publish=${b.HostIp}:${b.HostPort}:${k}`));
+        throw new Error(
+          `command "docker run --name ${nodeName} --hostname ${nodeName} --label ${ROLE}=${role} ${published.join(" ")} ${nodeImage}" failed with error: exit status 125\n` +
+            `Command Output: docker: Error response from daemon: ${err.json?.message ?? err.message}.`,
+          { cause: err },
+        );
+      }
+    }
+    await Promise.all(made.map((m) => waitForContainerd(m.container, m.nodeName)));
+  } catch (err) {
+    // Without --retain, kind deletes what it made when creation fails.
+    if (!values["--retain"]) for (const m of made) await m.container.remove({ force: true, v: true }).catch(() => undefined);
+    fail(`failed to create cluster: ${err.message}`);
+  }
+  process.stderr.write(` ✓ Preparing nodes (fake)\nSet kubectl context to "kind-${name}"\n`);
 }
 
 async function remove(name) {
-  for (const c of await nodesOf(name)) await docker.getContainer(c.Id).remove({ force: true });
   process.stderr.write(`Deleting cluster "${name}" ...\n`);
+  for (const c of await nodesOf(name)) await docker.getContainer(c.Id).remove({ force: true, v: true });
 }
 
-function kubeconfig(name) {
-  const server = process.env.FAKE_KIND_API_SERVER ?? "http://127.0.0.1:1";
+function kubeconfig(name, internal) {
+  // --internal: the address other containers on the kind network use (kind's own answer). The
+  // default: the test's API double (kind's answer would be https://127.0.0.1:<random port>).
+  const server = internal ? `https://${name}-control-plane:6443` : (process.env.FAKE_KIND_API_SERVER ?? "http://127.0.0.1:1");
   return `apiVersion: v1
 kind: Config
 clusters:
@@ -104,27 +327,26 @@ users:
 `;
 }
 
-const [a, b] = args;
-if (a === "version") {
+const { command, values } = resolveCommand();
+const defaultName = process.env.KIND_CLUSTER_NAME ?? "kind";
+if (command === "version") {
   process.stdout.write(`kind v${version} go1.22.0 linux/amd64\n`);
-} else if (a === "get" && b === "clusters") {
+} else if (command === "get clusters") {
   const names = await clusters();
   process.stdout.write(names.length ? `${names.join("\n")}\n` : "");
   if (!names.length) process.stderr.write("No kind clusters found.\n");
-} else if (a === "get" && b === "nodes") {
-  for (const c of await nodesOf(flag("--name", "kind"))) process.stdout.write(`${c.Names[0].slice(1)}\n`);
-} else if (a === "get" && b === "kubeconfig") {
-  const name = flag("--name", "kind");
-  if (!(await clusters()).includes(name)) {
-    process.stderr.write(`ERROR: could not locate any control plane nodes for cluster named '${name}'\n`);
-    process.exit(1);
-  }
-  process.stdout.write(kubeconfig(name));
-} else if (a === "create" && b === "cluster") {
-  await create(flag("--name", "kind"), flag("--config", "-"));
-} else if (a === "delete" && b === "cluster") {
-  await remove(flag("--name", "kind"));
-} else {
-  process.stderr.write(`fake kind: unsupported arguments: ${args.join(" ")}\n`);
-  process.exit(2);
+} else if (command === "get nodes") {
+  const name = values["--name"] ?? defaultName;
+  const nodes = await nodesOf(name);
+  for (const c of nodes) process.stdout.write(`${c.Names[0].slice(1)}\n`);
+  if (!nodes.length) process.stderr.write(`No kind nodes found for cluster "${name}".\n`);
+} else if (command === "get kubeconfig") {
+  const name = values["--name"] ?? defaultName;
+  const controlPlanes = (await nodesOf(name)).filter((c) => c.Labels[ROLE] === "control-plane");
+  if (controlPlanes.length === 0) fail(`could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
+  process.stdout.write(kubeconfig(name, values["--internal"] === "true"));
+} else if (command === "create cluster") {
+  await create(values["--name"], values["--config"]);
+} else if (command === "delete cluster") {
+  await remove(values["--name"] ?? defaultName);
 }
