@@ -31,7 +31,11 @@ export default tseslint.config(
     // Test doubles implement async interfaces with canned answers.
     files: ["**/*.test.ts", "test/**/*.ts"],
     // Vitest's asymmetric matchers (expect.stringContaining) and dockerode's inspect fields are typed `any`.
-    rules: { "@typescript-eslint/require-await": "off", "@typescript-eslint/no-unsafe-assignment": "off", "@typescript-eslint/no-unsafe-member-access": "off" },
+    rules: {
+      "@typescript-eslint/require-await": "off",
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+    },
   },
   {
     files: ["**/*.mjs", "**/*.cjs", "**/*.js"],

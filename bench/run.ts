@@ -38,7 +38,11 @@ function cli(args: string[], env: NodeJS.ProcessEnv): Promise<number | null> {
 
 const results: Result[] = [];
 // Issue 2: no engine reachable -> one clear sentence and its exit code within 2 seconds (whole CLI process).
-results.push(await measure("no engine: CLI answers with exit 3", 2000, () => cli(["status"], { DOCKER_HOST: "unix:///tmp/dify-local-bench-dead.sock" })));
+results.push(
+  await measure("no engine: CLI answers with exit 3", 2000, () =>
+    cli(["status"], { DOCKER_HOST: "unix:///tmp/dify-local-bench-dead.sock" }),
+  ),
+);
 
 await cleanup(config);
 try {
@@ -57,7 +61,9 @@ console.log(`\n${"benchmark".padEnd(50)} ${"median".padStart(9)} ${"target".padS
 for (const r of results) {
   const over = r.targetMs !== undefined && r.medianMs > r.targetMs;
   if (over) missed++;
-  console.log(`${r.name.padEnd(50)} ${`${r.medianMs.toFixed(0)} ms`.padStart(9)} ${(r.targetMs ? `${r.targetMs} ms` : "-").padStart(9)}${over ? "  MISSED" : ""}`);
+  console.log(
+    `${r.name.padEnd(50)} ${`${r.medianMs.toFixed(0)} ms`.padStart(9)} ${(r.targetMs ? `${r.targetMs} ms` : "-").padStart(9)}${over ? "  MISSED" : ""}`,
+  );
 }
 console.log(`\n(${RUNS} runs each, median)`);
 process.exitCode = missed > 0 ? 1 : 0;

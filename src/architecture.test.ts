@@ -9,7 +9,21 @@ import { describe, expect, it } from "vitest";
  * Top-level modules (errors.ts, index.ts) count as their own layers: errors at the bottom, the
  * public index at the top.
  */
-const LAYERS = ["errors.ts", "util", "runtime", "engine", "helm", "services", "config", "cluster", "stack", "doctor", "commands", "cli", "index.ts"];
+const LAYERS = [
+  "errors.ts",
+  "util",
+  "runtime",
+  "engine",
+  "helm",
+  "services",
+  "config",
+  "cluster",
+  "stack",
+  "doctor",
+  "commands",
+  "cli",
+  "index.ts",
+];
 
 const SRC = dirname(fileURLToPath(import.meta.url));
 

@@ -13,7 +13,27 @@ export { RecordingSink, silentSink, check, FatalProbeError } from "./engine/inde
 export type { DoctorOptions } from "./doctor/index.js";
 export { resolveConfig, Stack } from "./stack/index.js";
 export type { StackOptions, StackOptions as CommandOptions } from "./stack/index.js";
-export { defineService, serviceSchema, SERVICES, BUILTIN_SERVICES, CLUSTER_HOST, PROBE_TIMEOUT_MS, port, secret, dockerName, image } from "./services/index.js";
-export type { Service, ServiceDefinition, ServiceContext, ServiceSettings, Endpoint, Credential, FactSource, ServiceName } from "./services/index.js";
+export {
+  defineService,
+  serviceSchema,
+  SERVICES,
+  BUILTIN_SERVICES,
+  CLUSTER_HOST,
+  PROBE_TIMEOUT_MS,
+  port,
+  secret,
+  dockerName,
+  image,
+} from "./services/index.js";
+export type {
+  Service,
+  ServiceDefinition,
+  ServiceContext,
+  ServiceSettings,
+  Endpoint,
+  Credential,
+  FactSource,
+  ServiceName,
+} from "./services/index.js";
 export type { KindRunner } from "./cluster/index.js";
 export type { ValuesTree, EnvSection, ChartVersion } from "./helm/index.js";

@@ -11,7 +11,18 @@ import { registerUp } from "./commands/up.js";
 import { registerValues } from "./commands/values.js";
 
 /** Every verb, in the order `--help` lists them. */
-const COMMANDS: readonly Register[] = [registerUp, registerDown, registerStatus, registerVerify, registerInfo, registerDoctor, registerValues, registerStorage, registerHosts, registerRegistry];
+const COMMANDS: readonly Register[] = [
+  registerUp,
+  registerDown,
+  registerStatus,
+  registerVerify,
+  registerInfo,
+  registerDoctor,
+  registerValues,
+  registerStorage,
+  registerHosts,
+  registerRegistry,
+];
 
 /** The CLI: parses argv, runs the command, and maps errors to exit codes. Returns the exit code. */
 export async function main(argv: readonly string[]): Promise<number> {

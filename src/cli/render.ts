@@ -86,7 +86,9 @@ export function table(headers: string[], rows: string[][]): string {
 
 /** Checks as people read them: ✓ or ✗, with what was seen and the fix for a failure. */
 export function renderChecks(checks: readonly Check[]): string {
-  return checks.map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`)).join("\n");
+  return checks
+    .map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`))
+    .join("\n");
 }
 
 const SEVERITY_SYMBOL: Record<Finding["severity"], string> = { ok: "✓", error: "✗", warning: "!", info: "i" };

@@ -42,7 +42,16 @@ async function nodesReady(cluster: Cluster): Promise<Check> {
 
 /** One node: hosts.toml read through the archive API, then one exec probing the alias, the registry and every port. */
 async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: readonly ServicePort[]): Promise<Check[]> {
-  if (!node.running) return [{ id: `cluster.node.${node.name}`, ok: false, what: `node ${node.name} is running`, detail: "it is stopped", fix: `docker start ${node.name}` }];
+  if (!node.running)
+    return [
+      {
+        id: `cluster.node.${node.name}`,
+        ok: false,
+        what: `node ${node.name} is running`,
+        detail: "it is stopped",
+        fix: `docker start ${node.name}`,
+      },
+    ];
   const registryPort = cluster.config.registry.port;
   const server = `server = "http://${HOST_ALIAS}:${registryPort}"`;
   const tomlPath = `${CERTS_D}/${HOST_ALIAS}:${registryPort}/hosts.toml`;
@@ -50,7 +59,10 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
   const script = [
     `if getent hosts ${HOST_ALIAS} >/dev/null; then echo "alias resolves"; else echo "alias missing"; fi`,
     `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://${HOST_ALIAS}:${registryPort}/v2/ || true); echo "registry $code"`,
-    ...hostPorts.map((p) => `if timeout 3 bash -c 'exec 3<>/dev/tcp/${HOST_ALIAS}/${p.port}' 2>/dev/null; then echo "port ${p.port} open"; else echo "port ${p.port} closed"; fi`),
+    ...hostPorts.map(
+      (p) =>
+        `if timeout 3 bash -c 'exec 3<>/dev/tcp/${HOST_ALIAS}/${p.port}' 2>/dev/null; then echo "port ${p.port} open"; else echo "port ${p.port} closed"; fi`,
+    ),
   ].join("\n");
   const res = await cluster.runtime.exec(node.id, ["bash", "-c", script]);
   const resolves = res.stdout.includes("alias resolves");
@@ -68,19 +80,34 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
       id: `cluster.host-alias.${node.name}`,
       ok: resolves,
       what: `${HOST_ALIAS} resolves inside ${node.name}`,
-      ...(resolves ? {} : { detail: "it does not resolve", fix: "run `dify-local up` (on Linux it adds the kind network's gateway to the node's /etc/hosts)" }),
+      ...(resolves
+        ? {}
+        : {
+            detail: "it does not resolve",
+            fix: "run `dify-local up` (on Linux it adds the kind network's gateway to the node's /etc/hosts)",
+          }),
     },
     {
       id: `cluster.registry.${node.name}`,
       ok: registryOk,
       what: `${node.name} reaches the registry at http://${HOST_ALIAS}:${registryPort}/v2/`,
-      ...(registryOk ? {} : { detail: /^registry (\S*)$/m.exec(res.stdout)?.[1] || res.stderr.trim() || "no answer", fix: "run `dify-local up` (on Linux it maps host.docker.internal in every node)" }),
+      ...(registryOk
+        ? {}
+        : {
+            detail: /^registry (\S*)$/m.exec(res.stdout)?.[1] || res.stderr.trim() || "no answer",
+            fix: "run `dify-local up` (on Linux it maps host.docker.internal in every node)",
+          }),
     },
     {
       id: `cluster.host-ports.${node.name}`,
       ok: closed.length === 0,
       what: `${node.name} reaches every host service at ${HOST_ALIAS}`,
-      ...(closed.length === 0 ? {} : { detail: `unreachable: ${closed.map((p) => `${p.port} (${p.key})`).join(", ")}`, fix: "run `dify-local up`; check that the services run (`dify-local status`)" }),
+      ...(closed.length === 0
+        ? {}
+        : {
+            detail: `unreachable: ${closed.map((p) => `${p.port} (${p.key})`).join(", ")}`,
+            fix: "run `dify-local up`; check that the services run (`dify-local status`)",
+          }),
     },
   ];
 }

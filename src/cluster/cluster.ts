@@ -35,7 +35,9 @@ export class Cluster {
 
   /** The node containers, sorted by name (control plane first). */
   nodes(): Promise<LabelledContainer[]> {
-    this.nodeList ??= this.runtime.listByLabel(KIND_LABELS.cluster, this.name).then((nodes) => nodes.sort((a, b) => a.name.localeCompare(b.name)));
+    this.nodeList ??= this.runtime
+      .listByLabel(KIND_LABELS.cluster, this.name)
+      .then((nodes) => nodes.sort((a, b) => a.name.localeCompare(b.name)));
     return this.nodeList;
   }
 

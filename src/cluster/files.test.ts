@@ -14,7 +14,11 @@ describe("kindConfig", () => {
       kind: string;
       apiVersion: string;
       name: string;
-      nodes: Array<{ role: string; labels?: Record<string, string>; extraPortMappings?: Array<{ containerPort: number; hostPort: number; protocol: string }> }>;
+      nodes: Array<{
+        role: string;
+        labels?: Record<string, string>;
+        extraPortMappings?: Array<{ containerPort: number; hostPort: number; protocol: string }>;
+      }>;
       containerdConfigPatches: string[];
     };
     expect(doc.kind).toBe("Cluster");
@@ -26,17 +30,23 @@ describe("kindConfig", () => {
       { containerPort: 80, hostPort: 80, listenAddress: "127.0.0.1", protocol: "TCP" },
       { containerPort: 443, hostPort: 443, listenAddress: "127.0.0.1", protocol: "TCP" },
     ]);
-    expect(doc.containerdConfigPatches).toEqual(['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n']);
+    expect(doc.containerdConfigPatches).toEqual([
+      '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n',
+    ]);
   });
   it("maps the ingress ports on the configured bind address and ports", () => {
-    const doc = parse(kindConfig(parseConfig({ bind: "0.0.0.0", cluster: { httpPort: 8080, httpsPort: 8443 } }))) as { nodes: Array<{ extraPortMappings?: unknown[] }> };
+    const doc = parse(kindConfig(parseConfig({ bind: "0.0.0.0", cluster: { httpPort: 8080, httpsPort: 8443 } }))) as {
+      nodes: Array<{ extraPortMappings?: unknown[] }>;
+    };
     expect(doc.nodes[0]?.extraPortMappings).toEqual([
       { containerPort: 80, hostPort: 8080, listenAddress: "0.0.0.0", protocol: "TCP" },
       { containerPort: 443, hostPort: 8443, listenAddress: "0.0.0.0", protocol: "TCP" },
     ]);
   });
   it("follows workers and the node image", () => {
-    const doc = parse(kindConfig(parseConfig({ cluster: { workers: 3, nodeImage: "kindest/node:v1.31.0" } }))) as { nodes: Array<{ role: string; image?: string }> };
+    const doc = parse(kindConfig(parseConfig({ cluster: { workers: 3, nodeImage: "kindest/node:v1.31.0" } }))) as {
+      nodes: Array<{ role: string; image?: string }>;
+    };
     expect(doc.nodes.map((n) => n.role)).toEqual(["control-plane", "worker", "worker", "worker"]);
     expect(doc.nodes.every((n) => n.image === "kindest/node:v1.31.0")).toBe(true);
   });
@@ -52,7 +62,11 @@ describe("registry wiring files", () => {
   });
   it("the KEP-1755 ConfigMap names the three views of the registry", () => {
     const data = parse(localRegistryHosting(parseConfig({}))["localRegistryHosting.v1"] ?? "") as Record<string, string>;
-    expect(data).toMatchObject({ host: "localhost:5050", hostFromContainerRuntime: "host.docker.internal:5050", hostFromClusterNetwork: "host.docker.internal:5050" });
+    expect(data).toMatchObject({
+      host: "localhost:5050",
+      hostFromContainerRuntime: "host.docker.internal:5050",
+      hostFromClusterNetwork: "host.docker.internal:5050",
+    });
     expect(data.help).toMatch(/^https:\/\//);
   });
 });

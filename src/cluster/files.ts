@@ -36,7 +36,12 @@ export function kindConfig(config: Config): string {
         role: "control-plane",
         ...image,
         labels: { "ingress-ready": "true" },
-        extraPortMappings: clusterPorts(config).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, listenAddress: p.hostIp, protocol: "TCP" })),
+        extraPortMappings: clusterPorts(config).map((p) => ({
+          containerPort: p.containerPort,
+          hostPort: p.hostPort,
+          listenAddress: p.hostIp,
+          protocol: "TCP",
+        })),
       },
       ...Array.from({ length: c.workers }, () => ({ role: "worker", ...image })),
     ],

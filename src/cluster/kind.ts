@@ -25,7 +25,12 @@ export async function runKind(args: string[], options: { stdin?: string; env?: N
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") reject(new EnvironmentError(`kind is not installed (not found on PATH); dify-local needs kind ${MIN_KIND_VERSION} or newer`, { hint: KIND_INSTALL_HINT }));
+      if (err.code === "ENOENT")
+        reject(
+          new EnvironmentError(`kind is not installed (not found on PATH); dify-local needs kind ${MIN_KIND_VERSION} or newer`, {
+            hint: KIND_INSTALL_HINT,
+          }),
+        );
       else reject(err);
     });
     child.on("close", (code) => {
@@ -64,7 +69,9 @@ export class Kind {
     const { stdout } = await this.run(["version"]);
     const v = parseKindVersion(stdout);
     if (!v || !versionAtLeast(v, MIN_KIND_VERSION)) {
-      throw new EnvironmentError(`kind ${v ?? "(unknown version)"} is too old: dify-local needs kind ${MIN_KIND_VERSION} or newer`, { hint: KIND_INSTALL_HINT });
+      throw new EnvironmentError(`kind ${v ?? "(unknown version)"} is too old: dify-local needs kind ${MIN_KIND_VERSION} or newer`, {
+        hint: KIND_INSTALL_HINT,
+      });
     }
     return v;
   }

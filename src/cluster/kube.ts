@@ -134,15 +134,23 @@ export class KubeApi {
       } catch (err) {
         if (!isConflict(err)) throw err;
         if (attempt >= CONFLICT_ATTEMPTS) {
-          throw new OperationError(`ConfigMap ${namespace}/${name} kept changing while dify-local updated it (409 Conflict ${attempt} times)`, {
-            hint: "something else is writing it; rerun `dify-local up` when it is done",
-          });
+          throw new OperationError(
+            `ConfigMap ${namespace}/${name} kept changing while dify-local updated it (409 Conflict ${attempt} times)`,
+            {
+              hint: "something else is writing it; rerun `dify-local up` when it is done",
+            },
+          );
         }
       }
     }
   }
 
-  private async writeConfigMap(namespace: string, name: string, current: V1ConfigMap | undefined, data: Record<string, string>): Promise<boolean> {
+  private async writeConfigMap(
+    namespace: string,
+    name: string,
+    current: V1ConfigMap | undefined,
+    data: Record<string, string>,
+  ): Promise<boolean> {
     if (!current) {
       await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace }, data } });
       return true;

@@ -48,14 +48,27 @@ async function removeContainers(stack: Stack): Promise<{ removed: string[]; left
   const ours = observed.filter((c) => c.labels[LABELS.managed] === "true");
   const foreign = observed.filter((c) => c.labels[LABELS.managed] !== "true");
   for (const c of foreign) {
-    sink.emit({ step: `${c.name} container`, status: "skip", detail: `made outside dify-local; left as is (docker rm -f ${c.name} removes it)` });
+    sink.emit({
+      step: `${c.name} container`,
+      status: "skip",
+      detail: `made outside dify-local; left as is (docker rm -f ${c.name} removes it)`,
+    });
   }
   const remove = async (id: string): Promise<void> => {
     // A graceful stop first: PostgreSQL and Redis flush on SIGTERM.
     await runtime.stop(id);
     await runtime.remove(id);
   };
-  await Promise.all(ours.map((c) => step(sink, `${c.labels[LABELS.component] ?? c.name} container`, () => remove(c.id), () => `removed ${c.name}`)));
+  await Promise.all(
+    ours.map((c) =>
+      step(
+        sink,
+        `${c.labels[LABELS.component] ?? c.name} container`,
+        () => remove(c.id),
+        () => `removed ${c.name}`,
+      ),
+    ),
+  );
   return { removed: ours.map((c) => c.name), leftAlone: foreign.map((c) => c.name) };
 }
 
@@ -78,12 +91,20 @@ async function deleteCluster(stack: Stack, keep: boolean): Promise<string | unde
     sink.emit({ step: "cluster delete", status: "skip", detail: `kind is not installed, so there is no cluster to delete` });
     return undefined;
   }
-  await step(sink, "cluster delete", () => cluster.kind.delete(cluster.name), () => `deleted ${cluster.name}`);
+  await step(
+    sink,
+    "cluster delete",
+    () => cluster.kind.delete(cluster.name),
+    () => `deleted ${cluster.name}`,
+  );
   return cluster.name;
 }
 
 /** Deletes dify-local's own data volumes with `purge`; every other volume stays, and is named. */
-async function handleVolumes(stack: Stack, purge: boolean): Promise<Pick<DownResult, "volumesRemoved" | "volumesKept" | "volumesLeftAlone">> {
+async function handleVolumes(
+  stack: Stack,
+  purge: boolean,
+): Promise<Pick<DownResult, "volumesRemoved" | "volumesKept" | "volumesLeftAlone">> {
   const { runtime, sink, config } = stack;
   const names = stack.enabled.map((s) => s.settings(config).volume);
   const volumes = await runtime.managedVolumes(names);
@@ -95,6 +116,12 @@ async function handleVolumes(stack: Stack, purge: boolean): Promise<Pick<DownRes
     if (volumes.length > 0) sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.join(", ")} (--purge deletes them)` });
     return { volumesRemoved: [], volumesKept: volumes, volumesLeftAlone: foreign };
   }
-  for (const v of volumes) await step(sink, `volume ${v}`, () => runtime.removeVolume(v), () => "removed");
+  for (const v of volumes)
+    await step(
+      sink,
+      `volume ${v}`,
+      () => runtime.removeVolume(v),
+      () => "removed",
+    );
   return { volumesRemoved: volumes, volumesKept: [], volumesLeftAlone: foreign };
 }

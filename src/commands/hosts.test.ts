@@ -15,7 +15,9 @@ const ETC = "127.0.0.1\tlocalhost  \n::1     localhost ip6-localhost\n# a commen
 
 describe("hostsLine", () => {
   it("maps all six Dify domains to 127.0.0.1 on one line", () => {
-    expect(LINE).toBe("127.0.0.1 console.dify.local app.dify.local api.dify.local files.dify.local enterprise.dify.local trigger.dify.local");
+    expect(LINE).toBe(
+      "127.0.0.1 console.dify.local app.dify.local api.dify.local files.dify.local enterprise.dify.local trigger.dify.local",
+    );
     expect(LINE.split(" ").slice(1).sort()).toEqual(Object.values(DIFY_DOMAINS).sort());
   });
 
@@ -150,7 +152,9 @@ describe("hosts on a file", () => {
    * root-owned 0644 file in a root-owned 0755 directory; as any other user the file is made
    * read-only and `hosts` runs here.
    */
-  async function applyAsUnprivileged(file: string): Promise<{ name: string; exitCode?: number; message: string; hint?: string; changed?: boolean }> {
+  async function applyAsUnprivileged(
+    file: string,
+  ): Promise<{ name: string; exitCode?: number; message: string; hint?: string; changed?: boolean }> {
     if (process.getuid?.() !== 0) {
       return hosts({ apply: true, file }).then(
         (r) => ({ name: "ok", message: "", changed: r.changed }),
@@ -192,14 +196,17 @@ catch (e) { console.log(JSON.stringify({ name: e.name, exitCode: e.exitCode, mes
     expect((await readdir(dir)).filter((n) => n.startsWith(".protected-hosts"))).toEqual([]);
   });
 
-  it.skipIf(process.getuid?.() !== 0)("a writable file in a directory it may not write is written in place (as /etc/hosts for a user who may write only it)", async () => {
-    const file = join(dir, "writable-hosts");
-    await writeFile(file, ETC);
-    await chmod(file, 0o666);
-    const before = await stat(file);
-    expect(await applyAsUnprivileged(file)).toMatchObject({ name: "ok", changed: true });
-    expect(await readFile(file, "utf8")).toBe(ETC + BLOCK);
-    const after = await stat(file);
-    expect([after.ino, after.uid, after.mode]).toEqual([before.ino, before.uid, before.mode]);
-  });
+  it.skipIf(process.getuid?.() !== 0)(
+    "a writable file in a directory it may not write is written in place (as /etc/hosts for a user who may write only it)",
+    async () => {
+      const file = join(dir, "writable-hosts");
+      await writeFile(file, ETC);
+      await chmod(file, 0o666);
+      const before = await stat(file);
+      expect(await applyAsUnprivileged(file)).toMatchObject({ name: "ok", changed: true });
+      expect(await readFile(file, "utf8")).toBe(ETC + BLOCK);
+      const after = await stat(file);
+      expect([after.ino, after.uid, after.mode]).toEqual([before.ino, before.uid, before.mode]);
+    },
+  );
 });

@@ -175,7 +175,10 @@ function fileError(err: unknown, file: string, verb: "read" | "write", flag: Hos
   const code = (err as NodeJS.ErrnoException).code;
   if (code === "EACCES" || code === "EPERM") {
     return new EnvironmentError(`no permission to ${verb} ${file}; it was not changed`, {
-      hint: process.platform === "win32" ? "rerun from a terminal opened as Administrator" : `rerun with sudo: \`sudo npx dify-local hosts ${flag}\``,
+      hint:
+        process.platform === "win32"
+          ? "rerun from a terminal opened as Administrator"
+          : `rerun with sudo: \`sudo npx dify-local hosts ${flag}\``,
       cause: err,
     });
   }

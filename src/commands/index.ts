@@ -13,7 +13,15 @@ export type { RegistryRepository } from "./registry.js";
 export { doctor } from "./doctor.js";
 export type { DoctorResult } from "./doctor.js";
 export { storageList, storageCopy, storageGet } from "./storage.js";
-export type { StorageObject, StorageListOptions, StorageListResult, StorageCopyOptions, StorageCopyResult, StorageGetOptions, StorageGetFileResult } from "./storage.js";
+export type {
+  StorageObject,
+  StorageListOptions,
+  StorageListResult,
+  StorageCopyOptions,
+  StorageCopyResult,
+  StorageGetOptions,
+  StorageGetFileResult,
+} from "./storage.js";
 export { hosts, hostsLine, HOSTS_BEGIN, HOSTS_END } from "./hosts.js";
 export type { HostsOptions, HostsResult } from "./hosts.js";
 export { values } from "./values.js";

@@ -61,7 +61,8 @@ const MAX_KEY_BYTES = 1024;
 export async function storageList(options: StorageListOptions = {}): Promise<StorageListResult> {
   const prefix = options.prefix === undefined || options.prefix === "" ? "" : checkKey(options.prefix, "prefix");
   const pageSize = options.pageSize ?? 1000;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new UserError(`pageSize must be an integer from 1 to 1000 (got ${pageSize})`, { key: "pageSize" });
+  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
+    throw new UserError(`pageSize must be an integer from 1 to 1000 (got ${pageSize})`, { key: "pageSize" });
   const s3 = await openStorage(options);
   let objects: StorageObject[];
   try {
@@ -108,7 +109,10 @@ export async function storageGet(options: StorageGetOptions & { local?: undefine
 export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer>;
 export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer> {
   const key = checkKey(options.key, "key");
-  const target = options.local === undefined ? undefined : await localTarget(options.local, resolve(options.cwd ?? process.cwd(), options.local), key, options.force ?? false);
+  const target =
+    options.local === undefined
+      ? undefined
+      : await localTarget(options.local, resolve(options.cwd ?? process.cwd(), options.local), key, options.force ?? false);
   const s3 = await openStorage(options);
   let body: Readable;
   try {
@@ -141,13 +145,17 @@ function checkKey(key: string, what: "key" | "prefix", allow: { folder?: boolean
   }
   const segments = key.split("/");
   const trailing = segments[segments.length - 1] === "";
-  if (trailing && what === "key" && !allow.folder) throw new UserError(`the object key "${key}" names a folder, not an object; ${example}`, { key: what.toUpperCase() });
+  if (trailing && what === "key" && !allow.folder)
+    throw new UserError(`the object key "${key}" names a folder, not an object; ${example}`, { key: what.toUpperCase() });
   const inner = trailing ? segments.slice(0, -1) : segments;
   const bad = inner.find((s) => s === "" || s === "." || s === "..");
   if (bad !== undefined) {
-    throw new UserError(`the object ${what} "${key}" has ${bad === "" ? "an empty" : `a "${bad}"`} segment; ${example}`, { key: what.toUpperCase() });
+    throw new UserError(`the object ${what} "${key}" has ${bad === "" ? "an empty" : `a "${bad}"`} segment; ${example}`, {
+      key: what.toUpperCase(),
+    });
   }
-  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES) throw new UserError(`the object ${what} is longer than ${MAX_KEY_BYTES} bytes`, { key: what.toUpperCase() });
+  if (Buffer.byteLength(key, "utf8") > MAX_KEY_BYTES)
+    throw new UserError(`the object ${what} is longer than ${MAX_KEY_BYTES} bytes`, { key: what.toUpperCase() });
   return key;
 }
 
@@ -192,7 +200,10 @@ function s3Error(err: unknown, s3: Storage, doing: string, key?: string): Error 
     });
   }
   if (code === "NoSuchBucket") {
-    return new OperationError(`the bucket ${s3.bucket} does not exist at ${s3.endpoint}`, { hint: "`dify-local up` creates it", cause: err });
+    return new OperationError(`the bucket ${s3.bucket} does not exist at ${s3.endpoint}`, {
+      hint: "`dify-local up` creates it",
+      cause: err,
+    });
   }
   if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT" || code === "EHOSTUNREACH") {
     return new OperationError(`MinIO at ${s3.endpoint} did not answer (${messageOf(err)})`, {
@@ -263,7 +274,8 @@ async function writeDownload(body: Readable, { path: target, shown }: LocalTarge
     body.destroy();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new UserError(`cannot write ${shown}: the directory ${dirname(target)} does not exist`, { key: "LOCAL" });
-    if (code === "EACCES" || code === "EPERM" || code === "EEXIST") throw new UserError(`cannot write ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
+    if (code === "EACCES" || code === "EPERM" || code === "EEXIST")
+      throw new UserError(`cannot write ${shown}: ${messageOf(err)}`, { key: "LOCAL" });
     throw new OperationError(`downloading ${key} to ${shown} failed: ${messageOf(err)}`, { cause: err });
   }
 }

@@ -1,5 +1,25 @@
-import { CLUSTER_CREATE_ACTIONS, CLUSTER_WIRE_ACTIONS, clusterPorts, gatewayBindings, resolveHostAlias, runAction, type HostAlias } from "../cluster/index.js";
-import { applyItem, changesOf, checkPorts, planFor, pullImages, step, waitReady, type Check, type Plan, type PlanItem, type Readiness } from "../engine/index.js";
+import {
+  CLUSTER_CREATE_ACTIONS,
+  CLUSTER_WIRE_ACTIONS,
+  clusterPorts,
+  gatewayBindings,
+  resolveHostAlias,
+  runAction,
+  type HostAlias,
+} from "../cluster/index.js";
+import {
+  applyItem,
+  changesOf,
+  checkPorts,
+  planFor,
+  pullImages,
+  step,
+  waitReady,
+  type Check,
+  type Plan,
+  type PlanItem,
+  type Readiness,
+} from "../engine/index.js";
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
@@ -41,9 +61,19 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
   refuseConflicts(plan);
   const kindPorts = await clusterPortsToCheck(stack);
-  await step(stack.sink, "preflight ports", () => checkPorts(stack.runtime, plan.items, kindPorts), () => "all ports free or ours");
+  await step(
+    stack.sink,
+    "preflight ports",
+    () => checkPorts(stack.runtime, plan.items, kindPorts),
+    () => "all ports free or ours",
+  );
   const pullMode = options.pull ?? "missing";
-  const needed = pullMode === "always" ? specs : changesOf(plan).filter((i) => i.action !== "start").map((i) => i.spec);
+  const needed =
+    pullMode === "always"
+      ? specs
+      : changesOf(plan)
+          .filter((i) => i.action !== "start")
+          .map((i) => i.spec);
   const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode);
   // With --pull always, a container of ours on an older image id is planned for recreation.
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
@@ -59,9 +89,22 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 /** Before anything changes: kind must be there, and on Linux the kind network's gateway known. */
 async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlias | undefined> {
   if (!stack.config.cluster.enabled) return undefined;
-  await step(stack.sink, "preflight kind", () => stack.kindTool.version(), (v) => `kind ${v}`);
-  return step(stack.sink, "host alias", () => resolveHostAlias(stack.runtime, { create: !dryRun }), (a) =>
-    !a ? "kind network not created yet" : a.mode === "desktop" ? "Docker Desktop resolves host.docker.internal" : `host.docker.internal -> ${a.ip} (kind network gateway)`,
+  await step(
+    stack.sink,
+    "preflight kind",
+    () => stack.kindTool.version(),
+    (v) => `kind ${v}`,
+  );
+  return step(
+    stack.sink,
+    "host alias",
+    () => resolveHostAlias(stack.runtime, { create: !dryRun }),
+    (a) =>
+      !a
+        ? "kind network not created yet"
+        : a.mode === "desktop"
+          ? "Docker Desktop resolves host.docker.internal"
+          : `host.docker.internal -> ${a.ip} (kind network gateway)`,
   );
 }
 
@@ -121,14 +164,32 @@ function serviceNamed(stack: Stack, name: string): Service {
 
 async function convergeService(stack: Stack, service: Service, item: PlanItem): Promise<string[]> {
   const { sink, runtime, config } = stack;
-  const id = await step(sink, `${service.name} container`, () => applyItem(runtime, item), () => describeAction(item));
-  const changes = item.action === "create" || item.action === "recreate" || item.action === "start" ? [`${item.container}: ${pastTense(item.action)}`] : [];
+  const id = await step(
+    sink,
+    `${service.name} container`,
+    () => applyItem(runtime, item),
+    () => describeAction(item),
+  );
+  const changes =
+    item.action === "create" || item.action === "recreate" || item.action === "start"
+      ? [`${item.container}: ${pastTense(item.action)}`]
+      : [];
   const started = Date.now();
   const readiness: Readiness = { title: service.title, probe: (container) => service.probe(stack.contextFor(container)) };
-  const live = await step(sink, `${service.name} ready`, () => waitReady(runtime, readiness, id, config.readyTimeout), () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  const live = await step(
+    sink,
+    `${service.name} ready`,
+    () => waitReady(runtime, readiness, id, config.readyTimeout),
+    () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
+  );
   const init = service.init?.bind(service);
   if (!init) return changes;
-  const made = await step(sink, `${service.name} init`, () => init(stack.contextFor(live)), (m) => (m.length ? m.join("; ") : "nothing to do"));
+  const made = await step(
+    sink,
+    `${service.name} init`,
+    () => init(stack.contextFor(live)),
+    (m) => (m.length ? m.join("; ") : "nothing to do"),
+  );
   return [...changes, ...made.map((m) => `${item.container}: ${m}`)];
 }
 

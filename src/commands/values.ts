@@ -96,7 +96,10 @@ async function parseTarget(options: ValuesOptions): Promise<{
     throw new UserError(`--chart must be 3.7 or 3.9 (got "${options.chart}")`, { key: "--chart" });
   }
   if (options.merge !== undefined && format === "env") {
-    throw new UserError("--merge updates a Helm values.yaml and cannot take --format env", { key: "--merge", hint: "use -o FILE to write the .env" });
+    throw new UserError("--merge updates a Helm values.yaml and cannot take --format env", {
+      key: "--merge",
+      hint: "use -o FILE to write the .env",
+    });
   }
   if (options.merge !== undefined && options.output !== undefined) {
     throw new UserError("--merge and -o cannot be used together: --merge writes the file it updates", { key: "--merge" });
@@ -128,6 +131,9 @@ async function refuseForeignFile(file: string, format: "yaml" | "env"): Promise<
   const marker = format === "env" ? ENV_MARKER : VALUES_MARKER;
   if (text === "" || text.startsWith(marker)) return;
   throw new ConflictError(`${file} exists and was not rendered by dify-local; -o would replace it`, {
-    hint: format === "yaml" ? `to update it in place keeping your other keys, use --merge ${file}; or choose another -o file` : "choose another -o file, or remove it first",
+    hint:
+      format === "yaml"
+        ? `to update it in place keeping your other keys, use --merge ${file}; or choose another -o file`
+        : "choose another -o file, or remove it first",
   });
 }

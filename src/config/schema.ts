@@ -48,7 +48,8 @@ function uniqueness(services: readonly Service[]) {
   return (cfg: WithCluster, ctx: z.RefinementCtx): void => {
     const enabled = services.filter((s) => s.settings(cfg).enabled);
     const ports = enabled.flatMap((s) => s.hostPorts(cfg));
-    if (cfg.cluster.enabled) ports.push({ key: "cluster.httpPort", port: cfg.cluster.httpPort }, { key: "cluster.httpsPort", port: cfg.cluster.httpsPort });
+    if (cfg.cluster.enabled)
+      ports.push({ key: "cluster.httpPort", port: cfg.cluster.httpPort }, { key: "cluster.httpsPort", port: cfg.cluster.httpsPort });
     const seen = new Map<number, string>();
     for (const { key, port: p } of ports) {
       const other = seen.get(p);
@@ -60,7 +61,8 @@ function uniqueness(services: readonly Service[]) {
       for (const service of services) {
         const name = service.settings(cfg)[field];
         const other = names.get(name);
-        if (other) ctx.addIssue({ code: z.ZodIssueCode.custom, path: [service.name, field], message: `"${name}" is already used by ${other}` });
+        if (other)
+          ctx.addIssue({ code: z.ZodIssueCode.custom, path: [service.name, field], message: `"${name}" is already used by ${other}` });
         else names.set(name, `${service.name}.${field}`);
       }
     }
@@ -69,11 +71,13 @@ function uniqueness(services: readonly Service[]) {
 
 /** The configuration schema for a list of services (the built-ins, or those plus a caller's own). */
 export function configSchemaFor<T extends Record<string, Service>>(services: T) {
-  return z
-    .object({ ...globalShape, ...sectionsOf(services) })
-    .strict()
-    // For a caller's list the output type is generic; every section and the global keys are there.
-    .superRefine((cfg, ctx) => uniqueness(Object.values(services))(cfg as unknown as WithCluster, ctx));
+  return (
+    z
+      .object({ ...globalShape, ...sectionsOf(services) })
+      .strict()
+      // For a caller's list the output type is generic; every section and the global keys are there.
+      .superRefine((cfg, ctx) => uniqueness(Object.values(services))(cfg as unknown as WithCluster, ctx))
+  );
 }
 
 /** The configuration schema with the built-in services. */

@@ -43,14 +43,24 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const { config, services } = await resolveConfig(options);
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
-  const [engine, kindTool, helm, kubectl] = await Promise.all([engineOf(env), kindOf(kind), onPath("helm", env.PATH), onPath("kubectl", env.PATH)]);
+  const [engine, kindTool, helm, kubectl] = await Promise.all([
+    engineOf(env),
+    kindOf(kind),
+    onPath("helm", env.PATH),
+    onPath("kubectl", env.PATH),
+  ]);
   const address = resolveEngine(env).address;
   const facts: DoctorFacts = {
     platform: options.platform ?? process.platform,
     config,
     engine:
       "error" in engine
-        ? { reachable: false, address, error: messageOf(engine.error), hint: engine.error instanceof EnvironmentError ? engine.error.hint : undefined }
+        ? {
+            reachable: false,
+            address,
+            error: messageOf(engine.error),
+            hint: engine.error instanceof EnvironmentError ? engine.error.hint : undefined,
+          }
         : { reachable: true, address, version: engine.version },
     tools: { kind: kindTool, helm, kubectl },
     containers: [],
@@ -71,7 +81,12 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   if (config.cluster.enabled && "version" in kindTool) {
     const cluster = new Cluster(config, engine.runtime, kind);
     if (await cluster.exists().catch(() => false)) {
-      facts.cluster = (await clusterChecks(cluster, enabled.flatMap((s) => s.hostPorts(config)))).map(checkToFinding);
+      facts.cluster = (
+        await clusterChecks(
+          cluster,
+          enabled.flatMap((s) => s.hostPorts(config)),
+        )
+      ).map(checkToFinding);
     }
   }
   return withValues(facts, await values(observed));
@@ -94,7 +109,14 @@ async function serviceFacts(
   const ports = await Promise.all(
     service.spec(config).ports.map(async (p) => {
       const state = await portState(runtime, p, c);
-      return { service: service.name, key: p.key, hostIp: p.hostIp, port: p.hostPort, status: state.status, ...(state.holder ? { holder: state.holder } : {}) };
+      return {
+        service: service.name,
+        key: p.key,
+        hostIp: p.hostIp,
+        port: p.hostPort,
+        status: state.status,
+        ...(state.holder ? { holder: state.holder } : {}),
+      };
     }),
   );
   return { container: { service: service.name, name, observed: c, logs }, ports };
@@ -107,13 +129,25 @@ async function clusterPortFacts(config: Config, runtime: Runtime): Promise<Docto
   return Promise.all(
     clusterPorts(config).map(async (p) => {
       const state = await portState(runtime, p, node);
-      return { service: "cluster", key: p.key, hostIp: p.hostIp, port: p.hostPort, status: state.status, ...(state.holder ? { holder: state.holder } : {}) };
+      return {
+        service: "cluster",
+        key: p.key,
+        hostIp: p.hostIp,
+        port: p.hostPort,
+        status: state.status,
+        ...(state.holder ? { holder: state.holder } : {}),
+      };
     }),
   );
 }
 
 /** A running service's own diagnosis (PostgreSQL's login, MinIO's bucket, ...). */
-async function serviceFindings(service: Service, config: Config, runtime: Runtime, observed: ReadonlyMap<string, ObservedContainer>): Promise<Finding[]> {
+async function serviceFindings(
+  service: Service,
+  config: Config,
+  runtime: Runtime,
+  observed: ReadonlyMap<string, ObservedContainer>,
+): Promise<Finding[]> {
   const container = observed.get(service.settings(config).container);
   if (!container?.running) return [];
   return service.doctor({ config, runtime, host: probeHost(config), container });

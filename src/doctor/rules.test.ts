@@ -20,7 +20,9 @@ function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
 
 describe("prerequisites", () => {
   it("reports an unreachable engine as an error with its hint", () => {
-    const f = prerequisites(facts({ engine: { reachable: false, address: "unix:///x.sock", error: "connection refused", hint: "start Docker" } }));
+    const f = prerequisites(
+      facts({ engine: { reachable: false, address: "unix:///x.sock", error: "connection refused", hint: "start Docker" } }),
+    );
     expect(f[0]).toMatchObject({ id: "prereq.engine", severity: "error", fix: "start Docker" });
   });
   it("missing kind is an error only when the cluster is wanted; helm and kubectl are warnings", () => {
@@ -37,19 +39,53 @@ describe("prerequisites", () => {
 
 describe("ports", () => {
   it("names the holder and, on macOS, explains AirPlay for port 5000", () => {
-    const f = ports(facts({ platform: "darwin", config: parseConfig({ registry: { port: 5000 } }), ports: [{ service: "registry", key: "registry.port", hostIp: "127.0.0.1", port: 5000, status: "taken", holder: "ControlCenter (pid 501)" }] }));
+    const f = ports(
+      facts({
+        platform: "darwin",
+        config: parseConfig({ registry: { port: 5000 } }),
+        ports: [
+          {
+            service: "registry",
+            key: "registry.port",
+            hostIp: "127.0.0.1",
+            port: 5000,
+            status: "taken",
+            holder: "ControlCenter (pid 501)",
+          },
+        ],
+      }),
+    );
     expect(f[0]?.what).toContain("held by ControlCenter (pid 501) (on macOS this is usually AirPlay Receiver");
     expect(f.find((x) => x.id === "ports.registry.airplay")?.fix).toContain("5050");
   });
   it("is quiet on Linux about 5000 and ok when everything is free", () => {
-    expect(ports(facts({ ports: [{ service: "redis", key: "redis.port", hostIp: "127.0.0.1", port: 6379, status: "free" }] }))).toEqual([{ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" }]);
+    expect(ports(facts({ ports: [{ service: "redis", key: "redis.port", hostIp: "127.0.0.1", port: 6379, status: "free" }] }))).toEqual([
+      { id: "ports", severity: "ok", what: "every configured port is free or held by its own container" },
+    ]);
   });
 });
 
 describe("containers, postgres, minio", () => {
   it("shows an exited container's last log lines", () => {
-    const observed = { id: "x", name: "dev-redis", image: "redis:7", imageId: "", running: false, state: "exited", startedAt: "", labels: {}, env: {}, cmd: [], ports: [], mounts: [], restart: "", networks: [] };
-    const [f] = containers(facts({ containers: [{ service: "redis", name: "dev-redis", observed, logs: "line 1\nFatal error, can't open config file" }] }));
+    const observed = {
+      id: "x",
+      name: "dev-redis",
+      image: "redis:7",
+      imageId: "",
+      running: false,
+      state: "exited",
+      startedAt: "",
+      labels: {},
+      env: {},
+      cmd: [],
+      ports: [],
+      mounts: [],
+      restart: "",
+      networks: [],
+    };
+    const [f] = containers(
+      facts({ containers: [{ service: "redis", name: "dev-redis", observed, logs: "line 1\nFatal error, can't open config file" }] }),
+    );
     expect(f).toMatchObject({ severity: "error" });
     expect(f?.what).toContain("Fatal error, can't open config file");
   });
@@ -99,9 +135,17 @@ describe("values rule", () => {
     [{ externalRedis: { host: "localhost", port: 6379 } }, "values.externalRedis.host", "host.docker.internal"],
     [{ externalRedis: { host: "host.docker.internal", port: 6380 } }, "values.externalRedis.port", "match the live stack"],
     [{ minio: { enabled: true } }, "values.minio.enabled", "post-install job hang"],
-    [{ plugin_connector: { imageRepoType: "docker", insecureImageRepo: false } }, "values.plugin_connector.insecureImageRepo", "plain HTTP"],
+    [
+      { plugin_connector: { imageRepoType: "docker", insecureImageRepo: false } },
+      "values.plugin_connector.insecureImageRepo",
+      "plain HTTP",
+    ],
     [{ plugin_connector: { imageRepoType: "ecr", insecureImageRepo: true } }, "values.plugin_connector.imageRepoType", "AWS credentials"],
-    [{ externalDatabase: { dialectOptions: { postgres: { sslMode: "require" } } } }, "values.externalDatabase.dialectOptions.postgres.sslMode", "no TLS"],
+    [
+      { externalDatabase: { dialectOptions: { postgres: { sslMode: "require" } } } },
+      "values.externalDatabase.dialectOptions.postgres.sslMode",
+      "no TLS",
+    ],
     [{ pluginBuilder: { imageRepoPrefix: "x" } }, "values.pluginBuilder", "plugin_connector"],
   ])("flags %j", (patch, id, why) => {
     const f = run({ ...good, ...patch });
@@ -110,7 +154,10 @@ describe("values rule", () => {
     expect(`${hit?.why}`).toContain(why);
   });
   it("treats ECR with AWS credentials as a deliberate choice (warning)", () => {
-    const f = run({ ...good, plugin_connector: { imageRepoType: "ecr", insecureImageRepo: true, ecrRegion: "us-east-1", awsAccessKeyId: "AKIA" } });
+    const f = run({
+      ...good,
+      plugin_connector: { imageRepoType: "ecr", insecureImageRepo: true, ecrRegion: "us-east-1", awsAccessKeyId: "AKIA" },
+    });
     expect(f.find((x) => x.id === "values.plugin_connector.imageRepoType")?.severity).toBe("warning");
   });
   it("warns about a key that is missing", () => {

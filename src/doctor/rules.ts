@@ -10,21 +10,52 @@ export const prerequisites: Rule = (f) => {
   out.push(
     f.engine.reachable
       ? { id: "prereq.engine", severity: "ok", what: `Docker engine ${f.engine.version} at ${f.engine.address}` }
-      : { id: "prereq.engine", severity: "error", what: `no Docker engine reachable at ${f.engine.address}`, why: f.engine.error, fix: f.engine.hint ?? "start Docker" },
+      : {
+          id: "prereq.engine",
+          severity: "error",
+          what: `no Docker engine reachable at ${f.engine.address}`,
+          why: f.engine.error,
+          fix: f.engine.hint ?? "start Docker",
+        },
   );
   const k = f.tools.kind;
   const needKind = f.config.cluster.enabled;
   if ("version" in k) out.push({ id: "prereq.kind", severity: "ok", what: `kind ${k.version}` });
   else if ("missing" in k) {
-    out.push({ id: "prereq.kind", severity: needKind ? "error" : "info", what: "kind is not installed", why: `the cluster needs kind ${MIN_KIND_VERSION} or newer`, fix: KIND_INSTALL_HINT });
-  } else out.push({ id: "prereq.kind", severity: needKind ? "error" : "info", what: "kind is not usable", why: k.error, fix: KIND_INSTALL_HINT });
+    out.push({
+      id: "prereq.kind",
+      severity: needKind ? "error" : "info",
+      what: "kind is not installed",
+      why: `the cluster needs kind ${MIN_KIND_VERSION} or newer`,
+      fix: KIND_INSTALL_HINT,
+    });
+  } else
+    out.push({
+      id: "prereq.kind",
+      severity: needKind ? "error" : "info",
+      what: "kind is not usable",
+      why: k.error,
+      fix: KIND_INSTALL_HINT,
+    });
   out.push(
     f.tools.helm
       ? { id: "prereq.helm", severity: "ok", what: "helm is installed" }
-      : { id: "prereq.helm", severity: "warning", what: "helm is not installed", why: "installing the Dify EE chart needs it", fix: "brew install helm (macOS), or see https://helm.sh/docs/intro/install/" },
+      : {
+          id: "prereq.helm",
+          severity: "warning",
+          what: "helm is not installed",
+          why: "installing the Dify EE chart needs it",
+          fix: "brew install helm (macOS), or see https://helm.sh/docs/intro/install/",
+        },
     f.tools.kubectl
       ? { id: "prereq.kubectl", severity: "ok", what: "kubectl is installed" }
-      : { id: "prereq.kubectl", severity: "warning", what: "kubectl is not installed", why: "the seed's checks and day-to-day cluster work use it", fix: "brew install kubectl (macOS), or see https://kubernetes.io/docs/tasks/tools/" },
+      : {
+          id: "prereq.kubectl",
+          severity: "warning",
+          what: "kubectl is not installed",
+          why: "the seed's checks and day-to-day cluster work use it",
+          fix: "brew install kubectl (macOS), or see https://kubernetes.io/docs/tasks/tools/",
+        },
   );
   return out;
 };
@@ -48,7 +79,8 @@ export const ports: Rule = (f) => {
       fix: "set registry.port: 5050 in dify-local.yaml (or turn off AirPlay Receiver)",
     });
   }
-  if (out.length === 0 && f.ports.length > 0) out.push({ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" });
+  if (out.length === 0 && f.ports.length > 0)
+    out.push({ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" });
   return out;
 };
 
@@ -56,12 +88,29 @@ export const containers: Rule = (f) =>
   f.containers.map((c): Finding => {
     const id = `containers.${c.service}`;
     if (!c.observed) return { id, severity: "error", what: `container ${c.name} does not exist`, fix: "dify-local up" };
-    const logs = c.logs ? `; last log lines:\n${c.logs.split("\n").slice(-10).map((l) => `    ${l}`).join("\n")}` : "";
+    const logs = c.logs
+      ? `; last log lines:\n${c.logs
+          .split("\n")
+          .slice(-10)
+          .map((l) => `    ${l}`)
+          .join("\n")}`
+      : "";
     if (c.observed.state === "restarting") {
-      return { id, severity: "error", what: `container ${c.name} keeps restarting${logs}`, why: "its process exits right after starting", fix: `docker logs ${c.name}` };
+      return {
+        id,
+        severity: "error",
+        what: `container ${c.name} keeps restarting${logs}`,
+        why: "its process exits right after starting",
+        fix: `docker logs ${c.name}`,
+      };
     }
     if (!c.observed.running) {
-      return { id, severity: "error", what: `container ${c.name} is ${c.observed.state}${logs}`, fix: `dify-local up (or: docker start ${c.name})` };
+      return {
+        id,
+        severity: "error",
+        what: `container ${c.name} is ${c.observed.state}${logs}`,
+        fix: `dify-local up (or: docker start ${c.name})`,
+      };
     }
     return { id, severity: "ok", what: `container ${c.name} is running` };
   });

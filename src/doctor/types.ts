@@ -8,7 +8,8 @@ export type { Finding, Severity } from "../engine/index.js";
 export interface DoctorFacts {
   platform: NodeJS.Platform;
   config: Config;
-  engine: { reachable: true; address: string; version: string } | { reachable: false; address: string; error: string; hint: string | undefined };
+  engine:
+    { reachable: true; address: string; version: string } | { reachable: false; address: string; error: string; hint: string | undefined };
   tools: {
     kind: { version: string } | { missing: true } | { error: string };
     helm: boolean;

@@ -20,6 +20,10 @@ export async function readValuesFacts(file: string, live: LiveStack): Promise<Va
     throw err;
   }
   const chart = detectChart(data) ?? DEFAULT_CHART;
-  const expected = flattenValues(serviceValues(live, chart)).map((e) => ({ path: e.path, value: e.value, secret: e.path.some((p) => SECRET_KEY.test(p)) }));
+  const expected = flattenValues(serviceValues(live, chart)).map((e) => ({
+    path: e.path,
+    value: e.value,
+    secret: e.path.some((p) => SECRET_KEY.test(p)),
+  }));
   return { file, data, expected };
 }

@@ -31,14 +31,37 @@ function explain(dotted: string, actual: unknown, fixAll: string): { id: string;
       fix: `${fixAll}, helm upgrade, then for every workspace created meanwhile: kubectl exec deploy/<release>-api -- flask reset-encrypt-key-pair`,
     };
   }
-  if (/sslmode$/i.test(dotted)) return { id: `values.${dotted}`, why: "the local PostgreSQL speaks no TLS: sslmode require makes every connection fail", fix: `set ${dotted}: disable (${fixAll})` };
-  if (dotted === "minio.enabled") return { id: "values.minio.enabled", why: "the chart's built-in MinIO makes its post-install job hang; dev-minio is the storage", fix: `set minio.enabled: false (${fixAll})` };
-  if (dotted === "plugin_connector.insecureImageRepo") return { id: "values.plugin_connector.insecureImageRepo", why: "the local registry speaks plain HTTP: with insecureImageRepo false, plugin image pushes and pulls fail", fix: `set plugin_connector.insecureImageRepo: true (${fixAll})` };
+  if (/sslmode$/i.test(dotted))
+    return {
+      id: `values.${dotted}`,
+      why: "the local PostgreSQL speaks no TLS: sslmode require makes every connection fail",
+      fix: `set ${dotted}: disable (${fixAll})`,
+    };
+  if (dotted === "minio.enabled")
+    return {
+      id: "values.minio.enabled",
+      why: "the chart's built-in MinIO makes its post-install job hang; dev-minio is the storage",
+      fix: `set minio.enabled: false (${fixAll})`,
+    };
+  if (dotted === "plugin_connector.insecureImageRepo")
+    return {
+      id: "values.plugin_connector.insecureImageRepo",
+      why: "the local registry speaks plain HTTP: with insecureImageRepo false, plugin image pushes and pulls fail",
+      fix: `set plugin_connector.insecureImageRepo: true (${fixAll})`,
+    };
   if (dotted === "plugin_connector.imageRepoType" && actual === "ecr") {
-    return { id: "values.plugin_connector.imageRepoType", why: "ECR needs AWS credentials and a real AWS registry; the local registry is a plain docker registry", fix: `set plugin_connector.imageRepoType: docker (${fixAll})` };
+    return {
+      id: "values.plugin_connector.imageRepoType",
+      why: "ECR needs AWS credentials and a real AWS registry; the local registry is a plain docker registry",
+      fix: `set plugin_connector.imageRepoType: docker (${fixAll})`,
+    };
   }
   if (typeof actual === "string" && LOCAL_HOSTS.test(actual)) {
-    return { id: `values.${dotted}`, why: "pods in kind reach host services at host.docker.internal; localhost inside a pod is the pod itself", fix: `use host.docker.internal (${fixAll})` };
+    return {
+      id: `values.${dotted}`,
+      why: "pods in kind reach host services at host.docker.internal; localhost inside a pod is the pod itself",
+      fix: `use host.docker.internal (${fixAll})`,
+    };
   }
   return { id: `values.${dotted}`, why: "it must match the live stack", fix: fixAll };
 }
@@ -46,7 +69,9 @@ function explain(dotted: string, actual: unknown, fixAll: string): { id: string;
 function hasAwsCredentials(data: unknown): boolean {
   const pc = getPath(data, ["plugin_connector"]);
   if (!pc || typeof pc !== "object") return false;
-  return Object.entries(pc as Record<string, unknown>).some(([k, val]) => /aws|ecr/i.test(k) && k !== "imageRepoType" && typeof val === "string" && val.length > 0);
+  return Object.entries(pc as Record<string, unknown>).some(
+    ([k, val]) => /aws|ecr/i.test(k) && k !== "imageRepoType" && typeof val === "string" && val.length > 0,
+  );
 }
 
 /** values.yaml against the live stack, key by key, plus the mistakes the seed's troubleshooting knows. */
@@ -55,14 +80,22 @@ export function valuesRule(f: DoctorFacts): Finding[] {
   if (!v) return [];
   const fixAll = `dify-local values --merge ${v.file}`;
   if (v.data === null || typeof v.data !== "object") {
-    return [{ id: "values.file", severity: "error", what: `${v.file} is not a mapping of Helm values`, fix: `dify-local values -o ${v.file}` }];
+    return [
+      { id: "values.file", severity: "error", what: `${v.file} is not a mapping of Helm values`, fix: `dify-local values -o ${v.file}` },
+    ];
   }
   const out: Finding[] = [];
   for (const e of v.expected) {
     const dotted = e.path.join(".");
     const actual = getPath(v.data, e.path);
     if (actual === undefined) {
-      out.push({ id: `values.${dotted}`, severity: "warning", what: `${dotted} is not set (the live value is ${show(e.value, e.secret)})`, why: "the chart's default does not point at the local stack", fix: fixAll });
+      out.push({
+        id: `values.${dotted}`,
+        severity: "warning",
+        what: `${dotted} is not set (the live value is ${show(e.value, e.secret)})`,
+        why: "the chart's default does not point at the local stack",
+        fix: fixAll,
+      });
       continue;
     }
     // A quoted "6379" for a port is the same value to Helm's templates.
@@ -70,7 +103,13 @@ export function valuesRule(f: DoctorFacts): Finding[] {
     const ex = explain(dotted, actual, fixAll);
     // ECR with AWS credentials in the file is a deliberate choice, not a slip: say it, softly.
     const deliberate = dotted === "plugin_connector.imageRepoType" && actual === "ecr" && hasAwsCredentials(v.data);
-    out.push({ id: ex.id, severity: deliberate ? "warning" : "error", what: `${dotted} is ${show(actual, e.secret)}, the live stack has ${show(e.value, e.secret)}`, why: ex.why, fix: ex.fix });
+    out.push({
+      id: ex.id,
+      severity: deliberate ? "warning" : "error",
+      what: `${dotted} is ${show(actual, e.secret)}, the live stack has ${show(e.value, e.secret)}`,
+      why: ex.why,
+      fix: ex.fix,
+    });
   }
   if (getPath(v.data, ["pluginBuilder"]) !== undefined) {
     out.push({

@@ -12,11 +12,16 @@ import { airplayNote, portState } from "./ports.js";
  * cluster's, when kind is about to create it). Throws one {@link ConflictError} naming every
  * blocked port.
  */
-export async function checkPorts(runtime: Runtime, items: readonly PlanItem[], extra: ReadonlyArray<{ port: PortBinding; for: string }> = []): Promise<void> {
+export async function checkPorts(
+  runtime: Runtime,
+  items: readonly PlanItem[],
+  extra: ReadonlyArray<{ port: PortBinding; for: string }> = [],
+): Promise<void> {
   const problems: string[] = [];
   for (const { port: p, for: user } of extra) {
     const state = await portState(runtime, p, undefined);
-    if (state.status === "taken") problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${user}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
+    if (state.status === "taken")
+      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${user}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
   }
   for (const item of items) {
     if (!isChange(item.action)) continue;
@@ -52,9 +57,14 @@ export async function pullImages(
         sink.emit({ step: name, status: "skip", detail: "present" });
         return;
       }
-      await step(sink, name, async () => {
-        await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }));
-      }, () => "pulled");
+      await step(
+        sink,
+        name,
+        async () => {
+          await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }));
+        },
+        () => "pulled",
+      );
       const id = await runtime.imageId(ref);
       if (id) pulled.set(ref, id);
     }),
@@ -122,7 +132,12 @@ export interface Readiness {
  * Waits for a service's protocol probe to succeed, with backoff from a short first interval and
  * no fixed sleeps. Fails early, with the container's last log lines, when the container stops.
  */
-export async function waitReady(runtime: Runtime, target: Readiness, containerId: string, timeoutSeconds: number): Promise<ObservedContainer> {
+export async function waitReady(
+  runtime: Runtime,
+  target: Readiness,
+  containerId: string,
+  timeoutSeconds: number,
+): Promise<ObservedContainer> {
   let lastError = "";
   let name = containerId.slice(0, 12);
   return pollUntil(
@@ -132,9 +147,12 @@ export async function waitReady(runtime: Runtime, target: Readiness, containerId
       name = live.name;
       if (!live.running || live.state === "restarting") {
         const logs = await runtime.logTail(containerId);
-        throw new OperationError(`${target.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`, {
-          hint: `docker logs ${live.name}`,
-        });
+        throw new OperationError(
+          `${target.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`,
+          {
+            hint: `docker logs ${live.name}`,
+          },
+        );
       }
       try {
         await target.probe(live);

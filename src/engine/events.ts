@@ -30,7 +30,12 @@ export class RecordingSink implements EventSink {
  * Runs one named step: emits start, then ok (with the detail the body returns) or fail (with
  * the error's message) and rethrows. Every step of every command goes through here.
  */
-export async function step<T>(sink: EventSink, name: string, body: () => Promise<T>, detail?: (result: T) => string | undefined): Promise<T> {
+export async function step<T>(
+  sink: EventSink,
+  name: string,
+  body: () => Promise<T>,
+  detail?: (result: T) => string | undefined,
+): Promise<T> {
   sink.emit({ step: name, status: "start" });
   try {
     const result = await body();

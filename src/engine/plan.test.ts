@@ -48,7 +48,12 @@ describe("planFor", () => {
     expect(planOf(observed({ running: false, state: "exited" })).action).toBe("start");
   });
   it("recreates ours when the spec hash differs, saying what differs", () => {
-    const item = planOf(observed({ labels: { [LABELS.managed]: "true", [LABELS.component]: "redis", [LABELS.specHash]: "old" }, ports: [{ containerPort: 6379, hostIp: "127.0.0.1", hostPort: 6380 }] }));
+    const item = planOf(
+      observed({
+        labels: { [LABELS.managed]: "true", [LABELS.component]: "redis", [LABELS.specHash]: "old" },
+        ports: [{ containerPort: 6379, hostIp: "127.0.0.1", hostPort: 6380 }],
+      }),
+    );
     expect(item.action).toBe("recreate");
     expect(item.reason).toContain("redis.port");
   });
@@ -72,7 +77,9 @@ describe("planFor with pulled image ids (--pull always)", () => {
     expect(item.reason).toContain("newer redis:7");
   });
   it("keeps it when the pulled id is the one it runs", () => {
-    expect(planFor([spec], new Map([["dev-redis", observed()]]), { pulled: new Map([["redis:7", "sha256:1"]]) }).items[0]!.action).toBe("keep");
+    expect(planFor([spec], new Map([["dev-redis", observed()]]), { pulled: new Map([["redis:7", "sha256:1"]]) }).items[0]!.action).toBe(
+      "keep",
+    );
   });
   it("never recreates a hand-made container for a pulled image: it is adopted as is", () => {
     const hand = observed({ labels: {}, ports: [{ containerPort: 6379, hostIp: "", hostPort: 6379 }] });

@@ -41,7 +41,11 @@ export interface PlanOptions {
 }
 
 /** Pure: desired specs + what Docker has -> what to do, with the reason in words. */
-export function planFor(specs: readonly ContainerSpec[], observed: ReadonlyMap<string, ObservedContainer>, options: PlanOptions = {}): Plan {
+export function planFor(
+  specs: readonly ContainerSpec[],
+  observed: ReadonlyMap<string, ObservedContainer>,
+  options: PlanOptions = {},
+): Plan {
   return { items: specs.map((spec) => planOne(spec, observed.get(spec.name), options)) };
 }
 
@@ -51,7 +55,11 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, options:
   const ours = c.labels[LABELS.managed] === "true";
   if (ours) {
     if (c.labels[LABELS.component] !== spec.component) {
-      return { ...base, action: "conflict", reason: `the name belongs to dify-local's ${c.labels[LABELS.component] ?? "unknown"} container` };
+      return {
+        ...base,
+        action: "conflict",
+        reason: `the name belongs to dify-local's ${c.labels[LABELS.component] ?? "unknown"} container`,
+      };
     }
     if (c.labels[LABELS.specHash] !== specHash(spec)) {
       const diffs = specDifferences(spec, c, { strict: true });
@@ -64,9 +72,11 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, options:
   }
   const diffs = specDifferences(spec, c, { strict: false });
   if (diffs.length === 0) {
-    if (!c.running) return { ...base, action: "start", reason: `made outside dify-local, matches the config, is ${c.state}: adopted and started` };
+    if (!c.running)
+      return { ...base, action: "start", reason: `made outside dify-local, matches the config, is ${c.state}: adopted and started` };
     return { ...base, action: "adopt", reason: "made outside dify-local and matches the config: adopted as is" };
   }
-  if (options.recreate) return { ...base, action: "recreate", reason: `made outside dify-local and differs (${diffs.join("; ")}); --recreate given` };
+  if (options.recreate)
+    return { ...base, action: "recreate", reason: `made outside dify-local and differs (${diffs.join("; ")}); --recreate given` };
   return { ...base, action: "conflict", reason: `made outside dify-local and differs from the config: ${diffs.join("; ")}` };
 }

@@ -20,7 +20,9 @@ export async function portState(runtime: Runtime, p: PortBinding, owner: Observe
 
 /** On macOS, AirPlay Receiver listens on 5000: the reason the seed moved the registry to 5050. */
 export function airplayNote(port: number, platform: NodeJS.Platform = process.platform): string {
-  return port === 5000 && platform === "darwin" ? " (on macOS this is usually AirPlay Receiver: System Settings > General > AirDrop & Handoff; the seed uses 5050 for this reason)" : "";
+  return port === 5000 && platform === "darwin"
+    ? " (on macOS this is usually AirPlay Receiver: System Settings > General > AirDrop & Handoff; the seed uses 5050 for this reason)"
+    : "";
 }
 
 /** True when nothing holds `host:port` (we can bind it ourselves for a moment). */

@@ -10,7 +10,12 @@ import { renderValues } from "../stack/index.js";
 import { loadValuesFile, mergeValuesFile, mergeValuesText } from "./merge.js";
 import { flattenValues, valueAt } from "./values.js";
 
-const SECRETS = { appSecretKey: "app-key", enterpriseAppSecretKey: "ent-key", adminAPIsSecretKeySalt: "salt", passwordEncryptionKey: "aes-key" };
+const SECRETS = {
+  appSecretKey: "app-key",
+  enterpriseAppSecretKey: "ent-key",
+  adminAPIsSecretKeySalt: "salt",
+  passwordEncryptionKey: "aes-key",
+};
 const V37 = renderValues({ services: SERVICES, config: parseConfig({}), observed: new Map() }, { chart: "3.7", secrets: SECRETS });
 
 /** A user's values.yaml in the chart's own style, with the layout yaml's serializer would not reproduce. */
@@ -73,7 +78,7 @@ describe("mergeValuesText", () => {
     expect(inOrder(text, untouched)).toBe(true);
     expect(text).toContain('  innerApiKey: "keep-me"   # aligned   comment\n');
     expect(text).toContain('  annotations: {}\n    # kubernetes.io/tls-acme: "true"\n');
-    expect(text).toContain('myUnrelatedKey:\n  nested: [ "a",   \'b\' ]\n');
+    expect(text).toContain("myUnrelatedKey:\n  nested: [ \"a\",   'b' ]\n");
     expect((parse(text) as { api: unknown }).api).toEqual({ extraEnv: null, replicas: 3 });
     // Values keep the file's quoting style.
     expect(text).toContain('  appSecretKey: "app-key"\n');
@@ -100,7 +105,9 @@ describe("mergeValuesText", () => {
   });
 
   it("follows the file's indentation and line endings", () => {
-    const r = mergeValuesText("persistence:\r\n    type: local\r\n    s3:\r\n        region: x\r\n", { persistence: { type: "s3", s3: { region: "us-east-1", bucketName: "dify" } } });
+    const r = mergeValuesText("persistence:\r\n    type: local\r\n    s3:\r\n        region: x\r\n", {
+      persistence: { type: "s3", s3: { region: "us-east-1", bucketName: "dify" } },
+    });
     expect(r.text).toBe("persistence:\r\n    type: s3\r\n    s3:\r\n        region: us-east-1\r\n        bucketName: dify\r\n");
   });
 
@@ -157,7 +164,7 @@ describe("mergeValuesFile", () => {
     expect(await mode(file)).toBe(0o600);
     const text = await readFile(file, "utf8");
     expect(text).toContain("# My Dify EE values -- hand edited, keep this comment\n");
-    expect(text).toContain('myUnrelatedKey:\n  nested: [ "a",   \'b\' ]\n');
+    expect(text).toContain("myUnrelatedKey:\n  nested: [ \"a\",   'b' ]\n");
     expect(result.changed).toContain("persistence.s3.secretKey");
 
     // Nothing to change: nothing written, no new backup.
@@ -170,7 +177,9 @@ describe("mergeValuesFile", () => {
     const file = join(dir, "values.yaml");
     const broken = "global:\n  appSecretKey: x\n bad: [\n";
     await writeFile(file, broken);
-    await expect(mergeValuesFile(file, V37)).rejects.toThrow(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: invalid YAML`));
+    await expect(mergeValuesFile(file, V37)).rejects.toThrow(
+      new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:\\d+:\\d+: invalid YAML`),
+    );
     expect(await readFile(file, "utf8")).toBe(broken);
     await expect(stat(`${file}.bak`)).rejects.toThrow();
   });

@@ -55,7 +55,11 @@ export async function loadValuesFile(file: string): Promise<ValuesFile> {
 }
 
 /** The text half of {@link mergeValuesFile}: pure, for tests and callers that write elsewhere. */
-export function mergeValuesText(text: string, values: Record<string, unknown>, file = "<values>"): { text: string; changed: string[]; layout: MergeResult["layout"] } {
+export function mergeValuesText(
+  text: string,
+  values: Record<string, unknown>,
+  file = "<values>",
+): { text: string; changed: string[]; layout: MergeResult["layout"] } {
   const { doc, lineCounter } = parseValues(text, file);
   const before: unknown = doc.toJS() ?? {};
   const changes = flattenValues(values).filter((e) => !sameValue(valueAt(before, e.path), e.value));
@@ -177,7 +181,10 @@ interface InsertPlace {
  * value), the pair holding it, and how many keys were found. Undefined when a key holds something
  * that is neither a scalar nor a collection nor an alias.
  */
-function walk(doc: Document.Parsed, path: readonly string[]): { node: Node | null; parentPair: Pair | undefined; depth: number } | undefined {
+function walk(
+  doc: Document.Parsed,
+  path: readonly string[],
+): { node: Node | null; parentPair: Pair | undefined; depth: number } | undefined {
   let node: Node | null = doc.contents;
   let parentPair: Pair | undefined;
   let depth = 0;
@@ -217,7 +224,12 @@ function insertPlace(ctx: SpliceContext, node: Node | null, parentPair: Pair | u
   const lineEnd = ctx.text.indexOf("\n", node.range[0]);
   let from = node.range[0];
   while (from > 0 && (ctx.text[from - 1] === " " || ctx.text[from - 1] === "\t") && node.range[1] > node.range[0]) from--;
-  return { at: lineEnd === -1 ? ctx.text.length : lineEnd + 1, indent: colOf(parentPair.key.range[0]) + ctx.unit, remove: [from, node.range[1]], tree: {} };
+  return {
+    at: lineEnd === -1 ? ctx.text.length : lineEnd + 1,
+    indent: colOf(parentPair.key.range[0]) + ctx.unit,
+    remove: [from, node.range[1]],
+    tree: {},
+  };
 }
 
 /** The edits that write one place's missing keys as a block (and remove the value it replaces). */
@@ -275,10 +287,13 @@ function setNode(doc: Document.Parsed, path: readonly string[], value: unknown, 
   for (const key of path.slice(0, -1)) {
     const next = map.get(key, true);
     if (isAlias(next)) {
-      throw new UserError(`${file}: ${formatKeyPath(path)} goes through a YAML alias (*${next.source}); dify-local does not edit through aliases`, {
-        key: "--merge",
-        hint: "write the keys out instead of the alias, or render with -o and copy the keys by hand",
-      });
+      throw new UserError(
+        `${file}: ${formatKeyPath(path)} goes through a YAML alias (*${next.source}); dify-local does not edit through aliases`,
+        {
+          key: "--merge",
+          hint: "write the keys out instead of the alias, or render with -o and copy the keys by hand",
+        },
+      );
     }
     if (isMap(next)) {
       map = next;

@@ -89,7 +89,10 @@ export async function writePrivateFile(file: string, data: string | Uint8Array, 
     const code = (err as NodeJS.ErrnoException).code;
     if (flag === undefined || code === undefined) throw err;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
-      throw new EnvironmentError(`cannot write ${file}: ${(err as Error).message}`, { hint: `check the permissions of ${dirname(file)}`, cause: err });
+      throw new EnvironmentError(`cannot write ${file}: ${(err as Error).message}`, {
+        hint: `check the permissions of ${dirname(file)}`,
+        cause: err,
+      });
     }
     throw new UserError(`cannot write ${file} (${flag}): ${(err as Error).message}`, { key: flag });
   }
@@ -137,7 +140,8 @@ function generate(existing: Partial<HelmSecrets>): HelmSecrets {
 
 function complete(file: string, s: Partial<HelmSecrets>): HelmSecrets {
   const { appSecretKey, enterpriseAppSecretKey, adminAPIsSecretKeySalt, passwordEncryptionKey } = s;
-  if (!appSecretKey || !enterpriseAppSecretKey || !adminAPIsSecretKeySalt || !passwordEncryptionKey) throw damaged(file, "a key is missing");
+  if (!appSecretKey || !enterpriseAppSecretKey || !adminAPIsSecretKeySalt || !passwordEncryptionKey)
+    throw damaged(file, "a key is missing");
   return { appSecretKey, enterpriseAppSecretKey, adminAPIsSecretKeySalt, passwordEncryptionKey };
 }
 

@@ -20,7 +20,6 @@ export interface ValuesTree {
   [key: string]: ValuesLeaf | ValuesTree;
 }
 
-
 /** The first line of every values file dify-local renders; `-o` only overwrites files that start with it. */
 export const VALUES_MARKER = "# Dify EE Helm values, infrastructure part, rendered by dify-local";
 
@@ -117,4 +116,3 @@ export function parseChart(value: string): ChartVersion | undefined {
   const line = /^(\d+\.\d+)(?:\.(?:\d+|x))?$/.exec(value.trim())?.[1];
   return CHART_VERSIONS.find((v) => v === line);
 }
-

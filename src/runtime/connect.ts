@@ -86,7 +86,9 @@ export function modemOptions(address: string, env: NodeJS.ProcessEnv): Docker.Do
     protocol: tls ? "https" : "http",
     host: url.hostname,
     port: url.port || (tls ? 2376 : 2375),
-    ...(certs ? { ca: readFileSync(join(certs, "ca.pem")), cert: readFileSync(join(certs, "cert.pem")), key: readFileSync(join(certs, "key.pem")) } : {}),
+    ...(certs
+      ? { ca: readFileSync(join(certs, "ca.pem")), cert: readFileSync(join(certs, "cert.pem")), key: readFileSync(join(certs, "key.pem")) }
+      : {}),
   };
 }
 

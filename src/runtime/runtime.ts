@@ -217,7 +217,12 @@ export class Runtime {
   /** Containers (any state) carrying `key=value`. */
   async listByLabel(key: string, value: string): Promise<LabelledContainer[]> {
     const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${key}=${value}`] }) });
-    return list.map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), running: c.State === "running", labels: c.Labels ?? {} }));
+    return list.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? "").replace(/^\//, ""),
+      running: c.State === "running",
+      labels: c.Labels ?? {},
+    }));
   }
 
   /**
@@ -280,7 +285,8 @@ export class Runtime {
   /** Writes a file inside a running container through exec (creating its directory). */
   async writeFile(id: string, path: string, content: string): Promise<void> {
     const res = await this.exec(id, ["sh", "-c", 'mkdir -p "$(dirname "$1")" && cat > "$1"', "sh", path], { stdin: content });
-    if (res.exitCode !== 0) throw new OperationError(`writing ${path} in container ${id.slice(0, 12)} failed: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
+    if (res.exitCode !== 0)
+      throw new OperationError(`writing ${path} in container ${id.slice(0, 12)} failed: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
   }
 
   /** The IPv4 gateway of a Docker network, or undefined when the network does not exist. */
@@ -298,7 +304,13 @@ export class Runtime {
   async ensureNetwork(name: string): Promise<"created" | "exists"> {
     if ((await this.networkGateway(name)) !== undefined) return "exists";
     try {
-      await this.docker.createNetwork({ Name: name, Driver: "bridge", CheckDuplicate: true, Labels: { [LABELS.managed]: "true" }, Options: { "com.docker.network.driver.mtu": "1500" } });
+      await this.docker.createNetwork({
+        Name: name,
+        Driver: "bridge",
+        CheckDuplicate: true,
+        Labels: { [LABELS.managed]: "true" },
+        Options: { "com.docker.network.driver.mtu": "1500" },
+      });
     } catch (err) {
       if (statusOf(err) !== 409) throw err;
     }
@@ -309,7 +321,7 @@ export class Runtime {
   async removeNetworkIfOurs(name: string): Promise<boolean> {
     let info: { Labels?: Record<string, string>; Containers?: Record<string, unknown> };
     try {
-      info = (await this.docker.getNetwork(name).inspect());
+      info = await this.docker.getNetwork(name).inspect();
     } catch (err) {
       if (statusOf(err) === 404) return false;
       throw err;

@@ -109,7 +109,8 @@ export function specDifferences(spec: ContainerSpec, c: ObservedContainer, optio
   }
   if (options.strict) {
     for (const v of spec.volumes) {
-      if (!c.mounts.some((m) => m.name === v.volume && m.target === v.target)) diffs.push(`volume ${v.volume} is not mounted at ${v.target}`);
+      if (!c.mounts.some((m) => m.name === v.volume && m.target === v.target))
+        diffs.push(`volume ${v.volume} is not mounted at ${v.target}`);
     }
     if (c.restart !== spec.restart) diffs.push(`restart policy is ${c.restart || "no"}, config wants ${spec.restart}`);
   }

@@ -7,7 +7,16 @@ import type { Service } from "./service.js";
 
 export * from "./service.js";
 export * from "./fields.js";
-export { postgres, postgresSchema, missingDatabases, isAuthFailure, passwordMismatchAdvice, livePostgres, postgresFindings, DATABASE_ROLES } from "./postgres/index.js";
+export {
+  postgres,
+  postgresSchema,
+  missingDatabases,
+  isAuthFailure,
+  passwordMismatchAdvice,
+  livePostgres,
+  postgresFindings,
+  DATABASE_ROLES,
+} from "./postgres/index.js";
 export type { PostgresSettings, PostgresLive, PostgresDoctorFacts } from "./postgres/index.js";
 export { redis, redisSchema, redisPing, requirepass, liveRedis } from "./redis/index.js";
 export type { RedisSettings, RedisLive } from "./redis/index.js";

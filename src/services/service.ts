@@ -155,14 +155,24 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
   type S = z.output<Schema>;
   const section = (config: StackConfig): S => config[def.name] as S;
   const stackOf = (config: StackConfig): StackSettings => ({ bind: config.bind, readyTimeout: config.readyTimeout });
-  const liveOf = (settings: S, container: ObservedContainer | undefined): L => (def.live ? def.live(settings, container) : (undefined as L));
+  const liveOf = (settings: S, container: ObservedContainer | undefined): L =>
+    def.live ? def.live(settings, container) : (undefined as L);
   const context = (ctx: ErasedContext): ServiceContext<S, L> => {
     const settings = section(ctx.config);
-    return { settings, stack: stackOf(ctx.config), live: liveOf(settings, ctx.container), runtime: ctx.runtime, host: ctx.host, container: ctx.container };
+    return {
+      settings,
+      stack: stackOf(ctx.config),
+      live: liveOf(settings, ctx.container),
+      runtime: ctx.runtime,
+      host: ctx.host,
+      container: ctx.container,
+    };
   };
   const init = def.init?.bind(def);
   const ports = (config: StackConfig): PortBinding[] =>
-    def.container.ports(section(config)).map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: config.bind, key: `${def.name}.${p.key}` }));
+    def.container
+      .ports(section(config))
+      .map((p) => ({ containerPort: p.containerPort, hostPort: p.hostPort, hostIp: config.bind, key: `${def.name}.${p.key}` }));
   return {
     name: def.name,
     title: def.title,

@@ -1,5 +1,13 @@
 import { Cluster, Kind, type KindRunner } from "../cluster/index.js";
-import { configSchema, configSchemaFor, loadConfig, parseConfig, type Config, type ConfigInput, type ConfigSchema } from "../config/index.js";
+import {
+  configSchema,
+  configSchemaFor,
+  loadConfig,
+  parseConfig,
+  type Config,
+  type ConfigInput,
+  type ConfigSchema,
+} from "../config/index.js";
 import { silentSink, type EventSink } from "../engine/index.js";
 import { connectDocker, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
@@ -36,7 +44,9 @@ export interface ResolvedConfig {
 export async function resolveConfig(options: StackOptions): Promise<ResolvedConfig> {
   const services = options.services ?? SERVICES;
   // A caller's own services add their sections; the built-in ones keep their types.
-  const schema: ConfigSchema = options.services ? (configSchemaFor(Object.fromEntries(services.map((s) => [s.name, s]))) as unknown as ConfigSchema) : configSchema;
+  const schema: ConfigSchema = options.services
+    ? (configSchemaFor(Object.fromEntries(services.map((s) => [s.name, s]))) as unknown as ConfigSchema)
+    : configSchema;
   if (options.config !== undefined && options.configFile === undefined) {
     return { config: parseConfig(merged(options.config, options.overrides), schema), source: undefined, services };
   }
@@ -50,7 +60,7 @@ export async function resolveConfig(options: StackOptions): Promise<ResolvedConf
 }
 
 function merged(a: ConfigInput, b: ConfigInput | undefined): ConfigInput {
-  return b ? (deepMerge(a, b)) : a;
+  return b ? deepMerge(a, b) : a;
 }
 
 /**

@@ -1,12 +1,27 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig, type ConfigInput } from "../config/index.js";
-import { detectChart, flattenValues, formatKeyPath, parseChart, valueAt, valuesYaml, VALUES_MARKER, ENV_MARKER, type HelmSecrets } from "../helm/index.js";
+import {
+  detectChart,
+  flattenValues,
+  formatKeyPath,
+  parseChart,
+  valueAt,
+  valuesYaml,
+  VALUES_MARKER,
+  ENV_MARKER,
+  type HelmSecrets,
+} from "../helm/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import { SERVICES } from "../services/index.js";
 import { credentialSources, renderStackEnv, renderValues, valuesWarnings, type LiveStack } from "./values.js";
 
-const SECRETS: HelmSecrets = { appSecretKey: "app-key", enterpriseAppSecretKey: "ent-key", adminAPIsSecretKeySalt: "salt", passwordEncryptionKey: "aes-key" };
+const SECRETS: HelmSecrets = {
+  appSecretKey: "app-key",
+  enterpriseAppSecretKey: "ent-key",
+  adminAPIsSecretKeySalt: "salt",
+  passwordEncryptionKey: "aes-key",
+};
 
 function container(name: string, over: Partial<ObservedContainer>): ObservedContainer {
   return {
@@ -34,12 +49,15 @@ function stack(input: ConfigInput, containers: ObservedContainer[] = []): LiveSt
 
 /** A live stack on other ports, whose containers run with other credentials than the seed's. */
 function liveFacts(): LiveStack {
-  return stack({ registry: { port: 5051 }, postgres: { port: 55433 }, redis: { port: 6380 }, minio: { port: 9100 }, qdrant: { port: 6340 } }, [
-    container("dev-postgres", { env: { POSTGRES_USER: "pguser", POSTGRES_PASSWORD: "pg-pass" } }),
-    container("dev-redis", { cmd: ["redis-server", "--requirepass", "redis-pass", "--appendonly", "yes"] }),
-    container("dev-minio", { env: { MINIO_ROOT_USER: "live-user", MINIO_ROOT_PASSWORD: "live-secret" } }),
-    container("dev-qdrant", { env: { QDRANT__SERVICE__API_KEY: "qdrant-key" } }),
-  ]);
+  return stack(
+    { registry: { port: 5051 }, postgres: { port: 55433 }, redis: { port: 6380 }, minio: { port: 9100 }, qdrant: { port: 6340 } },
+    [
+      container("dev-postgres", { env: { POSTGRES_USER: "pguser", POSTGRES_PASSWORD: "pg-pass" } }),
+      container("dev-redis", { cmd: ["redis-server", "--requirepass", "redis-pass", "--appendonly", "yes"] }),
+      container("dev-minio", { env: { MINIO_ROOT_USER: "live-user", MINIO_ROOT_PASSWORD: "live-secret" } }),
+      container("dev-qdrant", { env: { QDRANT__SERVICE__API_KEY: "qdrant-key" } }),
+    ],
+  );
 }
 
 /** Every leaf as `dotted.path -> value`. */
@@ -93,7 +111,12 @@ const COMMON = {
 
 describe("renderValues", () => {
   it("chart 3.7: externalPostgres with one credentials block per database, and every common key", () => {
-    const expected: Record<string, unknown> = { ...COMMON, "externalPostgres.enabled": true, "externalPostgres.address": "host.docker.internal", "externalPostgres.port": 55433 };
+    const expected: Record<string, unknown> = {
+      ...COMMON,
+      "externalPostgres.enabled": true,
+      "externalPostgres.address": "host.docker.internal",
+      "externalPostgres.port": 55433,
+    };
     for (const db of ["dify", "plugin_daemon", "enterprise", "audit"]) {
       Object.assign(expected, {
         [`externalPostgres.credentials.${db}.database`]: db,
@@ -157,7 +180,9 @@ describe("key paths", () => {
     const k39 = Object.keys(leaves(renderValues(liveFacts(), { chart: "3.9", secrets: SECRETS })));
     expect(k39).toContain("externalDatabase.dialectOptions.postgres.sslMode");
     expect(k37).toContain("externalPostgres.credentials.audit.uriScheme");
-    expect(k37.filter((k) => !k.startsWith("externalPostgres.")).sort()).toEqual(k39.filter((k) => !k.startsWith("externalDatabase.")).sort());
+    expect(k37.filter((k) => !k.startsWith("externalPostgres.")).sort()).toEqual(
+      k39.filter((k) => !k.startsWith("externalDatabase.")).sort(),
+    );
   });
 
   it("flattenValues treats lists, null and empty maps as leaves", () => {
@@ -251,7 +276,6 @@ describe("renderStackEnv", () => {
   });
 });
 
-
 describe("live credentials", () => {
   it("reads every credential from its container when there is one", () => {
     const live = stack({}, [
@@ -261,9 +285,19 @@ describe("live credentials", () => {
       container("dev-qdrant", { env: { QDRANT__SERVICE__API_KEY: "qk" } }),
     ]);
     const v = leaves(renderValues(live, { chart: "3.9", secrets: SECRETS }));
-    expect(v).toMatchObject({ "externalDatabase.user": "pgu", "externalDatabase.password": "pgp", "externalDatabase.port": 55432, "externalDatabase.host": "host.docker.internal" });
+    expect(v).toMatchObject({
+      "externalDatabase.user": "pgu",
+      "externalDatabase.password": "pgp",
+      "externalDatabase.port": 55432,
+      "externalDatabase.host": "host.docker.internal",
+    });
     expect(v).toMatchObject({ "externalRedis.password": "rp", "externalRedis.port": 6379 });
-    expect(v).toMatchObject({ "persistence.s3.accessKey": "mu", "persistence.s3.secretKey": "mp", "persistence.s3.bucketName": "dify", "persistence.s3.region": "us-east-1" });
+    expect(v).toMatchObject({
+      "persistence.s3.accessKey": "mu",
+      "persistence.s3.secretKey": "mp",
+      "persistence.s3.bucketName": "dify",
+      "persistence.s3.region": "us-east-1",
+    });
     expect(v).toMatchObject({ "vectorDB.externalQdrant.apiKey": "qk", "plugin_connector.imageRepoPrefix": "host.docker.internal:5050" });
     expect(credentialSources(live)).toEqual({ postgres: "container", redis: "container", minio: "container", qdrant: "container" });
     expect(valuesWarnings(live)).toEqual(["minio: the container is stopped; start it with `dify-local up`"]);
@@ -272,8 +306,16 @@ describe("live credentials", () => {
   it("falls back to the config when a container is missing or does not show the credential", () => {
     const live = stack({}, [container("dev-redis", { cmd: ["redis-server"] })]);
     const v = leaves(renderValues(live, { chart: "3.9", secrets: SECRETS }));
-    expect(v).toMatchObject({ "externalDatabase.user": "postgres", "externalDatabase.password": "devpassword", "externalRedis.password": "devpassword" });
-    expect(v).toMatchObject({ "persistence.s3.accessKey": "minioadmin", "persistence.s3.secretKey": "minioadmin123", "vectorDB.externalQdrant.apiKey": "devpassword" });
+    expect(v).toMatchObject({
+      "externalDatabase.user": "postgres",
+      "externalDatabase.password": "devpassword",
+      "externalRedis.password": "devpassword",
+    });
+    expect(v).toMatchObject({
+      "persistence.s3.accessKey": "minioadmin",
+      "persistence.s3.secretKey": "minioadmin123",
+      "vectorDB.externalQdrant.apiKey": "devpassword",
+    });
     expect(credentialSources(live)).toEqual({ postgres: "config", redis: "config", minio: "config", qdrant: "config" });
     expect(valuesWarnings(live)).toContain("redis: the container does not show its credentials; they come from the config");
     expect(valuesWarnings(live)).toContain("postgres: no container; its credentials come from the config (run `dify-local up` first)");
@@ -285,6 +327,8 @@ describe("live credentials", () => {
   });
 
   it("a disabled service is rendered from the config, with a warning", () => {
-    expect(valuesWarnings(stack({ qdrant: { enabled: false } }))).toContain("qdrant: disabled in the config; the values point at port 6333 with the configured credentials");
+    expect(valuesWarnings(stack({ qdrant: { enabled: false } }))).toContain(
+      "qdrant: disabled in the config; the values point at port 6333 with the configured credentials",
+    );
   });
 });

@@ -52,7 +52,10 @@ export function valuesWarnings(live: LiveStack): string[] {
     const container = containerOf(live, s);
     const source = s.credentialSource(live.config, container);
     if (source === undefined) continue;
-    if (!s.settings(live.config).enabled) out.push(`${s.name}: disabled in the config; the values point at port ${s.hostPorts(live.config)[0]?.port ?? "?"} with the configured credentials`);
+    if (!s.settings(live.config).enabled)
+      out.push(
+        `${s.name}: disabled in the config; the values point at port ${s.hostPorts(live.config)[0]?.port ?? "?"} with the configured credentials`,
+      );
     else if (!container) out.push(`${s.name}: no container; its credentials come from the config (run \`dify-local up\` first)`);
     else if (source === "config") out.push(`${s.name}: the container does not show its credentials; they come from the config`);
     else if (!container.running) out.push(`${s.name}: the container is stopped; start it with \`dify-local up\``);

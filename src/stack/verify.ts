@@ -9,7 +9,8 @@ async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
   const container = await stack.containerOf(service);
   const id = `${service.name}.container`;
   const what = `container ${name} is running`;
-  if (!container?.running) return [{ id, ok: false, what, detail: container ? `it is ${container.state}` : "it does not exist", fix: "run `dify-local up`" }];
+  if (!container?.running)
+    return [{ id, ok: false, what, detail: container ? `it is ${container.state}` : "it does not exist", fix: "run `dify-local up`" }];
   return [{ id, ok: true, what }, ...(await service.checks(stack.contextFor(container)))];
 }
 

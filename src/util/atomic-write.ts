@@ -17,7 +17,11 @@ export interface AtomicWriteOptions {
  * file is renamed over the target. On any failure the temporary file is removed and the target is
  * left as it was. Returns the bytes written.
  */
-export async function writeFileAtomic(target: string, data: string | Uint8Array | Readable, options: AtomicWriteOptions = {}): Promise<number> {
+export async function writeFileAtomic(
+  target: string,
+  data: string | Uint8Array | Readable,
+  options: AtomicWriteOptions = {},
+): Promise<number> {
   const tmp = join(dirname(target), `.${basename(target)}.dify-local-${randomBytes(4).toString("hex")}`);
   // "wx": never through a file or link that is already there.
   const handle = await open(tmp, "wx", options.mode ?? 0o666);

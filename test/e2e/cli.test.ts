@@ -51,14 +51,14 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
       ["postgres:\n  port: high\n", "postgres.port"],
       ["postgres:\n  port: 99999\n", "postgres.port"],
       ["redis:\n  passwd: x\n", "redis.passwd"],
-      ["redis:\n  password: \"\"\n", "redis.password"],
+      ['redis:\n  password: ""\n', "redis.password"],
       ["minio:\n  anonymous: world\n", "minio.anonymous"],
       ["minio:\n  bucket: Not_A_Bucket\n", "minio.bucket"],
-      ["qdrant:\n  container: \"bad name\"\n", "qdrant.container"],
+      ['qdrant:\n  container: "bad name"\n', "qdrant.container"],
       ["bind: everywhere\n", "bind"],
       ["postgres:\n  databases: [dify, dify]\n", "postgres.databases"],
       ["minio:\n  consolePort: 6379\n", "minio.consolePort"],
-      ["registry:\n  image: \"has space\"\n", "registry.image"],
+      ['registry:\n  image: "has space"\n', "registry.image"],
       ["readyTimeout: -1\n", "readyTimeout"],
       ["cluster:\n  workers: many\n", "cluster.workers"],
     ];
@@ -106,15 +106,24 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     const first = await cli(["up"]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stderr).toMatch(/^ok {3}postgres container: created$/m);
-    expect(first.stderr).toMatch(/^ok {3}postgres init: created database dify; created database plugin_daemon; created database enterprise; created database audit$/m);
+    expect(first.stderr).toMatch(
+      /^ok {3}postgres init: created database dify; created database plugin_daemon; created database enterprise; created database audit$/m,
+    );
     expect(first.stdout).toContain("changes");
     // Nothing but step lines on stderr: no stray library warnings.
     for (const line of first.stderr.trim().split("\n")) expect(line).toMatch(/^(ok|skip|fail) /);
 
     const again = await cli(["up", "--json"]);
     expect(again.code).toBe(0);
-    const lines = again.stdout.trim().split("\n").map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; detail?: string; changes?: string[] });
-    expect(lines.filter((l) => l.type === "event" && l.step?.endsWith(" container") && l.status === "ok").every((l) => l.detail?.startsWith("unchanged"))).toBe(true);
+    const lines = again.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; step?: string; status?: string; detail?: string; changes?: string[] });
+    expect(
+      lines
+        .filter((l) => l.type === "event" && l.step?.endsWith(" container") && l.status === "ok")
+        .every((l) => l.detail?.startsWith("unchanged")),
+    ).toBe(true);
     expect(lines.at(-1)).toMatchObject({ type: "result", ok: true, changes: [] });
   });
 
@@ -199,7 +208,10 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
   it("on a terminal: live rows with a spinner while working, then ✓ per step", async () => {
     // `script` gives the CLI a real pseudo-terminal (with a size, as a terminal window has).
     const run = await new Promise<Run>((done) => {
-      const child = spawn("script", ["-qec", `stty cols 150 rows 60; ${process.execPath} ${BIN} up`, "/dev/null"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      const child = spawn("script", ["-qec", `stty cols 150 rows 60; ${process.execPath} ${BIN} up`, "/dev/null"], {
+        cwd: dir,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

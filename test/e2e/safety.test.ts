@@ -38,11 +38,23 @@ describe.skipIf(!inject("engine"))("the README's safety claims, through the CLI"
 
   it("verify exits 1 on minio.credentials when the config's MinIO password differs from the running container's", async () => {
     expect((await cli(["verify"])).code).toBe(0);
-    await writeFile(join(dir, "drifted.yaml"), stringify(testConfig("safety-cli", BASE, { registry: { enabled: false }, postgres: { enabled: false }, qdrant: { enabled: false }, minio: { rootPassword: "not-the-live-one" } })));
+    await writeFile(
+      join(dir, "drifted.yaml"),
+      stringify(
+        testConfig("safety-cli", BASE, {
+          registry: { enabled: false },
+          postgres: { enabled: false },
+          qdrant: { enabled: false },
+          minio: { rootPassword: "not-the-live-one" },
+        }),
+      ),
+    );
 
     const run = await cli(["verify", "--config", "drifted.yaml"]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain("✗ MinIO's root credentials in the container equal the config (values.yaml must use exactly these): container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
+    expect(run.stdout).toContain(
+      "✗ MinIO's root credentials in the container equal the config (values.yaml must use exactly these): container's MINIO_ROOT_PASSWORD differs from minio.rootPassword",
+    );
     // The fix names this config's container, not the seed's dev-minio.
     expect(run.stdout).toContain(`fix: run \`dify-local up\` to recreate ${MINIO} with the configured credentials`);
     const json = await cli(["verify", "--json", "--config", "drifted.yaml"]);

@@ -13,7 +13,9 @@ import { cleanup, docker, exists, guardSeedNames, testConfig } from "../support/
 
 const BASE = 21300;
 // Seed names and port for the registry only; the other services get their own names and ports.
-const config = testConfig("adopt", BASE, { registry: { container: "local-registry", port: 5050, image: "registry:2", volume: "dlt-adopt-registry-data" } });
+const config = testConfig("adopt", BASE, {
+  registry: { container: "local-registry", port: 5050, image: "registry:2", volume: "dlt-adopt-registry-data" },
+});
 let taggedByUs = false;
 /** The anonymous volume `docker run` gave the hand-made registry; --recreate keeps it, the test removes it. */
 let anonymousVolumes: string[] = [];
@@ -26,7 +28,9 @@ describe.skipIf(!inject("engine"))("adoption", () => {
       await tagImage(FIXTURE_IMAGES.registry, "registry:2");
       taggedByUs = true;
     }
-    const run = spawnSync("docker", ["run", "-d", "-p", "5050:5000", "--restart=always", "--name", "local-registry", "registry:2"], { encoding: "utf8" });
+    const run = spawnSync("docker", ["run", "-d", "-p", "5050:5000", "--restart=always", "--name", "local-registry", "registry:2"], {
+      encoding: "utf8",
+    });
     expect(run.status, run.stderr).toBe(0);
     const made = await docker.getContainer("local-registry").inspect();
     anonymousVolumes = made.Mounts.filter((m) => m.Type === "volume" && m.Name).map((m) => m.Name as string);
@@ -60,7 +64,9 @@ describe.skipIf(!inject("engine"))("adoption", () => {
   });
 
   it("refuses a hand-made container that differs, and --recreate replaces it", async () => {
-    const differing = testConfig("adopt", BASE, { registry: { container: "local-registry", port: BASE + 20, image: "registry:2", volume: "dlt-adopt-registry-data" } });
+    const differing = testConfig("adopt", BASE, {
+      registry: { container: "local-registry", port: BASE + 20, image: "registry:2", volume: "dlt-adopt-registry-data" },
+    });
     const err = await up({ config: differing }).then(
       () => undefined,
       (e: unknown) => e,

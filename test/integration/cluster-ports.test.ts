@@ -20,10 +20,16 @@ const BASE = 21900;
 const CLUSTER = "dlt-ports";
 const HTTP = BASE + 80;
 const HTTPS = BASE + 81;
-const config = testConfig("ports", BASE, { cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: HTTP, httpsPort: HTTPS, readyTimeout: 20 } });
+const config = testConfig("ports", BASE, {
+  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: HTTP, httpsPort: HTTPS, readyTimeout: 20 },
+});
 const { containers, volumes } = namesOf(config);
 const FAKE_KIND = resolve("test/support/fake-kind");
-const savedEnv = { PATH: process.env.PATH, FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER, FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR };
+const savedEnv = {
+  PATH: process.env.PATH,
+  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
+  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
+};
 let api: KubeApiDouble;
 let stateDir: string;
 
@@ -33,7 +39,14 @@ async function nodes(): Promise<string[]> {
 }
 
 async function removeNodes(): Promise<void> {
-  await Promise.all((await nodes()).map((n) => docker.getContainer(n).remove({ force: true, v: true }).catch(() => undefined)));
+  await Promise.all(
+    (await nodes()).map((n) =>
+      docker
+        .getContainer(n)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 function listen(port: number, host: string): Promise<Server> {
@@ -84,7 +97,11 @@ describe.skipIf(!inject("engine"))("the kind cluster's ports (fake kind publishi
       const err = await up({ config }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ConflictError);
       expect((err as ConflictError).exitCode).toBe(4);
-      expect((err as Error).message).toMatch(new RegExp(`127\\.0\\.0\\.1:${HTTP} \\(cluster\\.httpPort, for the kind cluster ${CLUSTER}\\) is in use by \\S+ \\(pid ${process.pid}\\)`));
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `127\\.0\\.0\\.1:${HTTP} \\(cluster\\.httpPort, for the kind cluster ${CLUSTER}\\) is in use by \\S+ \\(pid ${process.pid}\\)`,
+        ),
+      );
       expect((err as Error).message).not.toContain(String(HTTPS));
       // Nothing was made: no service container or volume, no node, and kind was never asked.
       for (const c of containers) expect(await exists("container", c)).toBe(false);
@@ -96,7 +113,9 @@ describe.skipIf(!inject("engine"))("the kind cluster's ports (fake kind publishi
       const diagnosis = await doctor({ config });
       const finding = diagnosis.findings.find((f) => f.id === "ports.cluster.httpPort");
       expect(finding?.severity).toBe("error");
-      expect(finding?.what).toMatch(new RegExp(`port 127\\.0\\.0\\.1:${HTTP} \\(cluster\\.httpPort\\) is held by \\S+ \\(pid ${process.pid}\\)`));
+      expect(finding?.what).toMatch(
+        new RegExp(`port 127\\.0\\.0\\.1:${HTTP} \\(cluster\\.httpPort\\) is held by \\S+ \\(pid ${process.pid}\\)`),
+      );
       expect(diagnosis.findings.find((f) => f.id === "ports.cluster.httpsPort")).toBeUndefined();
     } finally {
       await new Promise((r) => holder.close(r));
@@ -106,13 +125,18 @@ describe.skipIf(!inject("engine"))("the kind cluster's ports (fake kind publishi
   it("with the port free, kind publishes the ingress ports on the bind address; an existing cluster holds them", async () => {
     const result = await up({ config });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    const given = parse(await readFile(join(stateDir, `${CLUSTER}.config.yaml`), "utf8")) as { nodes: Array<{ extraPortMappings?: unknown[] }> };
+    const given = parse(await readFile(join(stateDir, `${CLUSTER}.config.yaml`), "utf8")) as {
+      nodes: Array<{ extraPortMappings?: unknown[] }>;
+    };
     expect(given.nodes[0]?.extraPortMappings).toEqual([
       { containerPort: 80, hostPort: HTTP, listenAddress: "127.0.0.1", protocol: "TCP" },
       { containerPort: 443, hostPort: HTTPS, listenAddress: "127.0.0.1", protocol: "TCP" },
     ]);
     const controlPlane = await docker.getContainer(`${CLUSTER}-control-plane`).inspect();
-    expect(controlPlane.HostConfig.PortBindings).toEqual({ "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(HTTP) }], "443/tcp": [{ HostIp: "127.0.0.1", HostPort: String(HTTPS) }] });
+    expect(controlPlane.HostConfig.PortBindings).toEqual({
+      "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(HTTP) }],
+      "443/tcp": [{ HostIp: "127.0.0.1", HostPort: String(HTTPS) }],
+    });
     expect((await docker.getContainer(`${CLUSTER}-worker`).inspect()).HostConfig.PortBindings).toEqual({});
     // Published for real: the port is taken now, by the node.
     await expect(listen(HTTP, "127.0.0.1")).rejects.toMatchObject({ code: "EADDRINUSE" });
@@ -120,17 +144,29 @@ describe.skipIf(!inject("engine"))("the kind cluster's ports (fake kind publishi
     // The cluster's own ports are no conflict, for up and for the doctor.
     expect((await up({ config })).changes).toEqual([]);
     const diagnosis = await doctor({ config });
-    expect(diagnosis.findings.filter((f) => f.id.startsWith("ports"))).toEqual([{ id: "ports", severity: "ok", what: "every configured port is free or held by its own container" }]);
+    expect(diagnosis.findings.filter((f) => f.id.startsWith("ports"))).toEqual([
+      { id: "ports", severity: "ok", what: "every configured port is free or held by its own container" },
+    ]);
   });
 
   it("the fake kind answers like kind: get kubeconfig --internal, unknown flags, strict config decoding", async () => {
     const internal = await kindCli(["get", "kubeconfig", "--name", CLUSTER, "--internal"]);
     expect(internal.code).toBe(0);
-    expect(parse(internal.stdout)).toMatchObject({ clusters: [{ name: `kind-${CLUSTER}`, cluster: { server: `https://${CLUSTER}-control-plane:6443` } }], "current-context": `kind-${CLUSTER}` });
-    expect(await kindCli(["get", "kubeconfig", "--name", CLUSTER, "--x"])).toEqual({ code: 1, stdout: "", stderr: "ERROR: unknown flag: --x\n" });
+    expect(parse(internal.stdout)).toMatchObject({
+      clusters: [{ name: `kind-${CLUSTER}`, cluster: { server: `https://${CLUSTER}-control-plane:6443` } }],
+      "current-context": `kind-${CLUSTER}`,
+    });
+    expect(await kindCli(["get", "kubeconfig", "--name", CLUSTER, "--x"])).toEqual({
+      code: 1,
+      stdout: "",
+      stderr: "ERROR: unknown flag: --x\n",
+    });
 
     const file = join(stateDir, "bad-kind.yaml");
-    await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 80\n    hostPort: 80\n    listenAdress: 127.0.0.1\nbogus: true\n");
+    await writeFile(
+      file,
+      "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 80\n    hostPort: 80\n    listenAdress: 127.0.0.1\nbogus: true\n",
+    );
     const bad = await kindCli(["create", "cluster", "--name", "dlt-ports-bad", "--config", file]);
     expect(bad).toEqual({
       code: 1,

@@ -31,18 +31,29 @@ const config = testConfig("restart", BASE, {
   cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 80, httpsPort: BASE + 81, readyTimeout: 20 },
 });
 const serviceContainers = [config.registry!.container!, config.redis!.container!];
-const savedEnv = { PATH: process.env.PATH, FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER, FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR };
+const savedEnv = {
+  PATH: process.env.PATH,
+  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
+  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
+};
 let api: KubeApiDouble;
 let stateDir: string;
 
 async function removeNodes(): Promise<void> {
   const nodes = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
-  await Promise.all(nodes.map((n) => docker.getContainer(n.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    nodes.map((n) =>
+      docker
+        .getContainer(n.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** A node's /etc/hosts, read through the archive API (no exec, so nothing is changed by reading). */
 async function etcHosts(node: string): Promise<string> {
-  const archive = (await docker.getContainer(node).getArchive({ path: "/etc/hosts" }));
+  const archive = await docker.getContainer(node).getArchive({ path: "/etc/hosts" });
   const chunks: Buffer[] = [];
   for await (const c of archive) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
   const tar = Buffer.concat(chunks);
@@ -91,7 +102,9 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     const gateway = await kindGateway();
     for (const name of serviceContainers) {
       const info = await docker.getContainer(name).inspect();
-      const bindings = Object.entries((info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>);
+      const bindings = Object.entries(
+        (info.HostConfig.PortBindings ?? {}) as Record<string, Array<{ HostIp: string; HostPort: string }> | null>,
+      );
       expect(bindings.length).toBeGreaterThan(0);
       for (const [port, list] of bindings) {
         // Each port exactly twice: loopback for this machine, the gateway for the nodes and pods.
@@ -117,7 +130,11 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
 
     const checked = await verify({ config });
     expect(checked.ok).toBe(false);
-    expect(checked.checks.find((c) => c.id === `cluster.host-alias.${WORKER}`)).toMatchObject({ ok: false, detail: "it does not resolve", fix: expect.stringContaining("dify-local up") });
+    expect(checked.checks.find((c) => c.id === `cluster.host-alias.${WORKER}`)).toMatchObject({
+      ok: false,
+      detail: "it does not resolve",
+      fix: expect.stringContaining("dify-local up"),
+    });
     const failed = checked.checks.filter((c) => !c.ok).map((c) => c.id);
     // Everything that failed is about the restarted node (it reaches nothing by the alias now).
     expect(failed.every((id) => id.endsWith(`.${WORKER}`))).toBe(true);

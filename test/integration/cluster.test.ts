@@ -29,13 +29,25 @@ const clusterSection = { enabled: true, name: CLUSTER, workers: 1, httpPort: BAS
 const config = testConfig("cluster", BASE, { cluster: clusterSection });
 const { containers, volumes } = namesOf(config);
 const PUSHED = `localhost:${BASE}/dlt-cluster/plugin:0.1`;
-const savedEnv = { PATH: process.env.PATH, FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER, FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR, FAKE_KIND_VERSION: process.env.FAKE_KIND_VERSION };
+const savedEnv = {
+  PATH: process.env.PATH,
+  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
+  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
+  FAKE_KIND_VERSION: process.env.FAKE_KIND_VERSION,
+};
 let api: KubeApiDouble;
 let stateDir: string;
 
 async function removeNodes(): Promise<void> {
   const nodes = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
-  await Promise.all(nodes.map((n) => docker.getContainer(n.Id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(
+    nodes.map((n) =>
+      docker
+        .getContainer(n.Id)
+        .remove({ force: true })
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** Runs a command in a container: its exit code and its stdout and stderr together. */
@@ -50,7 +62,7 @@ async function execIn(container: string, cmd: string[]): Promise<{ code: number 
   // Strip the 8-byte frame headers of the multiplexed stream.
   const buf = Buffer.concat(chunks);
   let output = "";
-  for (let i = 0; i + 8 <= buf.length; ) {
+  for (let i = 0; i + 8 <= buf.length;) {
     const size = buf.readUInt32BE(i + 4);
     output += buf.subarray(i + 8, i + 8 + size).toString();
     i += 8 + size;
@@ -73,7 +85,9 @@ function corednsConfigMap(): { metadata: { resourceVersion: string }; data: { Co
 
 /** Exec events on the engine while `work` runs; a marker exec on a non-node container ends the window. */
 async function execEventsDuring(work: () => Promise<unknown>): Promise<Array<{ container: string; action: string }>> {
-  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: ["container"] }) })) as NodeJS.ReadableStream & { destroy(): void };
+  const stream = (await docker.getEvents({ filters: JSON.stringify({ type: ["container"] }) })) as NodeJS.ReadableStream & {
+    destroy(): void;
+  };
   const seen: Array<{ container: string; action: string }> = [];
   let marker: () => void = () => undefined;
   const markerSeen = new Promise<void>((r) => (marker = r));
@@ -143,23 +157,37 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     // The config kind was given.
     const given = parse(await readFile(join(stateDir, `${CLUSTER}.config.yaml`), "utf8")) as {
       apiVersion: string;
-      nodes: Array<{ role: string; labels?: Record<string, string>; extraPortMappings?: Array<{ containerPort: number; hostPort: number; listenAddress?: string }> }>;
+      nodes: Array<{
+        role: string;
+        labels?: Record<string, string>;
+        extraPortMappings?: Array<{ containerPort: number; hostPort: number; listenAddress?: string }>;
+      }>;
       containerdConfigPatches: string[];
     };
     expect(given.apiVersion).toBe("kind.x-k8s.io/v1alpha4");
     expect(given.nodes.map((n) => n.role)).toEqual(["control-plane", "worker"]);
     expect(given.nodes[0]?.labels).toEqual({ "ingress-ready": "true" });
-    expect(given.nodes[0]?.extraPortMappings?.map((p) => [p.containerPort, p.hostPort, p.listenAddress])).toEqual([[80, BASE + 80, "127.0.0.1"], [443, BASE + 81, "127.0.0.1"]]);
+    expect(given.nodes[0]?.extraPortMappings?.map((p) => [p.containerPort, p.hostPort, p.listenAddress])).toEqual([
+      [80, BASE + 80, "127.0.0.1"],
+      [443, BASE + 81, "127.0.0.1"],
+    ]);
     // Published as kind does, on the listen address (the config's bind), by the control plane.
     const controlPlane = await docker.getContainer(`${CLUSTER}-control-plane`).inspect();
-    expect(controlPlane.HostConfig.PortBindings).toEqual({ "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 80) }], "443/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 81) }] });
+    expect(controlPlane.HostConfig.PortBindings).toEqual({
+      "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 80) }],
+      "443/tcp": [{ HostIp: "127.0.0.1", HostPort: String(BASE + 81) }],
+    });
     expect(given.containerdConfigPatches.join()).toContain('config_path = "/etc/containerd/certs.d"');
 
     // hosts.toml with the seed's content, for both registry names, on every node.
-    const gateway = ((await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } }).IPAM.Config.map((c) => c.Gateway).find((g) => g?.includes("."));
+    const gateway = ((await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } }).IPAM.Config.map(
+      (c) => c.Gateway,
+    ).find((g) => g?.includes("."));
     for (const node of NODES) {
       const toml = await fileIn(node, `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`);
-      expect(toml).toBe(`server = "http://host.docker.internal:${BASE}"\n\n[host."http://host.docker.internal:${BASE}"]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`);
+      expect(toml).toBe(
+        `server = "http://host.docker.internal:${BASE}"\n\n[host."http://host.docker.internal:${BASE}"]\n  capabilities = ["pull", "resolve", "push"]\n  skip_verify = true\n`,
+      );
       expect(await fileIn(node, `/etc/containerd/certs.d/localhost:${BASE}/hosts.toml`)).toBe(toml);
       // Native Linux engine: the alias points at the kind network's gateway.
       expect(await fileIn(node, "/etc/hosts")).toMatch(new RegExp(`^${gateway?.replace(/\./g, "\\.")}\\thost\\.docker\\.internal$`, "m"));
@@ -168,12 +196,19 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     const registry = await docker.getContainer(config.registry!.container!).inspect();
     expect(Object.keys(registry.NetworkSettings.Networks)).toContain("kind");
     expect(registry.HostConfig.PortBindings?.["5000/tcp"]).toEqual(
-      expect.arrayContaining([{ HostIp: "127.0.0.1", HostPort: String(BASE) }, { HostIp: gateway, HostPort: String(BASE) }]),
+      expect.arrayContaining([
+        { HostIp: "127.0.0.1", HostPort: String(BASE) },
+        { HostIp: gateway, HostPort: String(BASE) },
+      ]),
     );
 
     // Through the API double: the KEP-1755 ConfigMap, CoreDNS's hosts entry and one rollout.
     const hosting = api.configMaps.get("kube-public/local-registry-hosting") as { data: Record<string, string> };
-    expect(parse(hosting.data["localRegistryHosting.v1"] ?? "")).toMatchObject({ host: `localhost:${BASE}`, hostFromContainerRuntime: `host.docker.internal:${BASE}`, hostFromClusterNetwork: `host.docker.internal:${BASE}` });
+    expect(parse(hosting.data["localRegistryHosting.v1"] ?? "")).toMatchObject({
+      host: `localhost:${BASE}`,
+      hostFromContainerRuntime: `host.docker.internal:${BASE}`,
+      hostFromClusterNetwork: `host.docker.internal:${BASE}`,
+    });
     const corefile = (api.configMaps.get("kube-system/coredns") as { data: { Corefile: string } }).data.Corefile;
     expect(corefile).toContain(`hosts {\n        ${gateway} host.docker.internal\n        fallthrough\n    }`);
     expect(api.rollouts.get("kube-system/coredns")).toBe(1);
@@ -181,17 +216,33 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     // and up returned only after the rollout went through its phases to available.
     const deploymentCalls = api.requests.filter((r) => r.path === "/apis/apps/v1/namespaces/kube-system/deployments/coredns");
     expect(deploymentCalls.filter((r) => r.method !== "GET")).toEqual([
-      { method: "PATCH", path: "/apis/apps/v1/namespaces/kube-system/deployments/coredns", status: 200, contentType: "application/strategic-merge-patch+json" },
+      {
+        method: "PATCH",
+        path: "/apis/apps/v1/namespaces/kube-system/deployments/coredns",
+        status: 200,
+        contentType: "application/strategic-merge-patch+json",
+      },
     ]);
     expect(deploymentCalls.filter((r) => r.method === "GET").length).toBeGreaterThanOrEqual(4);
-    const coredns = api.deployments.get("kube-system/coredns") as { metadata: { generation: number }; spec: { template: { metadata: { annotations: Record<string, string> } } }; status: Record<string, number> };
+    const coredns = api.deployments.get("kube-system/coredns") as {
+      metadata: { generation: number };
+      spec: { template: { metadata: { annotations: Record<string, string> } } };
+      status: Record<string, number>;
+    };
     expect(coredns.spec.template.metadata.annotations["kubectl.kubernetes.io/restartedAt"]).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(coredns.status).toEqual({ observedGeneration: 2, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 });
 
     // The seed's verifications, from inside each node, for real over the kind network.
     const ids = result.checks.map((c) => c.id);
     for (const node of NODES) {
-      expect(ids).toEqual(expect.arrayContaining([`cluster.hosts-toml.${node}`, `cluster.host-alias.${node}`, `cluster.registry.${node}`, `cluster.host-ports.${node}`]));
+      expect(ids).toEqual(
+        expect.arrayContaining([
+          `cluster.hosts-toml.${node}`,
+          `cluster.host-alias.${node}`,
+          `cluster.registry.${node}`,
+          `cluster.host-ports.${node}`,
+        ]),
+      );
     }
     expect(result.checks.find((c) => c.id === "cluster.nodes")).toMatchObject({ ok: true, detail: "2 nodes" });
     expect(sink.events.find((e) => e.step === "cluster create" && e.status === "ok")?.detail).toBe(`created ${CLUSTER}`);
@@ -230,13 +281,17 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     const result = await up({ config: more });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.changes.every((c) => c.startsWith(`${extra}:`))).toBe(true);
-    expect(await fileIn(extra, `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`)).toContain(`server = "http://host.docker.internal:${BASE}"`);
+    expect(await fileIn(extra, `/etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`)).toContain(
+      `server = "http://host.docker.internal:${BASE}"`,
+    );
     await node.remove({ force: true });
   });
 
   it("a node that stays NotReady: the timeout names it", async () => {
     api.notReady.add(`${CLUSTER}-worker`);
-    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch(
+      (e: unknown) => e,
+    );
     api.notReady.clear();
     expect(err).toBeInstanceOf(OperationError);
     expect((err as Error).message).toContain(`cluster nodes not Ready after 1s (not Ready: ${CLUSTER}-worker)`);
@@ -254,11 +309,16 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     expect(checked.checks.find((c) => c.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ ok: false, detail: "missing" });
     // The doctor reports the same, with the fix; it also sees the nodes and the registry.
     const diagnosis = await doctor({ config });
-    expect(diagnosis.findings.find((f) => f.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({ severity: "error", fix: "run `dify-local up` to rewrite it" });
+    expect(diagnosis.findings.find((f) => f.id === `cluster.hosts-toml.${CLUSTER}-worker`)).toMatchObject({
+      severity: "error",
+      fix: "run `dify-local up` to rewrite it",
+    });
     expect(diagnosis.findings.find((f) => f.id === "cluster.nodes")?.severity).toBe("ok");
     expect(diagnosis.findings.find((f) => f.id === `cluster.registry.${CLUSTER}-control-plane`)?.severity).toBe("ok");
     expect(diagnosis.findings.find((f) => f.id === `cluster.host-alias.${CLUSTER}-worker`)?.severity).toBe("ok");
-    expect((await up({ config })).changes).toEqual([`${CLUSTER}-worker: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`]);
+    expect((await up({ config })).changes).toEqual([
+      `${CLUSTER}-worker: wrote /etc/containerd/certs.d/host.docker.internal:${BASE}/hosts.toml`,
+    ]);
   });
 
   it("containerd in every node pulls from the registry over HTTP through the hosts.toml files up wrote", async () => {
@@ -311,11 +371,20 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     };
     api.conflictOnce("configmaps", "kube-public/dlt-flapping", flap);
     const before = api.requests.length;
-    const err = await kube.applyConfigMap("kube-public", "dlt-flapping", (current) => ({ ...current, mine: "yes" })).catch((e: unknown) => e);
+    const err = await kube
+      .applyConfigMap("kube-public", "dlt-flapping", (current) => ({ ...current, mine: "yes" }))
+      .catch((e: unknown) => e);
     flapping = false;
     expect(err).toBeInstanceOf(OperationError);
-    expect((err as Error).message).toBe("ConfigMap kube-public/dlt-flapping kept changing while dify-local updated it (409 Conflict 5 times)");
-    expect(api.requests.slice(before).filter((r) => r.method === "PUT").map((r) => r.status)).toEqual([409, 409, 409, 409, 409]);
+    expect((err as Error).message).toBe(
+      "ConfigMap kube-public/dlt-flapping kept changing while dify-local updated it (409 Conflict 5 times)",
+    );
+    expect(
+      api.requests
+        .slice(before)
+        .filter((r) => r.method === "PUT")
+        .map((r) => r.status),
+    ).toEqual([409, 409, 409, 409, 409]);
   });
 
   it("nodes that turn Ready after a few polls, or register late: up waits for them", async () => {
@@ -333,7 +402,9 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
 
   it("a node that never registers: the timeout says how many are missing", async () => {
     api.registersAfterPolls.set(`${CLUSTER}-worker`, Infinity);
-    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch(
+      (e: unknown) => e,
+    );
     api.registersAfterPolls.clear();
     expect(err).toBeInstanceOf(OperationError);
     expect((err as Error).message).toBe("cluster nodes not Ready after 1s (1 of 2 nodes not registered yet)");
@@ -342,10 +413,14 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
   it("a CoreDNS rollout that never progresses: the timeout says what it lacks", async () => {
     corednsConfigMap().data.Corefile = KIND_DEFAULT_COREFILE;
     api.rolloutStallsAt = "pending";
-    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch((e: unknown) => e);
+    const err = await up({ config: testConfig("cluster", BASE, { cluster: { ...clusterSection, readyTimeout: 1 } }) }).catch(
+      (e: unknown) => e,
+    );
     api.rolloutStallsAt = undefined;
     expect(err).toBeInstanceOf(OperationError);
-    expect((err as Error).message).toMatch(/^rollout of kube-system\/coredns did not finish within 1s \(generation (\d+) not observed yet \(at \d+\)\)$/);
+    expect((err as Error).message).toMatch(
+      /^rollout of kube-system\/coredns did not finish within 1s \(generation (\d+) not observed yet \(at \d+\)\)$/,
+    );
     // Once the controller moves again, the next up finds CoreDNS wired and changes nothing there.
     expect((await up({ config })).changes).toEqual([]);
   });
@@ -359,8 +434,10 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     for (const v of volumes) expect(await exists("volume", v)).toBe(true);
     expect(await readFile(join(stateDir, "calls.log"), "utf8")).toContain(`delete cluster --name ${CLUSTER}`);
     // A kind network dify-local created goes with the cluster; one made by someone else stays.
-    const network = await docker.getNetwork("kind").inspect().catch(() => undefined) as { Labels?: Record<string, string> } | undefined;
+    const network = (await docker
+      .getNetwork("kind")
+      .inspect()
+      .catch(() => undefined)) as { Labels?: Record<string, string> } | undefined;
     expect(network?.Labels?.["dify-local.managed"]).toBeUndefined();
   });
 });
-

@@ -35,13 +35,28 @@ describe.skipIf(!inject("engine"))("doctor", () => {
     expect(result.findings.filter((f) => f.severity === "error")).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.findings.find((f) => f.id === "prereq.engine")?.what).toMatch(/^Docker engine \S+ at /);
-    expect(result.findings.map((f) => f.id)).toEqual(expect.arrayContaining(["prereq.kind", "prereq.helm", "prereq.kubectl", "ports", "postgres.auth", "postgres.databases", "minio.bucket", "minio.anonymous"]));
+    expect(result.findings.map((f) => f.id)).toEqual(
+      expect.arrayContaining([
+        "prereq.kind",
+        "prereq.helm",
+        "prereq.kubectl",
+        "ports",
+        "postgres.auth",
+        "postgres.databases",
+        "minio.bucket",
+        "minio.anonymous",
+      ]),
+    );
   });
 
   it("a stopped container: error with its state and the fix", async () => {
     await docker.getContainer(names.redis).stop({ t: 5 });
     const f = (await find()).find((x) => x.id === "containers.redis");
-    expect(f).toMatchObject({ severity: "error", what: expect.stringContaining(`container ${names.redis} is exited`) as unknown, fix: expect.stringContaining("dify-local up") as unknown });
+    expect(f).toMatchObject({
+      severity: "error",
+      what: expect.stringContaining(`container ${names.redis} is exited`) as unknown,
+      fix: expect.stringContaining("dify-local up") as unknown,
+    });
     await docker.getContainer(names.redis).start();
   });
 
@@ -84,7 +99,14 @@ describe.skipIf(!inject("engine"))("doctor", () => {
   });
 
   it("a removed bucket policy, and a file copied into the data directory", async () => {
-    const s3 = new Minio.Client({ endPoint: "127.0.0.1", port: BASE + 3, useSSL: false, accessKey: "minioadmin", secretKey: "minioadmin123", pathStyle: true });
+    const s3 = new Minio.Client({
+      endPoint: "127.0.0.1",
+      port: BASE + 3,
+      useSSL: false,
+      accessKey: "minioadmin",
+      secretKey: "minioadmin123",
+      pathStyle: true,
+    });
     await s3.putObject("dify", "assets/icon.png", Buffer.from("through S3"));
     await s3.setBucketPolicy("dify", "");
     // What the seed warns against: a file put straight into /data/dify (docker cp).
@@ -94,7 +116,10 @@ describe.skipIf(!inject("engine"))("doctor", () => {
     await docker.getContainer(names.minio).putArchive(tar as unknown as NodeJS.ReadableStream, { path: "/data/dify" });
 
     const found = await find();
-    expect(found.find((x) => x.id === "minio.anonymous")).toMatchObject({ severity: "error", what: `anonymous access to dify is none, the config wants public` });
+    expect(found.find((x) => x.id === "minio.anonymous")).toMatchObject({
+      severity: "error",
+      what: `anonymous access to dify is none, the config wants public`,
+    });
     const stray = found.find((x) => x.id === "minio.direct-files");
     expect(stray?.what).toContain("/data/dify/copied-directly.difypkg");
     expect(stray?.what).not.toContain("icon.png");
@@ -113,14 +138,34 @@ describe.skipIf(!inject("engine"))("doctor", () => {
       ]);
       const rendered = parse(await readFile(file, "utf8")) as Record<string, Record<string, unknown>>;
       const mistakes: Array<[string, (v: Record<string, Record<string, unknown>>) => void, string, string]> = [
-        ["S3 secret", (v) => ((v.persistence!.s3 as Record<string, unknown>).secretKey = "minioadmin"), "values.s3-credentials", "flask reset-encrypt-key-pair"],
+        [
+          "S3 secret",
+          (v) => ((v.persistence!.s3 as Record<string, unknown>).secretKey = "minioadmin"),
+          "values.s3-credentials",
+          "flask reset-encrypt-key-pair",
+        ],
         ["localhost", (v) => (v.externalRedis!.host = "localhost"), "values.externalRedis.host", "host.docker.internal"],
         ["port", (v) => (v.externalPostgres!.port = 5432), "values.externalPostgres.port", "dify-local values --merge"],
-        ["sslmode", (v) => (((v.externalPostgres!.credentials as Record<string, Record<string, unknown>>).dify!).sslmode = "require"), "values.externalPostgres.credentials.dify.sslmode", "disable"],
+        [
+          "sslmode",
+          (v) => ((v.externalPostgres!.credentials as Record<string, Record<string, unknown>>).dify!.sslmode = "require"),
+          "values.externalPostgres.credentials.dify.sslmode",
+          "disable",
+        ],
         ["minio", (v) => (v.minio!.enabled = true), "values.minio.enabled", "minio.enabled: false"],
-        ["pluginBuilder", (v) => (v.pluginBuilder = { imageRepoPrefix: "host.docker.internal:5050" }), "values.pluginBuilder", "plugin_connector"],
+        [
+          "pluginBuilder",
+          (v) => (v.pluginBuilder = { imageRepoPrefix: "host.docker.internal:5050" }),
+          "values.pluginBuilder",
+          "plugin_connector",
+        ],
         ["ecr", (v) => (v.plugin_connector!.imageRepoType = "ecr"), "values.plugin_connector.imageRepoType", "imageRepoType: docker"],
-        ["insecure", (v) => (v.plugin_connector!.insecureImageRepo = false), "values.plugin_connector.insecureImageRepo", "insecureImageRepo: true"],
+        [
+          "insecure",
+          (v) => (v.plugin_connector!.insecureImageRepo = false),
+          "values.plugin_connector.insecureImageRepo",
+          "insecureImageRepo: true",
+        ],
       ];
       for (const [label, mutate, id, fix] of mistakes) {
         const v = structuredClone(rendered);
@@ -141,11 +186,21 @@ describe.skipIf(!inject("engine"))("doctor", () => {
   });
 
   it("a missing bucket", async () => {
-    const s3 = new Minio.Client({ endPoint: "127.0.0.1", port: BASE + 3, useSSL: false, accessKey: "minioadmin", secretKey: "minioadmin123", pathStyle: true });
+    const s3 = new Minio.Client({
+      endPoint: "127.0.0.1",
+      port: BASE + 3,
+      useSSL: false,
+      accessKey: "minioadmin",
+      secretKey: "minioadmin123",
+      pathStyle: true,
+    });
     const objects: string[] = [];
     for await (const o of s3.listObjectsV2("dify", "", true) as AsyncIterable<{ name?: string }>) if (o.name) objects.push(o.name);
     await s3.removeObjects("dify", objects);
-    await docker.getContainer(names.minio).exec({ Cmd: ["rm", "-f", "/data/dify/copied-directly.difypkg"] }).then((e) => e.start({}));
+    await docker
+      .getContainer(names.minio)
+      .exec({ Cmd: ["rm", "-f", "/data/dify/copied-directly.difypkg"] })
+      .then((e) => e.start({}));
     await new Promise((r) => setTimeout(r, 300));
     await s3.removeBucket("dify");
     expect((await find()).find((x) => x.id === "minio.bucket")).toMatchObject({ severity: "error", fix: "dify-local up" });

@@ -34,7 +34,19 @@ describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     expect(result.ok).toBe(true);
     expect(result.checks.map((c) => c.id)).toEqual(
-      expect.arrayContaining(["postgres.auth", "postgres.databases", "redis.auth", "redis.requirepass", "minio.credentials", "minio.auth", "minio.bucket", "minio.anonymous", "qdrant.auth", "qdrant.apikey-required", "registry.catalog"]),
+      expect.arrayContaining([
+        "postgres.auth",
+        "postgres.databases",
+        "redis.auth",
+        "redis.requirepass",
+        "minio.credentials",
+        "minio.auth",
+        "minio.bucket",
+        "minio.anonymous",
+        "qdrant.auth",
+        "qdrant.apikey-required",
+        "registry.catalog",
+      ]),
     );
     for (const name of containers) expect(await exists("container", name)).toBe(true);
 
@@ -60,11 +72,25 @@ describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
     anon.disconnect();
 
     // S3 with the root credentials works; a wrong secret is refused as MinIO refuses it.
-    const s3 = new Minio.Client({ endPoint: "127.0.0.1", port: 9000, useSSL: false, accessKey: "minioadmin", secretKey: "minioadmin123", pathStyle: true });
+    const s3 = new Minio.Client({
+      endPoint: "127.0.0.1",
+      port: 9000,
+      useSSL: false,
+      accessKey: "minioadmin",
+      secretKey: "minioadmin123",
+      pathStyle: true,
+    });
     await s3.putObject("dify", "privkeys/t1/private.pem", Buffer.from("object survives"));
     const body = await s3.getObject("dify", "privkeys/t1/private.pem");
     expect(await streamText(body)).toBe("object survives");
-    const wrong = new Minio.Client({ endPoint: "127.0.0.1", port: 9000, useSSL: false, accessKey: "minioadmin", secretKey: "wrong-secret", pathStyle: true });
+    const wrong = new Minio.Client({
+      endPoint: "127.0.0.1",
+      port: 9000,
+      useSSL: false,
+      accessKey: "minioadmin",
+      secretKey: "wrong-secret",
+      pathStyle: true,
+    });
     await expect(wrong.putObject("dify", "x.txt", Buffer.from("no"))).rejects.toMatchObject({ code: "SignatureDoesNotMatch" });
     // The bucket is public, as `mc anonymous set public` makes it.
     const anonymous = await fetch("http://127.0.0.1:9000/dify/privkeys/t1/private.pem");
@@ -117,7 +143,14 @@ describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
     expect(await redis.get("dlt:key")).toBe("key survives");
     redis.disconnect();
 
-    const s3 = new Minio.Client({ endPoint: "127.0.0.1", port: 9000, useSSL: false, accessKey: "minioadmin", secretKey: "minioadmin123", pathStyle: true });
+    const s3 = new Minio.Client({
+      endPoint: "127.0.0.1",
+      port: 9000,
+      useSSL: false,
+      accessKey: "minioadmin",
+      secretKey: "minioadmin123",
+      pathStyle: true,
+    });
     expect(await streamText(await s3.getObject("dify", "privkeys/t1/private.pem"))).toBe("object survives");
 
     const tags = (await (await fetch("http://127.0.0.1:5050/v2/dlt-lifecycle/hello/tags/list")).json()) as { tags: string[] };

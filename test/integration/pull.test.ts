@@ -28,7 +28,10 @@ describe.skipIf(!inject("engine"))("image pulls", () => {
     });
     await source.start();
     for (let i = 0; i < 50; i++) {
-      const ok = await fetch(`http://127.0.0.1:${SOURCE_PORT}/v2/`).then((r) => r.ok, () => false);
+      const ok = await fetch(`http://127.0.0.1:${SOURCE_PORT}/v2/`).then(
+        (r) => r.ok,
+        () => false,
+      );
       if (ok) break;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -80,7 +83,13 @@ describe.skipIf(!inject("engine"))("image pulls", () => {
     expect(before.Image).toBe(oldId);
 
     // Only redis: --pull always pulls every enabled image, and the fixtures live in no registry.
-    const onlyRedis = testConfig("pull", BASE, { redis: { image: REF }, registry: { enabled: false }, postgres: { enabled: false }, minio: { enabled: false }, qdrant: { enabled: false } });
+    const onlyRedis = testConfig("pull", BASE, {
+      redis: { image: REF },
+      registry: { enabled: false },
+      postgres: { enabled: false },
+      minio: { enabled: false },
+      qdrant: { enabled: false },
+    });
     const result = await up({ config: onlyRedis, pull: "always" });
     expect(result.ok).toBe(true);
     const recreated = result.plan.items.filter((i) => i.action === "recreate");

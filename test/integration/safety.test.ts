@@ -90,7 +90,10 @@ async function inVolume(volume: string, script: string): Promise<string> {
 /** Polls MinIO's health endpoint until it answers (bounded), after a container was made by hand. */
 async function waitForMinio(port: number): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const answered = await fetch(`http://127.0.0.1:${port}/minio/health/live`).then((r) => r.ok, () => false);
+    const answered = await fetch(`http://127.0.0.1:${port}/minio/health/live`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (answered) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -98,7 +101,6 @@ async function waitForMinio(port: number): Promise<void> {
 }
 
 describe.skipIf(!inject("engine"))("the README's safety claims", () => {
-
   beforeAll(async () => {
     await cleanup(config);
     // A volume with the config's name that dify-local did not make (no labels), made before `up`.
@@ -132,7 +134,10 @@ describe.skipIf(!inject("engine"))("the README's safety claims", () => {
     const failed = result.checks.filter((c) => !c.ok);
     // Only the credentials check: the server itself still answers the live credentials.
     expect(failed.map((c) => c.id)).toEqual(["minio.credentials"]);
-    expect(failed[0]).toMatchObject({ detail: "container's MINIO_ROOT_PASSWORD differs from minio.rootPassword", fix: expect.stringContaining("dify-local up") });
+    expect(failed[0]).toMatchObject({
+      detail: "container's MINIO_ROOT_PASSWORD differs from minio.rootPassword",
+      fix: expect.stringContaining("dify-local up"),
+    });
     expect(JSON.stringify(result)).not.toContain(MINIO_PASSWORD);
     expect(result.checks.find((c) => c.id === "minio.auth")?.ok).toBe(true);
     // The config that matches still passes: the check compares, it does not just fail.
@@ -150,7 +155,10 @@ describe.skipIf(!inject("engine"))("the README's safety claims", () => {
       Cmd: ["server", "/data", "--console-address", ":9001"],
       ExposedPorts: { "9000/tcp": {}, "9001/tcp": {} },
       HostConfig: {
-        PortBindings: { "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }], "9001/tcp": [{ HostIp: "127.0.0.1", HostPort: String(config.minio!.consolePort!) }] },
+        PortBindings: {
+          "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }],
+          "9001/tcp": [{ HostIp: "127.0.0.1", HostPort: String(config.minio!.consolePort!) }],
+        },
         Mounts: [{ Type: "volume", Source: config.minio!.volume!, Target: "/data" }],
       },
     });
@@ -203,7 +211,10 @@ describe.skipIf(!inject("engine"))("the README's safety claims", () => {
     const result = await down({ config, purge: true, sink });
     expect(result.volumesLeftAlone).toEqual([HAND_VOLUME]);
     expect([...result.volumesRemoved].sort()).toEqual(volumes.filter((v) => v !== HAND_VOLUME).sort());
-    expect(sink.events.find((e) => e.step === `volume ${HAND_VOLUME}`)).toMatchObject({ status: "skip", detail: expect.stringContaining("kept") });
+    expect(sink.events.find((e) => e.step === `volume ${HAND_VOLUME}`)).toMatchObject({
+      status: "skip",
+      detail: expect.stringContaining("kept"),
+    });
     for (const c of containers) expect(await exists("container", c)).toBe(false);
     for (const v of volumes) expect(await exists("volume", v)).toBe(v === HAND_VOLUME);
     // The very volume made by hand, with its data: never deleted and recreated.

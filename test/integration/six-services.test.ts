@@ -10,17 +10,40 @@ import { join } from "node:path";
 import { Redis } from "ioredis";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { check, defineService, info, port, SERVICES, serviceSchema, status, up, UserError, values, verify, type ConfigInput } from "../../src/index.js";
+import {
+  check,
+  defineService,
+  info,
+  port,
+  SERVICES,
+  serviceSchema,
+  status,
+  up,
+  UserError,
+  values,
+  verify,
+  type ConfigInput,
+} from "../../src/index.js";
 import { FIXTURE_IMAGES } from "../support/fixtures.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
 
 const BASE = 22100;
 const MEMO = { container: "dlt-six-memo", volume: "dlt-six-memo-data", port: BASE + 7 };
 
-const memoSchema = serviceSchema({ port: port.default(MEMO.port) }, { container: MEMO.container, image: FIXTURE_IMAGES.redis, volume: MEMO.volume, restart: "no" });
+const memoSchema = serviceSchema(
+  { port: port.default(MEMO.port) },
+  { container: MEMO.container, image: FIXTURE_IMAGES.redis, volume: MEMO.volume, restart: "no" },
+);
 
 async function ping(host: string, p: number): Promise<string> {
-  const client = new Redis({ host, port: p, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const client = new Redis({
+    host,
+    port: p,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -46,7 +69,14 @@ const memo = defineService({
     return ["warmed the memo cache"];
   },
   async checks(ctx) {
-    return [await check("memo.ping", `memo answers PING on ${ctx.settings.port}`, "dify-local up", async () => void (await ping(ctx.host, ctx.settings.port)))];
+    return [
+      await check(
+        "memo.ping",
+        `memo answers PING on ${ctx.settings.port}`,
+        "dify-local up",
+        async () => void (await ping(ctx.host, ctx.settings.port)),
+      ),
+    ];
   },
   endpoints: (c, h) => [{ label: "Memo", host: `redis://${h.host}:${c.port}`, cluster: `redis://${h.cluster}:${c.port}` }],
   credentials: () => [{ label: "db", value: "0", secret: false }],
@@ -85,14 +115,23 @@ describe.skipIf(!inject("engine"))("a sixth service through the public interface
 
   it("status, verify, info and values include it", async () => {
     const rows = (await status({ config, services })).services;
-    expect(rows.find((r) => r.service === "memo")).toMatchObject({ container: MEMO.container, state: "running", owner: "dify-local", health: "healthy" });
+    expect(rows.find((r) => r.service === "memo")).toMatchObject({
+      container: MEMO.container,
+      state: "running",
+      owner: "dify-local",
+      health: "healthy",
+    });
     const checks = (await verify({ config, services })).checks;
     expect(checks.find((c) => c.id === "memo.ping")?.ok).toBe(true);
     const memoInfo = (await info({ config, services })).services.find((s) => s.service === "memo");
-    expect(memoInfo?.endpoints).toEqual([{ label: "Memo", host: `redis://127.0.0.1:${MEMO.port}`, cluster: `redis://host.docker.internal:${MEMO.port}` }]);
+    expect(memoInfo?.endpoints).toEqual([
+      { label: "Memo", host: `redis://127.0.0.1:${MEMO.port}`, cluster: `redis://host.docker.internal:${MEMO.port}` },
+    ]);
     expect(memoInfo?.credentials).toEqual([{ label: "db", value: "0", masked: false }]);
     const rendered = await values({ config, services, secretsDir });
-    expect(parse(rendered.text ?? "")).toMatchObject({ memo: { enabled: false, externalHost: "host.docker.internal", externalPort: MEMO.port } });
+    expect(parse(rendered.text ?? "")).toMatchObject({
+      memo: { enabled: false, externalHost: "host.docker.internal", externalPort: MEMO.port },
+    });
   });
 
   it("a rerun changes nothing, the sixth service included", async () => {
@@ -105,6 +144,8 @@ describe.skipIf(!inject("engine"))("a sixth service through the public interface
     const clash = up({ config: testConfig("six", BASE, { memo: { port: BASE + 2 } }), services });
     await expect(clash).rejects.toBeInstanceOf(UserError);
     await expect(clash).rejects.toThrow(/memo\.port: uses port 22102, already used by redis\.port/);
-    await expect(up({ config: testConfig("six", BASE, { memo: { colour: "blue" } }), services })).rejects.toThrow(/memo\.colour: unknown key/);
+    await expect(up({ config: testConfig("six", BASE, { memo: { colour: "blue" } }), services })).rejects.toThrow(
+      /memo\.colour: unknown key/,
+    );
   });
 });

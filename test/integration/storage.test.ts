@@ -82,7 +82,10 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
 
     const into = join(dir, "downloads");
     await mkdir(into);
-    expect(await storageGet({ config, key: KEY, local: into, cwd: dir })).toEqual({ written: join(into, "x.difypkg"), size: payload.length });
+    expect(await storageGet({ config, key: KEY, local: into, cwd: dir })).toEqual({
+      written: join(into, "x.difypkg"),
+      size: payload.length,
+    });
     expect((await readdir(dir)).filter((n) => n.includes(".dify-local-"))).toEqual([]);
   });
 
@@ -156,6 +159,9 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     await docker.getContainer("dlt-storage-minio").stop({ t: 1 });
     const stopped = storageList({ config });
     await expect(stopped).rejects.toThrow(OperationError);
-    await expect(stopped).rejects.toMatchObject({ message: "the MinIO container dlt-storage-minio is exited", hint: expect.stringContaining("dify-local up") });
+    await expect(stopped).rejects.toMatchObject({
+      message: "the MinIO container dlt-storage-minio is exited",
+      hint: expect.stringContaining("dify-local up"),
+    });
   });
 });

@@ -98,13 +98,13 @@ describe.skipIf(!inject("engine"))("values from a live stack", () => {
     const original = [
       "# my values -- do not lose this comment",
       "myTeam:",
-      "  owner: \"someone\"   # aligned comment",
+      '  owner: "someone"   # aligned comment',
       "  labels: [ a,  b ]",
       "persistence:",
-      "  type: \"local\"",
+      '  type: "local"',
       "  s3:",
-      "    accessKey: \"#REPLACE_ME#\"",
-      "    secretKey: \"#REPLACE_ME#\"",
+      '    accessKey: "#REPLACE_ME#"',
+      '    secretKey: "#REPLACE_ME#"',
       "externalPostgres:",
       "  enabled: false",
       "",
@@ -116,12 +116,16 @@ describe.skipIf(!inject("engine"))("values from a live stack", () => {
     expect(result).toMatchObject({ chart: "3.7", chartFrom: "file" });
     expect(result.text).toBeUndefined();
     expect(result.merged?.layout).toBe("kept");
-    expect(result.merged?.changed).toEqual(expect.arrayContaining(["persistence.s3.accessKey", "persistence.s3.secretKey", "externalPostgres.enabled"]));
+    expect(result.merged?.changed).toEqual(
+      expect.arrayContaining(["persistence.s3.accessKey", "persistence.s3.secretKey", "externalPostgres.enabled"]),
+    );
     expect(result.merged?.backup).toBe(`${file}.bak`);
     expect(await readFile(`${file}.bak`, "utf8")).toBe(original);
 
     const text = await readFile(file, "utf8");
-    expect(text.startsWith("# my values -- do not lose this comment\nmyTeam:\n  owner: \"someone\"   # aligned comment\n  labels: [ a,  b ]\n")).toBe(true);
+    expect(
+      text.startsWith('# my values -- do not lose this comment\nmyTeam:\n  owner: "someone"   # aligned comment\n  labels: [ a,  b ]\n'),
+    ).toBe(true);
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const merged = parse(text) as Rendered & { myTeam: unknown; externalPostgres: { enabled: boolean } };
     const live = await containerMinioEnv();

@@ -40,7 +40,10 @@ export async function tagImage(source: string, target: string): Promise<void> {
 }
 
 export async function removeImage(ref: string): Promise<void> {
-  await docker.getImage(ref).remove({ force: true }).catch(() => undefined);
+  await docker
+    .getImage(ref)
+    .remove({ force: true })
+    .catch(() => undefined);
 }
 
 export async function imageExists(ref: string): Promise<boolean> {

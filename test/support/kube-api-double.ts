@@ -74,10 +74,20 @@ export class KubeApiDouble {
   private readonly docker = new Docker();
 
   constructor(private readonly cluster: string) {
-    this.configMaps.set("kube-system/coredns", { metadata: { name: "coredns", namespace: "kube-system", resourceVersion: this.nextVersion() }, data: { Corefile: KIND_DEFAULT_COREFILE } });
+    this.configMaps.set("kube-system/coredns", {
+      metadata: { name: "coredns", namespace: "kube-system", resourceVersion: this.nextVersion() },
+      data: { Corefile: KIND_DEFAULT_COREFILE },
+    });
     this.deployments.set("kube-system/coredns", {
       metadata: { name: "coredns", namespace: "kube-system", generation: 1, resourceVersion: this.nextVersion() },
-      spec: { replicas: 2, selector: { matchLabels: { "k8s-app": "kube-dns" } }, template: { metadata: { labels: { "k8s-app": "kube-dns" } }, spec: { containers: [{ name: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.1" }] } } },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { "k8s-app": "kube-dns" } },
+        template: {
+          metadata: { labels: { "k8s-app": "kube-dns" } },
+          spec: { containers: [{ name: "coredns", image: "registry.k8s.io/coredns/coredns:v1.11.1" }] },
+        },
+      },
       status: { observedGeneration: 1, replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 },
     });
   }
@@ -94,13 +104,20 @@ export class KubeApiDouble {
   async start(): Promise<string> {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? "/", "http://x");
-      const entry = { method: req.method ?? "GET", path: url.pathname, status: 0, ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}) };
+      const entry = {
+        method: req.method ?? "GET",
+        path: url.pathname,
+        status: 0,
+        ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}),
+      };
       this.requests.push(entry);
       const reply = (code: number, body: unknown) => {
         entry.status = code;
         send(res, code, body);
       };
-      this.handle(req, url, reply).catch((err: unknown) => (err instanceof HttpError ? reply(err.code, err.body) : reply(500, status(500, "InternalError", String(err)))));
+      this.handle(req, url, reply).catch((err: unknown) =>
+        err instanceof HttpError ? reply(err.code, err.body) : reply(500, status(500, "InternalError", String(err))),
+      );
     });
     await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
@@ -121,8 +138,10 @@ export class KubeApiDouble {
     let resource: Resource | undefined;
     let ns = "";
     let name: string | undefined;
-    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(url.pathname))) [resource, ns, name] = ["configmaps", m[1] ?? "", m[2]];
-    else if ((m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url.pathname))) [resource, ns, name] = ["deployments", m[1] ?? "", m[2]];
+    if ((m = /^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/.exec(url.pathname)))
+      [resource, ns, name] = ["configmaps", m[1] ?? "", m[2]];
+    else if ((m = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)$/.exec(url.pathname)))
+      [resource, ns, name] = ["deployments", m[1] ?? "", m[2]];
     if (!resource) return reply(404, status(404, "NotFound", `the double does not serve ${method} ${url.pathname}`));
     const store = resource === "configmaps" ? this.configMaps : this.deployments;
     const body = ["POST", "PUT", "PATCH"].includes(method) ? await readJson(req) : undefined;
@@ -130,7 +149,11 @@ export class KubeApiDouble {
     if (method === "POST" && !name && resource === "configmaps") {
       const created = body as Json;
       const key = `${ns}/${String((created.metadata as Json | undefined)?.name)}`;
-      if (store.has(key)) throw new HttpError(409, status(409, "AlreadyExists", `${QUALIFIED[resource]} "${key.split("/")[1]}" already exists`, resource, key));
+      if (store.has(key))
+        throw new HttpError(
+          409,
+          status(409, "AlreadyExists", `${QUALIFIED[resource]} "${key.split("/")[1]}" already exists`, resource, key),
+        );
       const obj = { ...created, metadata: { ...(created.metadata as Json), namespace: ns, resourceVersion: this.nextVersion() } };
       store.set(key, obj);
       return reply(201, obj);
@@ -171,7 +194,13 @@ export class KubeApiDouble {
     if (given !== undefined && given !== (current.metadata as Json).resourceVersion) {
       throw new HttpError(
         409,
-        status(409, "Conflict", `Operation cannot be fulfilled on ${QUALIFIED[resource]} "${key.split("/")[1]}": the object has been modified; please apply your changes to the latest version and try again`, resource, key),
+        status(
+          409,
+          "Conflict",
+          `Operation cannot be fulfilled on ${QUALIFIED[resource]} "${key.split("/")[1]}": the object has been modified; please apply your changes to the latest version and try again`,
+          resource,
+          key,
+        ),
       );
     }
   }
@@ -207,8 +236,22 @@ export class KubeApiDouble {
     const n = ((d.spec as Json).replicas as number | undefined) ?? 1;
     const byPhase: Record<RolloutPhase, Json> = {
       pending: { observedGeneration: state.previous, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n },
-      updated: { observedGeneration: state.generation, replicas: 2 * n, updatedReplicas: n, readyReplicas: n, availableReplicas: n, unavailableReplicas: n },
-      ready: { observedGeneration: state.generation, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: 0, unavailableReplicas: n },
+      updated: {
+        observedGeneration: state.generation,
+        replicas: 2 * n,
+        updatedReplicas: n,
+        readyReplicas: n,
+        availableReplicas: n,
+        unavailableReplicas: n,
+      },
+      ready: {
+        observedGeneration: state.generation,
+        replicas: n,
+        updatedReplicas: n,
+        readyReplicas: n,
+        availableReplicas: 0,
+        unavailableReplicas: n,
+      },
       available: { observedGeneration: state.generation, replicas: n, updatedReplicas: n, readyReplicas: n, availableReplicas: n },
     };
     d.status = byPhase[phase];
@@ -217,7 +260,10 @@ export class KubeApiDouble {
   }
 
   private async nodeList(): Promise<Json> {
-    const containers = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${this.cluster}`] }) });
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${this.cluster}`] }),
+    });
     const items: Json[] = [];
     for (const c of containers) {
       const name = (c.Names[0] ?? "").replace(/^\//, "");
@@ -230,7 +276,10 @@ export class KubeApiDouble {
       if (notYet > 0) this.readyAfterPolls.set(name, notYet - 1);
       const ready = c.State === "running" && !this.notReady.has(name) && notYet === 0;
       items.push({
-        metadata: { name, labels: { "node-role.kubernetes.io/control-plane": c.Labels["io.x-k8s.kind.role"] === "control-plane" ? "" : undefined } },
+        metadata: {
+          name,
+          labels: { "node-role.kubernetes.io/control-plane": c.Labels["io.x-k8s.kind.role"] === "control-plane" ? "" : undefined },
+        },
         status: { conditions: [{ type: "Ready", status: ready ? "True" : "False", reason: ready ? "KubeletReady" : "KubeletNotReady" }] },
       });
     }
@@ -258,16 +307,25 @@ function applyPatch(contentType: string, current: Json, patch: unknown): Json {
   if (type === "application/merge-patch+json") return mergePatch(current, patch) as Json;
   if (type === "application/strategic-merge-patch+json") {
     // For maps a strategic merge is a merge patch; lists merge by keys the double does not know.
-    if (containsList(patch)) throw new HttpError(500, status(500, "InternalError", "the double does not implement strategic merge of lists"));
+    if (containsList(patch))
+      throw new HttpError(500, status(500, "InternalError", "the double does not implement strategic merge of lists"));
     return mergePatch(current, patch) as Json;
   }
   if (type === "application/json-patch+json") {
-    if (!Array.isArray(patch)) throw new HttpError(400, status(400, "BadRequest", "error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp"));
+    if (!Array.isArray(patch))
+      throw new HttpError(
+        400,
+        status(400, "BadRequest", "error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp"),
+      );
     throw new HttpError(500, status(500, "InternalError", "the double does not implement JSON Patch"));
   }
   throw new HttpError(
     415,
-    status(415, "UnsupportedMediaType", `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`),
+    status(
+      415,
+      "UnsupportedMediaType",
+      `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+    ),
   );
 }
 
@@ -277,7 +335,10 @@ function isObject(v: unknown): v is Json {
 
 /** The apiserver's Status body for a failure. */
 function status(code: number, reason: string, message: string, resource?: Resource, key?: string): Json {
-  const details = resource && key ? { details: { name: key.split("/")[1], ...(resource === "deployments" ? { group: "apps" } : {}), kind: resource } } : {};
+  const details =
+    resource && key
+      ? { details: { name: key.split("/")[1], ...(resource === "deployments" ? { group: "apps" } : {}), kind: resource } }
+      : {};
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...details, code };
 }
 

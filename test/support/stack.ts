@@ -13,8 +13,20 @@ export function testConfig(id: string, base: number, extra: ConfigInput = {}): C
     registry: { container: name("registry"), volume: `${name("registry")}-data`, image: FIXTURE_IMAGES.registry, port: base },
     postgres: { container: name("postgres"), volume: `${name("postgres")}-data`, image: FIXTURE_IMAGES.postgres, port: base + 1 },
     redis: { container: name("redis"), volume: `${name("redis")}-data`, image: FIXTURE_IMAGES.redis, port: base + 2 },
-    minio: { container: name("minio"), volume: `${name("minio")}-data`, image: FIXTURE_IMAGES.minio, port: base + 3, consolePort: base + 4 },
-    qdrant: { container: name("qdrant"), volume: `${name("qdrant")}-data`, image: FIXTURE_IMAGES.qdrant, port: base + 5, grpcPort: base + 6 },
+    minio: {
+      container: name("minio"),
+      volume: `${name("minio")}-data`,
+      image: FIXTURE_IMAGES.minio,
+      port: base + 3,
+      consolePort: base + 4,
+    },
+    qdrant: {
+      container: name("qdrant"),
+      volume: `${name("qdrant")}-data`,
+      image: FIXTURE_IMAGES.qdrant,
+      port: base + 5,
+      grpcPort: base + 6,
+    },
     cluster: { enabled: false },
   };
   return merge(cfg, extra);
@@ -57,9 +69,21 @@ export function namesOf(cfg: ConfigInput): { containers: string[]; volumes: stri
 export async function cleanup(cfg: ConfigInput, more: { containers?: string[]; volumes?: string[] } = {}): Promise<void> {
   const { containers, volumes } = namesOf(cfg);
   await Promise.all(
-    [...containers, ...(more.containers ?? [])].map((n) => docker.getContainer(n).remove({ force: true, v: true }).catch(() => undefined)),
+    [...containers, ...(more.containers ?? [])].map((n) =>
+      docker
+        .getContainer(n)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
   );
-  await Promise.all([...volumes, ...(more.volumes ?? [])].map((v) => docker.getVolume(v).remove().catch(() => undefined)));
+  await Promise.all(
+    [...volumes, ...(more.volumes ?? [])].map((v) =>
+      docker
+        .getVolume(v)
+        .remove()
+        .catch(() => undefined),
+    ),
+  );
 }
 
 /** Inspects the named containers: id and start time, to prove a rerun touched nothing. */

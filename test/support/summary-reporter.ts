@@ -31,7 +31,8 @@ export default class SummaryReporter implements Reporter {
           else if (state === "failed") c.failed++;
           else c.skipped++;
         }
-        if (state !== "passed" && state !== "failed") tier.skippedNames.push(`${m.moduleId.replace(`${process.cwd()}/`, "")} > ${t.fullName}`);
+        if (state !== "passed" && state !== "failed")
+          tier.skippedNames.push(`${m.moduleId.replace(`${process.cwd()}/`, "")} > ${t.fullName}`);
       }
     }
     const line = (c: Counts) => `${c.passed} passed, ${c.failed} failed, ${c.skipped} skipped`;
@@ -41,7 +42,10 @@ export default class SummaryReporter implements Reporter {
     if (engineRequired()) {
       const skippedRequired = ENGINE_TIERS.flatMap((name) => tiers.get(name)?.skippedNames ?? []);
       if (skippedRequired.length > 0) {
-        const shown = skippedRequired.slice(0, 20).map((n) => `  - ${n}\n`).join("");
+        const shown = skippedRequired
+          .slice(0, 20)
+          .map((n) => `  - ${n}\n`)
+          .join("");
         const more = skippedRequired.length > 20 ? `  ... and ${skippedRequired.length - 20} more\n` : "";
         out +=
           `\nvitest: FAILED: ${skippedRequired.length} test(s) of the required tiers (${ENGINE_TIERS.join(", ")}) were skipped; ` +

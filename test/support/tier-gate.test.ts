@@ -49,7 +49,10 @@ describe("the Docker tiers' gate", () => {
   it("required: an unreachable engine fails the global setup after pinging more than once", async () => {
     const run = await childVitest(["unit", "integration"], { DIFY_LOCAL_REQUIRE_ENGINE: "1", DIFY_LOCAL_ENGINE_WAIT: "2" });
     expect(run.code).not.toBe(0);
-    const m = /integration tests cannot run: no Docker engine is reachable after 2s \((\d+) tries; last: .*\); DIFY_LOCAL_REQUIRE_ENGINE=1 declares them required/.exec(run.out);
+    const m =
+      /integration tests cannot run: no Docker engine is reachable after 2s \((\d+) tries; last: .*\); DIFY_LOCAL_REQUIRE_ENGINE=1 declares them required/.exec(
+        run.out,
+      );
     expect(m, run.out).not.toBeNull();
     expect(Number(m?.[1])).toBeGreaterThan(1);
   });
@@ -58,7 +61,9 @@ describe("the Docker tiers' gate", () => {
     for (const env of [{ DIFY_LOCAL_REQUIRE_ENGINE: "1" }, { CI: "true" }] as Array<Record<string, string>>) {
       const run = await childVitest(["unit", "e2e"], env);
       expect(run.out).toContain("e2e: 0 passed, 0 failed, 1 skipped");
-      expect(run.out).toMatch(/vitest: FAILED: 1 test\(s\) of the required tiers \(integration, e2e\) were skipped; (DIFY_LOCAL_REQUIRE_ENGINE=1|CI=true) declares them required/);
+      expect(run.out).toMatch(
+        /vitest: FAILED: 1 test\(s\) of the required tiers \(integration, e2e\) were skipped; (DIFY_LOCAL_REQUIRE_ENGINE=1|CI=true) declares them required/,
+      );
       expect(run.out).toContain("  - skipped.test.ts > a required test that did not run");
       expect(run.code).toBe(1);
     }

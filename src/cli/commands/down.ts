@@ -14,7 +14,12 @@ export function registerDown(program: Command, cli: Cli): void {
     .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       if (opts.purge && !opts.yes) await confirmPurge();
-      const result = await down({ ...cli.base(flags), sink: cli.sink(flags), purge: opts.purge ?? false, keepCluster: opts.keepCluster ?? false });
+      const result = await down({
+        ...cli.base(flags),
+        sink: cli.sink(flags),
+        purge: opts.purge ?? false,
+        keepCluster: opts.keepCluster ?? false,
+      });
       cli.closeProgress();
       cli.result(flags, result, () => {
         if (result.clusterDeleted) cli.out(`deleted kind cluster ${result.clusterDeleted}`);
@@ -22,7 +27,8 @@ export function registerDown(program: Command, cli: Cli): void {
         if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
         if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
         if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
-        if (result.volumesLeftAlone.length) cli.out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
+        if (result.volumesLeftAlone.length)
+          cli.out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
       });
     });
 }

@@ -30,7 +30,13 @@ export function registerRegistry(program: Command, cli: Cli): void {
       const result = await registryList(cli.base(flags));
       cli.result(flags, result, () => {
         if (result.repositories.length === 0) cli.out(`no repositories in ${result.registry}`);
-        else cli.out(table(["REPOSITORY", "TAGS"], result.repositories.map((r) => [r.name, r.tags.join(", ")])));
+        else
+          cli.out(
+            table(
+              ["REPOSITORY", "TAGS"],
+              result.repositories.map((r) => [r.name, r.tags.join(", ")]),
+            ),
+          );
       });
     });
 }

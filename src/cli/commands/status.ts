@@ -11,7 +11,18 @@ export function registerStatus(program: Command, cli: Cli): void {
       const flags = cli.flags(cmd);
       const result = await status(cli.base(flags));
       cli.result(flags, result, () =>
-        cli.out(table(["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"], result.services.map((s) => [s.service, s.container + (s.owner === "adopted" ? " (adopted)" : ""), s.state, s.endpoint, s.health]))),
+        cli.out(
+          table(
+            ["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"],
+            result.services.map((s) => [
+              s.service,
+              s.container + (s.owner === "adopted" ? " (adopted)" : ""),
+              s.state,
+              s.endpoint,
+              s.health,
+            ]),
+          ),
+        ),
       );
     });
 }

@@ -14,7 +14,13 @@ export function registerStorage(program: Command, cli: Cli): void {
       const result = await storageList({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
       cli.result(flags, result, () => {
         if (result.objects.length === 0) cli.out(`no objects in bucket ${result.bucket}${prefix ? ` under ${prefix}` : ""}`);
-        else cli.out(table(["KEY", "SIZE", "LAST MODIFIED"], result.objects.map((o) => [o.key, String(o.size), o.lastModified])));
+        else
+          cli.out(
+            table(
+              ["KEY", "SIZE", "LAST MODIFIED"],
+              result.objects.map((o) => [o.key, String(o.size), o.lastModified]),
+            ),
+          );
       });
     });
   storage
@@ -32,7 +38,10 @@ export function registerStorage(program: Command, cli: Cli): void {
     .action(async (key: string, local: string | undefined, opts: { force?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       if (local === undefined) {
-        if (flags.json) throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", { key: "--json" });
+        if (flags.json)
+          throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", {
+            key: "--json",
+          });
         process.stdout.write(await storageGet({ ...cli.base(flags), key }));
         return;
       }

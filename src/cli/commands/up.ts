@@ -16,7 +16,13 @@ export function registerUp(program: Command, cli: Cli): void {
       if (opts.pull !== "missing" && opts.pull !== "always") {
         throw new UserError(`--pull must be missing or always (got "${opts.pull}")`, { key: "--pull" });
       }
-      const result = await up({ ...cli.base(flags), sink: cli.sink(flags), dryRun: opts.dryRun ?? false, pull: opts.pull, recreate: opts.recreate ?? false });
+      const result = await up({
+        ...cli.base(flags),
+        sink: cli.sink(flags),
+        dryRun: opts.dryRun ?? false,
+        pull: opts.pull,
+        recreate: opts.recreate ?? false,
+      });
       cli.closeProgress();
       renderUp(cli, flags, result);
       if (!result.ok) cli.exitCode = 1;
@@ -25,14 +31,29 @@ export function registerUp(program: Command, cli: Cli): void {
 
 function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
   const plan = result.plan.items.map(({ component, container, action, reason }) => ({ component, container, action, reason }));
-  const json = { ok: result.ok, dryRun: result.dryRun, plan, ...(result.cluster ? { cluster: result.cluster } : {}), changes: result.changes, checks: result.checks };
+  const json = {
+    ok: result.ok,
+    dryRun: result.dryRun,
+    plan,
+    ...(result.cluster ? { cluster: result.cluster } : {}),
+    changes: result.changes,
+    checks: result.checks,
+  };
   cli.result(flags, json, () => (result.dryRun ? renderPlan(cli, result) : renderOutcome(cli, result)));
 }
 
 function renderPlan(cli: Cli, result: UpResult): void {
   const changing = result.plan.items.filter((i) => i.action !== "keep" && i.action !== "adopt");
   const cluster = result.cluster;
-  const clusterRow = cluster ? [[cluster.action, `kind cluster ${cluster.name}`, cluster.action === "create" ? "does not exist" : "exists (kept; node wiring is checked on up)"]] : [];
+  const clusterRow = cluster
+    ? [
+        [
+          cluster.action,
+          `kind cluster ${cluster.name}`,
+          cluster.action === "create" ? "does not exist" : "exists (kept; node wiring is checked on up)",
+        ],
+      ]
+    : [];
   cli.out(changing.length === 0 && cluster?.action !== "create" ? "nothing to do: every container matches the config" : "plan:");
   cli.out(table(["ACTION", "CONTAINER", "REASON"], [...result.plan.items.map((i) => [i.action, i.container, i.reason]), ...clusterRow]));
 }
@@ -40,6 +61,10 @@ function renderPlan(cli: Cli, result: UpResult): void {
 function renderOutcome(cli: Cli, result: UpResult): void {
   const failed = result.checks.filter((c) => !c.ok);
   if (failed.length > 0) cli.out(renderChecks(failed));
-  cli.out(result.changes.length === 0 ? "✓ up to date: nothing changed" : `✓ ${plural(result.changes.length, "change")}: ${result.changes.join("; ")}`);
+  cli.out(
+    result.changes.length === 0
+      ? "✓ up to date: nothing changed"
+      : `✓ ${plural(result.changes.length, "change")}: ${result.changes.join("; ")}`,
+  );
   if (failed.length > 0) cli.out(`✗ ${plural(failed.length, "check")} failed`);
 }

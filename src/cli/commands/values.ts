@@ -37,7 +37,11 @@ function renderValues(cli: Cli, result: ValuesResult): void {
   else if (result.written) cli.out(`wrote ${result.written} (mode 0600)`);
   else if (result.merged) {
     const m = result.merged;
-    cli.out(m.changed.length === 0 ? `${m.file} already up to date` : `merged ${m.changed.length} keys into ${m.file}${m.backup ? ` (backup ${m.backup})` : ""}`);
+    cli.out(
+      m.changed.length === 0
+        ? `${m.file} already up to date`
+        : `merged ${m.changed.length} keys into ${m.file}${m.backup ? ` (backup ${m.backup})` : ""}`,
+    );
     if (m.layout === "rewritten") cli.err(`note: ${m.file} was re-serialised as a whole; compare it with ${m.backup ?? "the backup"}`);
   }
 }

@@ -24,7 +24,12 @@ export interface ClusterAction {
 
 /** Runs an action as a progress step; returns its changes. */
 export async function runAction(sink: EventSink, action: ClusterAction, ctx: ClusterActionContext): Promise<string[]> {
-  const result = await step(sink, action.name, () => action.run(ctx), (r) => r.detail);
+  const result = await step(
+    sink,
+    action.name,
+    () => action.run(ctx),
+    (r) => r.detail,
+  );
   return result.changes;
 }
 

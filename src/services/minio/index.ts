@@ -43,7 +43,10 @@ export function liveMinioCredentials(c: MinioSettings, container: { env: Record<
 }
 
 /** An S3 client for the local MinIO with the given credentials. */
-export async function minioClient(ctx: { host: string; settings: Pick<MinioSettings, "port" | "region"> }, creds: { accessKey: string; secretKey: string }): Promise<Minio.Client> {
+export async function minioClient(
+  ctx: { host: string; settings: Pick<MinioSettings, "port" | "region"> },
+  creds: { accessKey: string; secretKey: string },
+): Promise<Minio.Client> {
   // Loaded on first use, like the other protocol clients: CLI start-up stays short.
   const { Client } = await import("minio");
   return new Client({
@@ -78,7 +81,8 @@ export async function listAllObjects(client: Minio.Client, bucket: string, prefi
   for (;;) {
     const page = await client.listObjectsQuery(bucket, prefix, marker, { Delimiter: "", MaxKeys: pageSize });
     for (const o of page.objects) {
-      if (o.name !== undefined) objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
+      if (o.name !== undefined)
+        objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
     }
     if (!page.isTruncated) return objects;
     const last = objects.at(-1)?.key;
@@ -131,13 +135,37 @@ async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
 /** The doctor's MinIO rule: pure, over what the bucket showed. */
 export function minioFindings(c: MinioSettings, f: MinioDoctorFacts): Finding[] {
   const { bucket: name, anonymous, container } = c;
-  if (f.error) return [{ id: "minio.s3", severity: "error", what: "MinIO's S3 API refuses the container's own root credentials", why: f.error, fix: `docker logs ${container}` }];
-  if (!f.bucketExists) return [{ id: "minio.bucket", severity: "error", what: `bucket ${name} does not exist`, why: "Dify stores plugin packages, build caches, private keys and assets there", fix: "dify-local up" }];
+  if (f.error)
+    return [
+      {
+        id: "minio.s3",
+        severity: "error",
+        what: "MinIO's S3 API refuses the container's own root credentials",
+        why: f.error,
+        fix: `docker logs ${container}`,
+      },
+    ];
+  if (!f.bucketExists)
+    return [
+      {
+        id: "minio.bucket",
+        severity: "error",
+        what: `bucket ${name} does not exist`,
+        why: "Dify stores plugin packages, build caches, private keys and assets there",
+        fix: "dify-local up",
+      },
+    ];
   const out: Finding[] = [{ id: "minio.bucket", severity: "ok", what: `bucket ${name} exists` }];
   out.push(
     f.access === anonymous
       ? { id: "minio.anonymous", severity: "ok", what: `anonymous access to ${name} is ${anonymous}` }
-      : { id: "minio.anonymous", severity: "error", what: `anonymous access to ${name} is ${f.access}, the config wants ${anonymous}`, why: "plugin assets are fetched without credentials", fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)" },
+      : {
+          id: "minio.anonymous",
+          severity: "error",
+          what: `anonymous access to ${name} is ${f.access}, the config wants ${anonymous}`,
+          why: "plugin assets are fetched without credentials",
+          fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)",
+        },
   );
   if (f.strayFiles.length > 0) {
     const shown = f.strayFiles.slice(0, 5).map((p) => `${MINIO_DATA_DIR}/${name}/${p}`);
@@ -157,21 +185,36 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
   const live = ctx.live;
   const client = await minioClient(ctx, live);
   return Promise.all([
-    check("minio.credentials", "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)", `run \`dify-local up\` to recreate ${c.container} with the configured credentials, then render values again (\`dify-local values\`)`, () => {
-      if (live.source !== "container") throw new Error("the container's environment has no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD");
-      if (live.accessKey !== c.rootUser) throw new Error(`container has MINIO_ROOT_USER=${live.accessKey}, config has ${c.rootUser}`);
-      if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
-    }),
-    check("minio.auth", `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`, "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values", async () => {
-      await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
-    }),
+    check(
+      "minio.credentials",
+      "MinIO's root credentials in the container equal the config (values.yaml must use exactly these)",
+      `run \`dify-local up\` to recreate ${c.container} with the configured credentials, then render values again (\`dify-local values\`)`,
+      () => {
+        if (live.source !== "container") throw new Error("the container's environment has no MINIO_ROOT_USER/MINIO_ROOT_PASSWORD");
+        if (live.accessKey !== c.rootUser) throw new Error(`container has MINIO_ROOT_USER=${live.accessKey}, config has ${c.rootUser}`);
+        if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
+      },
+    ),
+    check(
+      "minio.auth",
+      `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`,
+      "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values",
+      async () => {
+        await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
+      },
+    ),
     check("minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
       if (!(await client.bucketExists(c.bucket))) throw new Error("missing");
     }),
-    check("minio.anonymous", `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`, "run `dify-local up` to set the bucket policy", async () => {
-      const level = classifyPolicy(c.bucket, await currentPolicy(client, c.bucket));
-      if (level !== c.anonymous) throw new Error(`anonymous access is ${level}`);
-    }),
+    check(
+      "minio.anonymous",
+      `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`,
+      "run `dify-local up` to set the bucket policy",
+      async () => {
+        const level = classifyPolicy(c.bucket, await currentPolicy(client, c.bucket));
+        if (level !== c.anonymous) throw new Error(`anonymous access is ${level}`);
+      },
+    ),
   ]);
 }
 

@@ -71,7 +71,15 @@ type Ctx = ServiceContext<PostgresSettings, PostgresLive>;
 /** Runs `body` on a client of the `postgres` maintenance database, logged in with the configured password. */
 async function withClient<T>(ctx: Pick<Ctx, "host" | "settings">, body: (c: pg.Client) => Promise<T>): Promise<T> {
   const { port: p, user, password } = ctx.settings;
-  const client = new pg.Client({ host: ctx.host, port: p, user, password, database: "postgres", connectionTimeoutMillis: PROBE_TIMEOUT_MS, query_timeout: PROBE_TIMEOUT_MS });
+  const client = new pg.Client({
+    host: ctx.host,
+    port: p,
+    user,
+    password,
+    database: "postgres",
+    connectionTimeoutMillis: PROBE_TIMEOUT_MS,
+    query_timeout: PROBE_TIMEOUT_MS,
+  });
   // An error after connect (server restart) must not crash the process.
   client.on("error", () => undefined);
   try {
@@ -100,13 +108,36 @@ export interface PostgresDoctorFacts {
 export function postgresFindings(c: PostgresSettings, f: PostgresDoctorFacts): Finding[] {
   if (f.authFailed) {
     const advice = passwordMismatchAdvice(c);
-    return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL runs but rejects the password of postgres.password for ${c.user}`, why: advice.why, fix: advice.fix }];
+    return [
+      {
+        id: "postgres.auth",
+        severity: "error",
+        what: `PostgreSQL runs but rejects the password of postgres.password for ${c.user}`,
+        why: advice.why,
+        fix: advice.fix,
+      },
+    ];
   }
-  if (f.error) return [{ id: "postgres.auth", severity: "error", what: `PostgreSQL does not answer on ${c.port}`, why: f.error, fix: `docker logs ${c.container}` }];
+  if (f.error)
+    return [
+      {
+        id: "postgres.auth",
+        severity: "error",
+        what: `PostgreSQL does not answer on ${c.port}`,
+        why: f.error,
+        fix: `docker logs ${c.container}`,
+      },
+    ];
   return [
     { id: "postgres.auth", severity: "ok", what: `PostgreSQL accepts ${c.user} with the configured password` },
     f.missingDatabases.length > 0
-      ? { id: "postgres.databases", severity: "error", what: `databases missing: ${f.missingDatabases.join(", ")}`, why: "Dify's api, plugin daemon and enterprise services each need theirs", fix: "dify-local up" }
+      ? {
+          id: "postgres.databases",
+          severity: "error",
+          what: `databases missing: ${f.missingDatabases.join(", ")}`,
+          why: "Dify's api, plugin daemon and enterprise services each need theirs",
+          fix: "dify-local up",
+        }
       : { id: "postgres.databases", severity: "ok", what: `databases ${c.databases.join(", ")} exist` },
   ];
 }
@@ -123,7 +154,15 @@ async function doctorFacts(ctx: Ctx): Promise<PostgresDoctorFacts> {
 function externalPostgres37(c: PostgresSettings, live: PostgresLive, host: string): ValuesTree {
   const credentials: ValuesTree = {};
   for (const role of DATABASE_ROLES) {
-    credentials[role] = { database: role, username: live.user, password: live.password, sslmode: "disable", extras: "", charset: "", uriScheme: "postgresql" };
+    credentials[role] = {
+      database: role,
+      username: live.user,
+      password: live.password,
+      sslmode: "disable",
+      extras: "",
+      charset: "",
+      uriScheme: "postgresql",
+    };
   }
   return { enabled: true, address: host, port: c.port, credentials };
 }
@@ -175,23 +214,37 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
   },
   async checks(ctx) {
     const c = ctx.settings;
-    const auth = await check("postgres.auth", `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`, passwordMismatchAdvice(c).fix, async () => {
-      await withClient(ctx, (cl) => cl.query("SELECT 1"));
-    });
-    const dbs = await check("postgres.databases", `databases ${c.databases.join(", ")} exist`, "run `dify-local up` to create the missing databases", async () => {
-      const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
-      if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
-    });
+    const auth = await check(
+      "postgres.auth",
+      `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`,
+      passwordMismatchAdvice(c).fix,
+      async () => {
+        await withClient(ctx, (cl) => cl.query("SELECT 1"));
+      },
+    );
+    const dbs = await check(
+      "postgres.databases",
+      `databases ${c.databases.join(", ")} exist`,
+      "run `dify-local up` to create the missing databases",
+      async () => {
+        const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
+        if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
+      },
+    );
     return [auth, dbs];
   },
-  endpoints: (c, h) => [{ label: "PostgreSQL", host: `postgresql://${c.user}@${h.host}:${c.port}`, cluster: `postgresql://${c.user}@${h.cluster}:${c.port}` }],
+  endpoints: (c, h) => [
+    { label: "PostgreSQL", host: `postgresql://${c.user}@${h.host}:${c.port}`, cluster: `postgresql://${c.user}@${h.cluster}:${c.port}` },
+  ],
   credentials: (c, live) => [
     { label: "user", value: live.user, secret: false },
     { label: "password", value: live.password, secret: true },
     { label: "databases", value: c.databases.join(", "), secret: false },
   ],
   values: (c, live, o) => ({
-    ...(o.chart === "3.7" ? { externalPostgres: externalPostgres37(c, live, o.host) } : { externalDatabase: externalDatabase39(c, live, o.host) }),
+    ...(o.chart === "3.7"
+      ? { externalPostgres: externalPostgres37(c, live, o.host) }
+      : { externalDatabase: externalDatabase39(c, live, o.host) }),
     postgresql: { enabled: false },
   }),
   env: (c, live, host) => [

@@ -36,7 +36,12 @@ function client(ctx: Pick<Ctx, "host" | "settings">): QdrantClient {
   // The key goes in as a header: the client's `apiKey` option prints a warning over plain HTTP,
   // which a loopback connection to a local container is by design. The compatibility check is a
   // version round trip per client; we only need the data calls.
-  return new QdrantClient({ url: url(ctx), headers: { "api-key": ctx.settings.apiKey }, checkCompatibility: false, timeout: PROBE_TIMEOUT_MS });
+  return new QdrantClient({
+    url: url(ctx),
+    headers: { "api-key": ctx.settings.apiKey },
+    checkCompatibility: false,
+    timeout: PROBE_TIMEOUT_MS,
+  });
 }
 
 export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
@@ -57,14 +62,24 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
   },
   async checks(ctx) {
     return Promise.all([
-      check("qdrant.auth", `Qdrant on ${url(ctx)} lists collections with the api-key`, "check qdrant.apiKey; `dify-local up` recreates a drifted container", async () => {
-        await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
-      }),
-      check("qdrant.apikey-required", "Qdrant refuses requests without the api-key (401)", "`dify-local up` recreates the container with QDRANT__SERVICE__API_KEY", async () => {
-        // A plain request on purpose: the client library always sends the key.
-        const res = await fetch(`${url(ctx)}/collections`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-        if (res.status !== 401 && res.status !== 403) throw new Error(`GET /collections without the key answered ${res.status}`);
-      }),
+      check(
+        "qdrant.auth",
+        `Qdrant on ${url(ctx)} lists collections with the api-key`,
+        "check qdrant.apiKey; `dify-local up` recreates a drifted container",
+        async () => {
+          await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
+        },
+      ),
+      check(
+        "qdrant.apikey-required",
+        "Qdrant refuses requests without the api-key (401)",
+        "`dify-local up` recreates the container with QDRANT__SERVICE__API_KEY",
+        async () => {
+          // A plain request on purpose: the client library always sends the key.
+          const res = await fetch(`${url(ctx)}/collections`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+          if (res.status !== 401 && res.status !== 403) throw new Error(`GET /collections without the key answered ${res.status}`);
+        },
+      ),
     ]);
   },
   endpoints: (c, h) => [
@@ -73,7 +88,11 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
   ],
   credentials: (_c, live) => [{ label: "api key", value: live.apiKey, secret: true }],
   values: (c, live, o) => ({
-    vectorDB: { useExternal: true, externalType: "qdrant", externalQdrant: { endpoint: `http://${o.host}:${c.port}`, apiKey: live.apiKey } },
+    vectorDB: {
+      useExternal: true,
+      externalType: "qdrant",
+      externalQdrant: { endpoint: `http://${o.host}:${c.port}`, apiKey: live.apiKey },
+    },
     qdrant: { enabled: false },
   }),
   env: (c, live, host) => [

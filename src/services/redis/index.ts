@@ -36,7 +36,10 @@ export function liveRedis(c: RedisSettings, container: { cmd: string[] } | undef
 }
 
 /** One PING over a fresh connection; no retries, so a probe reports the real state. */
-export async function redisPing(ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">, password: string | undefined): Promise<string> {
+export async function redisPing(
+  ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">,
+  password: string | undefined,
+): Promise<string> {
   const client = new Redis({
     host: ctx.host,
     port: ctx.settings.port,
@@ -76,19 +79,29 @@ export const redis = defineService<typeof redisSchema, RedisLive>({
   async checks(ctx) {
     const p = ctx.settings.port;
     return [
-      await check("redis.auth", `Redis on ${ctx.host}:${p} answers PING with the password`, "check redis.password in the config against the container's --requirepass; `dify-local up` recreates a drifted container", async () => {
-        const reply = await redisPing(ctx, ctx.settings.password);
-        if (reply !== "PONG") throw new Error(`answered ${reply}`);
-      }),
-      await check("redis.requirepass", "Redis refuses commands without the password (NOAUTH)", "`dify-local up` recreates the container with --requirepass", async () => {
-        try {
-          await redisPing(ctx, undefined);
-        } catch (err) {
-          if (/NOAUTH/i.test(String((err as Error).message))) return;
-          throw err;
-        }
-        throw new Error("PING without a password succeeded: the server has no password");
-      }),
+      await check(
+        "redis.auth",
+        `Redis on ${ctx.host}:${p} answers PING with the password`,
+        "check redis.password in the config against the container's --requirepass; `dify-local up` recreates a drifted container",
+        async () => {
+          const reply = await redisPing(ctx, ctx.settings.password);
+          if (reply !== "PONG") throw new Error(`answered ${reply}`);
+        },
+      ),
+      await check(
+        "redis.requirepass",
+        "Redis refuses commands without the password (NOAUTH)",
+        "`dify-local up` recreates the container with --requirepass",
+        async () => {
+          try {
+            await redisPing(ctx, undefined);
+          } catch (err) {
+            if (/NOAUTH/i.test(String((err as Error).message))) return;
+            throw err;
+          }
+          throw new Error("PING without a password succeeded: the server has no password");
+        },
+      ),
     ];
   },
   endpoints: (c, h) => [{ label: "Redis", host: `redis://${h.host}:${c.port}`, cluster: `redis://${h.cluster}:${c.port}` }],

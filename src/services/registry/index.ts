@@ -57,10 +57,15 @@ export const registry = defineService<typeof registrySchema>({
   },
   async checks(ctx) {
     return [
-      await check("registry.catalog", `registry on ${base(ctx)} answers /v2/_catalog`, "run `dify-local up`; if the port is taken by AirPlay (macOS, port 5000), keep registry.port at 5050", async () => {
-        const repos = await catalog(ctx);
-        return `${repos.length} repositories`;
-      }),
+      await check(
+        "registry.catalog",
+        `registry on ${base(ctx)} answers /v2/_catalog`,
+        "run `dify-local up`; if the port is taken by AirPlay (macOS, port 5000), keep registry.port at 5050",
+        async () => {
+          const repos = await catalog(ctx);
+          return `${repos.length} repositories`;
+        },
+      ),
     ];
   },
   endpoints: (c, h) => [{ label: "Registry", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` }],

@@ -149,14 +149,21 @@ function yamlTag(node) {
   if (isMap(node)) return "!!map";
   if (isSeq(node)) return "!!seq";
   if (node.value === null) return "!!null";
-  return typeof node.value === "number" ? (Number.isInteger(node.value) ? "!!int" : "!!float") : typeof node.value === "boolean" ? "!!bool" : "!!str";
+  return typeof node.value === "number"
+    ? Number.isInteger(node.value)
+      ? "!!int"
+      : "!!float"
+    : typeof node.value === "boolean"
+      ? "!!bool"
+      : "!!str";
 }
 
 /** yaml.v3's messages: "line N: field X not found in type v1alpha4.T", "line N: cannot unmarshal !!str `x` into int32". */
 function check(node, type, lines, errors) {
   if (!node || (isScalar(node) && node.value === null)) return;
   const line = lines.linePos(node.range?.[0] ?? 0).line;
-  const mismatch = (into) => errors.push(`line ${line}: cannot unmarshal ${yamlTag(node)}${isScalar(node) ? ` \`${node.source ?? node.value}\`` : ""} into ${into}`);
+  const mismatch = (into) =>
+    errors.push(`line ${line}: cannot unmarshal ${yamlTag(node)}${isScalar(node) ? ` \`${node.source ?? node.value}\`` : ""} into ${into}`);
   if (typeof type === "string" && TYPES[type]) {
     if (!isMap(node)) return mismatch(`v1alpha4.${type}`);
     for (const pair of node.items) {
@@ -184,9 +191,11 @@ function check(node, type, lines, errors) {
 function decodeConfig(text) {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  if (doc.errors.length > 0) fail(`failed to create cluster: could not determine kind / apiVersion for config: yaml: ${doc.errors[0].message}`);
+  if (doc.errors.length > 0)
+    fail(`failed to create cluster: could not determine kind / apiVersion for config: yaml: ${doc.errors[0].message}`);
   const raw = doc.toJS() ?? {};
-  if (raw.apiVersion !== "kind.x-k8s.io/v1alpha4" && raw.apiVersion !== "kind.sigs.k8s.io/v1alpha3") fail(`failed to create cluster: unknown apiVersion: ${raw.apiVersion ?? ""}`);
+  if (raw.apiVersion !== "kind.x-k8s.io/v1alpha4" && raw.apiVersion !== "kind.sigs.k8s.io/v1alpha3")
+    fail(`failed to create cluster: unknown apiVersion: ${raw.apiVersion ?? ""}`);
   // (sic: kind's message has the two values the other way round)
   if (raw.kind !== "Cluster") fail(`failed to create cluster: unknown kind ${raw.apiVersion} for apiVersion: ${raw.kind ?? ""}`);
   const errors = [];
@@ -252,7 +261,9 @@ async function waitForContainerd(container, nodeName) {
 }
 
 async function create(flagName, configFile) {
-  const text = configFile ? readFileSync(configFile === "-" ? 0 : configFile, "utf8") : "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n";
+  const text = configFile
+    ? readFileSync(configFile === "-" ? 0 : configFile, "utf8")
+    : "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n";
   const config = decodeConfig(text);
   const name = flagName ?? config.name ?? process.env.KIND_CLUSTER_NAME ?? "kind";
   if ((await clusters()).includes(name)) fail(`failed to create cluster: node(s) already exist for a cluster with the name "${name}"`);
@@ -343,7 +354,8 @@ if (command === "version") {
 } else if (command === "get kubeconfig") {
   const name = values["--name"] ?? defaultName;
   const controlPlanes = (await nodesOf(name)).filter((c) => c.Labels[ROLE] === "control-plane");
-  if (controlPlanes.length === 0) fail(`could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
+  if (controlPlanes.length === 0)
+    fail(`could not locate any control plane nodes for cluster named '${name}'. Use the --name option to select a different cluster`);
   process.stdout.write(kubeconfig(name, values["--internal"] === "true"));
 } else if (command === "create cluster") {
   await create(values["--name"], values["--config"]);
