@@ -40,74 +40,55 @@ async function nodesReady(cluster: Cluster): Promise<Check> {
   }
 }
 
+/** A check that carries what was seen and the fix only when it failed. */
+function outcome(id: string, ok: boolean, what: string, failure: { detail: string; fix: string }): Check {
+  return ok ? { id, ok, what } : { id, ok, what, ...failure };
+}
+
+/** The shell script one exec runs in a node: the alias, the registry's /v2/ over HTTP, then every host port over TCP. */
+function probeScript(registryPort: number, hostPorts: readonly ServicePort[]): string {
+  const tcp = (port: number) =>
+    `if timeout 3 bash -c 'exec 3<>/dev/tcp/${HOST_ALIAS}/${port}' 2>/dev/null; then echo "port ${port} open"; else echo "port ${port} closed"; fi`;
+  return [
+    `if getent hosts ${HOST_ALIAS} >/dev/null; then echo "alias resolves"; else echo "alias missing"; fi`,
+    `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://${HOST_ALIAS}:${registryPort}/v2/ || true); echo "registry $code"`,
+    ...hostPorts.map((p) => tcp(p.port)),
+  ].join("\n");
+}
+
 /** One node: hosts.toml read through the archive API, then one exec probing the alias, the registry and every port. */
 async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: readonly ServicePort[]): Promise<Check[]> {
+  const name = node.name;
   if (!node.running)
-    return [
-      {
-        id: `cluster.node.${node.name}`,
-        ok: false,
-        what: `node ${node.name} is running`,
-        detail: "it is stopped",
-        fix: `docker start ${node.name}`,
-      },
-    ];
+    return [outcome(`cluster.node.${name}`, false, `node ${name} is running`, { detail: "it is stopped", fix: `docker start ${name}` })];
   const registryPort = cluster.config.registry.port;
   const server = `server = "http://${HOST_ALIAS}:${registryPort}"`;
   const tomlPath = `${CERTS_D}/${HOST_ALIAS}:${registryPort}/hosts.toml`;
   const toml = await cluster.runtime.readFile(node.id, tomlPath);
-  const script = [
-    `if getent hosts ${HOST_ALIAS} >/dev/null; then echo "alias resolves"; else echo "alias missing"; fi`,
-    `code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 3 http://${HOST_ALIAS}:${registryPort}/v2/ || true); echo "registry $code"`,
-    ...hostPorts.map(
-      (p) =>
-        `if timeout 3 bash -c 'exec 3<>/dev/tcp/${HOST_ALIAS}/${p.port}' 2>/dev/null; then echo "port ${p.port} open"; else echo "port ${p.port} closed"; fi`,
-    ),
-  ].join("\n");
-  const res = await cluster.runtime.exec(node.id, ["bash", "-c", script]);
-  const resolves = res.stdout.includes("alias resolves");
-  const registryOk = /^registry 200$/m.test(res.stdout);
+  const res = await cluster.runtime.exec(node.id, ["bash", "-c", probeScript(registryPort, hostPorts)]);
   const closed = hostPorts.filter((p) => !res.stdout.includes(`port ${p.port} open`));
-  const tomlOk = toml?.includes(server) ?? false;
+  const up = "run `dify-local up`";
   return [
-    {
-      id: `cluster.hosts-toml.${node.name}`,
-      ok: tomlOk,
-      what: `${node.name} has ${tomlPath} with ${server}`,
-      ...(tomlOk ? {} : { detail: toml === undefined ? "missing" : "wrong server", fix: "run `dify-local up` to rewrite it" }),
-    },
-    {
-      id: `cluster.host-alias.${node.name}`,
-      ok: resolves,
-      what: `${HOST_ALIAS} resolves inside ${node.name}`,
-      ...(resolves
-        ? {}
-        : {
-            detail: "it does not resolve",
-            fix: "run `dify-local up` (on Linux it adds the kind network's gateway to the node's /etc/hosts)",
-          }),
-    },
-    {
-      id: `cluster.registry.${node.name}`,
-      ok: registryOk,
-      what: `${node.name} reaches the registry at http://${HOST_ALIAS}:${registryPort}/v2/`,
-      ...(registryOk
-        ? {}
-        : {
-            detail: /^registry (\S*)$/m.exec(res.stdout)?.[1] || res.stderr.trim() || "no answer",
-            fix: "run `dify-local up` (on Linux it maps host.docker.internal in every node)",
-          }),
-    },
-    {
-      id: `cluster.host-ports.${node.name}`,
-      ok: closed.length === 0,
-      what: `${node.name} reaches every host service at ${HOST_ALIAS}`,
-      ...(closed.length === 0
-        ? {}
-        : {
-            detail: `unreachable: ${closed.map((p) => `${p.port} (${p.key})`).join(", ")}`,
-            fix: "run `dify-local up`; check that the services run (`dify-local status`)",
-          }),
-    },
+    outcome(`cluster.hosts-toml.${name}`, toml?.includes(server) ?? false, `${name} has ${tomlPath} with ${server}`, {
+      detail: toml === undefined ? "missing" : "wrong server",
+      fix: `${up} to rewrite it`,
+    }),
+    outcome(`cluster.host-alias.${name}`, res.stdout.includes("alias resolves"), `${HOST_ALIAS} resolves inside ${name}`, {
+      detail: "it does not resolve",
+      fix: `${up} (on Linux it adds the kind network's gateway to the node's /etc/hosts)`,
+    }),
+    outcome(
+      `cluster.registry.${name}`,
+      /^registry 200$/m.test(res.stdout),
+      `${name} reaches the registry at http://${HOST_ALIAS}:${registryPort}/v2/`,
+      {
+        detail: /^registry (\S*)$/m.exec(res.stdout)?.[1] || res.stderr.trim() || "no answer",
+        fix: `${up} (on Linux it maps host.docker.internal in every node)`,
+      },
+    ),
+    outcome(`cluster.host-ports.${name}`, closed.length === 0, `${name} reaches every host service at ${HOST_ALIAS}`, {
+      detail: `unreachable: ${closed.map((p) => `${p.port} (${p.key})`).join(", ")}`,
+      fix: `${up}; check that the services run (\`dify-local status\`)`,
+    }),
   ];
 }

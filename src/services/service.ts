@@ -178,19 +178,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     title: def.title,
     schema: def.schema,
     settings: section,
-    spec(config) {
-      const s = section(config);
-      return {
-        component: def.name,
-        name: s.container,
-        image: s.image,
-        env: def.container.env?.(s) ?? {},
-        ...(def.container.cmd ? { cmd: def.container.cmd(s) } : {}),
-        ports: ports(config),
-        volumes: [{ volume: s.volume, target: def.container.dataDir }],
-        restart: s.restart,
-      };
-    },
+    spec: (config) => specOf(def, section(config), ports(config)),
     hostPorts: (config) => ports(config).map((p) => ({ key: p.key, port: p.hostPort })),
     credentialSource: (config, container) => (def.live ? def.live(section(config), container).source : undefined),
     probe: (ctx) => def.probe(context(ctx)),
@@ -210,5 +198,23 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
       return def.env?.(s, liveOf(s, container), host) ?? [];
     },
     doctor: async (ctx) => (def.doctor ? def.doctor(context(ctx)) : []),
+  };
+}
+
+/** A service's container spec: the common settings, the definition's environment and command, its ports and data volume. */
+function specOf<Schema extends SectionSchema, L>(
+  def: ServiceDefinition<Schema, L>,
+  s: z.output<Schema>,
+  ports: PortBinding[],
+): ContainerSpec {
+  return {
+    component: def.name,
+    name: s.container,
+    image: s.image,
+    env: def.container.env?.(s) ?? {},
+    ...(def.container.cmd ? { cmd: def.container.cmd(s) } : {}),
+    ports,
+    volumes: [{ volume: s.volume, target: def.container.dataDir }],
+    restart: s.restart,
   };
 }
