@@ -19,7 +19,7 @@ export class PlainSink implements EventSink {
 }
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-const SYMBOL: Record<string, string> = { ok: "✓", fail: "✗", skip: "–" };
+const SYMBOL: Record<string, string> = { ok: "✓", fail: "✗", skip: "–", warn: "!" };
 
 /** Live rows on a TTY: a spinner per running step, ✓/✗ when it ends, a byte bar per image pull. */
 export class TtySink implements EventSink {

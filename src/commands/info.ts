@@ -9,6 +9,8 @@ export interface ServiceInfo {
   service: string;
   container: string;
   endpoints: Endpoint[];
+  /** Where its data lives, when its container exists. */
+  data?: string;
   credentials: Array<{ label: string; value: string; masked: boolean }>;
 }
 
@@ -25,11 +27,14 @@ export async function info(options: InfoOptions = {}): Promise<{ services: Servi
   return {
     services: stack.enabled.map((service) => {
       const container = service.settings(stack.config).container;
+      const c = observed.get(container);
+      const data = stack.dataOf(service, c);
       return {
         service: service.name,
         container,
         endpoints: service.endpoints(stack.config),
-        credentials: service.credentials(stack.config, observed.get(container)).map((cred) => {
+        ...(data ? { data } : {}),
+        credentials: service.credentials(stack.config, c).map((cred) => {
           const masked = cred.secret && !options.showSecrets;
           return { label: cred.label, value: masked ? MASK : cred.value, masked };
         }),

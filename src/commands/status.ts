@@ -11,6 +11,8 @@ export interface ServiceStatus {
   /** "dify-local" when made by it, "adopted" when made by hand under the seed's name. */
   owner: "dify-local" | "adopted" | "none";
   endpoint: string;
+  /** Where its data lives: "volume dev-redis-data", "host path /home/me/data/redis". */
+  data?: string;
   /** The protocol probe's answer right now. */
   health: "healthy" | "unhealthy" | "unknown";
   detail?: string;
@@ -30,12 +32,14 @@ export async function status(options: StackOptions = {}): Promise<StatusResult> 
 
 async function serviceStatus(stack: Stack, service: Service): Promise<ServiceStatus> {
   const c = await stack.containerOf(service);
+  const data = stack.dataOf(service, c);
   const base = {
     service: service.name,
     container: service.settings(stack.config).container,
     state: c?.state ?? "missing",
     owner: !c ? ("none" as const) : c.labels[LABELS.managed] === "true" ? ("dify-local" as const) : ("adopted" as const),
     endpoint: service.endpoints(stack.config)[0]?.host ?? "",
+    ...(data ? { data } : {}),
   };
   if (!c?.running) return { ...base, health: "unknown" };
   try {

@@ -10,6 +10,7 @@ import {
 import {
   applyItem,
   changesOf,
+  checkCarriedData,
   checkPorts,
   planFor,
   pullImages,
@@ -67,6 +68,9 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     () => checkPorts(stack.runtime, plan.items, kindPorts),
     () => "all ports free or ours",
   );
+  await checkCarriedData(stack.runtime, plan.items);
+  for (const item of plan.items)
+    for (const w of item.warnings) stack.sink.emit({ step: `${item.component} container`, status: "warn", detail: w });
   const pullMode = options.pull ?? "missing";
   const needed =
     pullMode === "always"
@@ -133,7 +137,9 @@ function refuseConflicts(plan: Plan): void {
   const conflicts = plan.items.filter((i) => i.action === "conflict");
   if (conflicts.length === 0) return;
   throw new ConflictError(`existing containers stand in the way:\n  ${conflicts.map((c) => `${c.container}: ${c.reason}`).join("\n  ")}`, {
-    hint: "rerun with --recreate to replace them (their volumes are kept), or rename the containers in dify-local.yaml; nothing was changed",
+    hint:
+      "rerun with --recreate to replace them: each new container uses the data the old one had (its bind mount or volume becomes the config's volume, the same files), nothing is copied or deleted; " +
+      "`dify-local up --recreate --dry-run` shows where each service's data is and will be. Or rename the containers in dify-local.yaml. Nothing was changed",
   });
 }
 
@@ -214,7 +220,7 @@ function describeAction(item: PlanItem): string {
     case "start":
       return `started (${item.reason})`;
     case "recreate":
-      return `recreated (${item.reason}); volume kept`;
+      return `recreated (${item.reason}); ${item.carry ? `its data carried over from ${item.carry.from}` : "volume kept"}`;
     case "adopt":
       return `adopted (${item.reason})`;
     case "keep":

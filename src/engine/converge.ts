@@ -94,17 +94,44 @@ export async function applyItem(runtime: Runtime, item: PlanItem): Promise<strin
       return observed.id;
     case "recreate":
       if (observed) await runtime.remove(observed.id);
-      return createAndStart(runtime, spec);
+      return createAndStart(runtime, spec, item.carry?.device);
     case "create":
       return createAndStart(runtime, spec);
   }
 }
 
-async function createAndStart(runtime: Runtime, spec: ContainerSpec): Promise<string> {
-  for (const v of spec.volumes) await runtime.ensureVolume(v.volume, spec.component);
+/** Creates the data volume (a binding of `carry` when data is carried over) and the container, and starts it. */
+async function createAndStart(runtime: Runtime, spec: ContainerSpec, carry?: string): Promise<string> {
+  const [data, ...rest] = spec.volumes;
+  if (data) await runtime.ensureVolume(data.volume, spec.component, carry);
+  for (const v of rest) await runtime.ensureVolume(v.volume, spec.component);
   const id = await runtime.create(spec);
   await runtime.start(id);
   return id;
+}
+
+/**
+ * Before anything changes: data carried over on a recreate goes into the config's volume as a
+ * binding of the old files, which needs that volume name free (or already that binding).
+ * Throws one {@link ConflictError} naming each volume in the way.
+ */
+export async function checkCarriedData(runtime: Runtime, items: readonly PlanItem[]): Promise<void> {
+  const problems: string[] = [];
+  for (const item of items) {
+    const volume = item.spec.volumes[0]?.volume;
+    if (!item.carry || !volume) continue;
+    const existing = await runtime.volume(volume);
+    if (existing && existing.device !== item.carry.device) {
+      problems.push(
+        `${item.container} keeps its data in ${item.carry.from}, but volume ${volume} exists already (${existing.device ? `bound to ${existing.device}` : "with its own data"})`,
+      );
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConflictError(`the data of the containers to recreate cannot be carried over:\n  ${problems.join("\n  ")}`, {
+      hint: "set the service's volume in dify-local.yaml to a name not in use, or remove the unused volume (docker volume rm NAME) after checking it holds nothing you need; nothing was changed",
+    });
+  }
 }
 
 /**

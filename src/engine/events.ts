@@ -1,5 +1,5 @@
 /** Where a step is in its life. `progress` carries bytes for image pulls. */
-export type EventStatus = "start" | "ok" | "fail" | "skip" | "progress";
+export type EventStatus = "start" | "ok" | "fail" | "skip" | "warn" | "progress";
 
 /** One thing that happened during a command; the library never prints, it emits these. */
 export interface Event {

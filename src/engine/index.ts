@@ -4,7 +4,7 @@ export { check, checkToFinding } from "./checks.js";
 export type { Check, Finding, Severity } from "./checks.js";
 export { planFor, changesOf, isChange } from "./plan.js";
 export type { Plan, PlanItem, PlanOptions, Action } from "./plan.js";
-export { checkPorts, pullImages, applyItem, waitReady, FatalProbeError } from "./converge.js";
+export { checkPorts, checkCarriedData, pullImages, applyItem, waitReady, FatalProbeError } from "./converge.js";
 export type { Readiness } from "./converge.js";
 export { portFree, portHolder, portState, airplayNote } from "./ports.js";
 export type { PortState } from "./ports.js";

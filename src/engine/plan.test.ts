@@ -86,3 +86,49 @@ describe("planFor with pulled image ids (--pull always)", () => {
     expect(planFor([spec], new Map([["dev-redis", hand]]), { pulled: new Map([["redis:7", "sha256:2"]]) }).items[0]!.action).toBe("adopt");
   });
 });
+
+describe("planFor compares a container made by hand by meaning", () => {
+  const hand = (over: Partial<ObservedContainer> = {}) =>
+    observed({ labels: {}, ports: [{ containerPort: 6379, hostIp: "", hostPort: 6379 }], ...over });
+
+  it("adopts one whose arguments come in another order, with the image written in full", () => {
+    const item = planOf(
+      hand({ image: "docker.io/library/redis:7", cmd: ["redis-server", "--appendonly", "yes", "--requirepass", "devpassword"] }),
+    );
+    expect(item.action).toBe("adopt");
+  });
+
+  it("adopts one whose data lives in a bind mount, and says the data stays there", () => {
+    const item = planOf(hand({ mounts: [{ type: "bind", name: undefined, source: "/home/me/stack/data/redis", target: "/data" }] }));
+    expect(item.action).toBe("adopt");
+    expect(item.data).toEqual({ now: "host path /home/me/stack/data/redis", after: "host path /home/me/stack/data/redis" });
+    expect(item.carry).toBeUndefined();
+  });
+
+  it("warns when the adopted container is published beyond loopback", () => {
+    expect(planOf(hand()).warnings).toEqual(["dev-redis is published on 0.0.0.0:6379, beyond 127.0.0.1: reachable from your network"]);
+    expect(planOf(hand({ ports: [{ containerPort: 6379, hostIp: "127.0.0.1", hostPort: 6379 }] })).warnings).toEqual([]);
+  });
+
+  it("--recreate carries its data over: the config's volume becomes a binding of the same files", () => {
+    const mounts = [{ type: "bind", name: undefined, source: "/home/me/stack/data/redis", target: "/data" }];
+    const item = planOf(hand({ cmd: ["redis-server"], mounts }), true);
+    expect(item.action).toBe("recreate");
+    expect(item.carry).toEqual({ device: "/home/me/stack/data/redis", from: "host path /home/me/stack/data/redis" });
+    expect(item.data.now).toBe("host path /home/me/stack/data/redis");
+    expect(item.data.after).toBe("volume dev-redis-data, bound to the same files (/home/me/stack/data/redis)");
+  });
+
+  it("--recreate of one whose data is in another volume binds that volume's directory", () => {
+    const mounts = [{ type: "volume", name: "3f2a", source: "/var/lib/docker/volumes/3f2a/_data", target: "/data" }];
+    expect(planOf(hand({ cmd: ["redis-server"], mounts }), true).carry).toEqual({
+      device: "/var/lib/docker/volumes/3f2a/_data",
+      from: "volume 3f2a",
+    });
+  });
+
+  it("--recreate of one already on the config's volume carries nothing", () => {
+    const mounts = [{ type: "volume", name: "dev-redis-data", source: "/var/lib/docker/volumes/dev-redis-data/_data", target: "/data" }];
+    expect(planOf(hand({ cmd: ["redis-server"], mounts }), true).carry).toBeUndefined();
+  });
+});

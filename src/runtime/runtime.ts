@@ -113,15 +113,33 @@ export class Runtime {
     }
   }
 
-  async ensureVolume(name: string, component: string): Promise<"created" | "exists"> {
-    try {
-      await this.docker.getVolume(name).inspect();
-      return "exists";
-    } catch (err) {
-      if (statusOf(err) !== 404) throw err;
-    }
-    await this.docker.createVolume({ Name: name, Labels: { [LABELS.managed]: "true", [LABELS.component]: component } });
+  /**
+   * Creates the named volume when missing. With `device`, it is a binding of that host path (the
+   * local driver's `type=none,o=bind`): data carried over from a container made by hand stays in
+   * its files, and deleting the volume later leaves those files alone.
+   */
+  async ensureVolume(name: string, component: string, device?: string): Promise<"created" | "exists"> {
+    if ((await this.volume(name)) !== undefined) return "exists";
+    await this.docker.createVolume({
+      Name: name,
+      Labels: { [LABELS.managed]: "true", [LABELS.component]: component },
+      ...(device ? { Driver: "local", DriverOpts: { type: "none", o: "bind", device } } : {}),
+    });
     return "created";
+  }
+
+  /** A volume's labels and, for a binding of a host path, that path; undefined when it does not exist. */
+  async volume(name: string): Promise<{ labels: Record<string, string>; device: string | undefined } | undefined> {
+    try {
+      const info = (await this.docker.getVolume(name).inspect()) as {
+        Labels?: Record<string, string> | null;
+        Options?: Record<string, string> | null;
+      };
+      return { labels: info.Labels ?? {}, device: info.Options?.o === "bind" ? info.Options.device : undefined };
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
   }
 
   /** Those of `names` that exist and carry our label (volumes made by hand are never ours to delete). */
@@ -149,7 +167,7 @@ export class Runtime {
   }
 
   /** Creates (not starts) a container from a spec, labelled with its hash. */
-  async create(spec: ContainerSpec, extraLabels: Record<string, string> = {}): Promise<string> {
+  async create(spec: ContainerSpec): Promise<string> {
     const exposed: Record<string, object> = {};
     const bindings: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
     for (const p of spec.ports) {
@@ -167,11 +185,10 @@ export class Runtime {
         [LABELS.managed]: "true",
         [LABELS.component]: spec.component,
         [LABELS.specHash]: specHash(spec),
-        ...extraLabels,
       },
       HostConfig: {
         PortBindings: bindings,
-        Mounts: spec.volumes.map((v) => ({ Type: "volume" as const, Source: v.volume, Target: v.target })),
+        Mounts: spec.volumes.map((v) => ({ Type: v.bind ? ("bind" as const) : ("volume" as const), Source: v.volume, Target: v.target })),
         RestartPolicy: { Name: spec.restart },
       },
     });
@@ -392,7 +409,7 @@ function observedFrom(info: Docker.ContainerInspectInfo): ObservedContainer {
     env: envOf(info.Config.Env ?? []),
     cmd: Array.isArray(cmd) ? cmd : typeof cmd === "string" ? [cmd] : [],
     ports: portsOf(info.HostConfig.PortBindings),
-    mounts: (info.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name, target: m.Destination })),
+    mounts: (info.Mounts ?? []).map((m) => ({ type: m.Type, name: m.Name, source: m.Source, target: m.Destination })),
     restart: info.HostConfig.RestartPolicy?.Name ?? "",
     networks: Object.keys(info.NetworkSettings?.Networks ?? {}),
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeImage, specDifferences, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
+import { commandMeaning, normalizeImage, specDifferences, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
 const spec: ContainerSpec = {
   component: "registry",
@@ -67,5 +67,19 @@ describe("specDifferences", () => {
     const d = specDifferences(spec, seedRegistry, { strict: true });
     expect(d.some((x) => x.includes("127.0.0.1:5050"))).toBe(true);
     expect(d.some((x) => x.includes("local-registry-data"))).toBe(true);
+  });
+});
+
+describe("commandMeaning", () => {
+  it("treats options as a set of option/value pairs and keeps positional words in order", () => {
+    expect(commandMeaning(["redis-server", "--requirepass", "p", "--appendonly", "yes"])).toBe(
+      commandMeaning(["redis-server", "--appendonly", "yes", "--requirepass", "p"]),
+    );
+    expect(commandMeaning(["redis-server", "--requirepass=p"])).toBe(commandMeaning(["redis-server", "--requirepass", "p"]));
+    expect(commandMeaning(["server", "/data", "--console-address", ":9001"])).toBe(
+      commandMeaning(["server", "--console-address", ":9001", "/data"]),
+    );
+    expect(commandMeaning(["redis-server", "--requirepass", "p"])).not.toBe(commandMeaning(["redis-server", "--requirepass", "q"]));
+    expect(commandMeaning(["a", "b"])).not.toBe(commandMeaning(["b", "a"]));
   });
 });

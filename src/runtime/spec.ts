@@ -18,9 +18,52 @@ export interface PortBinding {
   key: string;
 }
 
+/** A named volume mounted at `target`; with `bind`, the host path `volume` is mounted there instead. */
 export interface VolumeMount {
   volume: string;
   target: string;
+  bind?: boolean;
+  /** Where the files are on the engine's host (from `docker inspect`), when known. */
+  source?: string;
+}
+
+/** A mount in words: "volume dev-redis-data" or "host path /home/me/data/redis". */
+export function describeMount(m: VolumeMount): string {
+  return m.bind ? `host path ${m.volume}` : `volume ${m.volume}`;
+}
+
+export function sameMount(a: VolumeMount, b: VolumeMount): boolean {
+  return a.volume === b.volume && a.target === b.target && !!a.bind === !!b.bind;
+}
+
+/** What an existing container has mounted at `target` (a volume or a host path), if anything. */
+export function mountAt(c: Pick<ObservedContainer, "mounts">, target: string): VolumeMount | undefined {
+  const m = c.mounts.find((x) => x.target === target);
+  if (!m) return undefined;
+  if (m.type === "bind" && m.source) return { volume: m.source, target, bind: true, source: m.source };
+  return m.name ? { volume: m.name, target, ...(m.source ? { source: m.source } : {}) } : undefined;
+}
+
+/**
+ * A command line by meaning: its positional words in order, and its options as a set of
+ * option/value pairs (`--a x --b y` = `--b y --a x`; `--a=x` = `--a x`). An option followed by a
+ * word that is not an option takes it as its value.
+ */
+export function commandMeaning(cmd: readonly string[]): string {
+  const positional: string[] = [];
+  const options: string[] = [];
+  for (let i = 0; i < cmd.length; i++) {
+    const arg = cmd[i] ?? "";
+    const eq = arg.indexOf("=");
+    const next = cmd[i + 1];
+    if (!arg.startsWith("-")) positional.push(arg);
+    else if (eq > 0) options.push(`${arg.slice(0, eq)}=${arg.slice(eq + 1)}`);
+    else if (next !== undefined && !next.startsWith("-")) {
+      options.push(`${arg}=${next}`);
+      i++;
+    } else options.push(arg);
+  }
+  return JSON.stringify([positional, options.sort()]);
 }
 
 /** What a component wants from Docker. Pure data: hashed to detect drift. */
@@ -32,6 +75,7 @@ export interface ContainerSpec {
   /** Command arguments after the image's entrypoint; undefined keeps the image's own. */
   cmd?: string[];
   ports: PortBinding[];
+  /** The data volume first. */
   volumes: VolumeMount[];
   restart: RestartPolicy;
 }
@@ -44,7 +88,7 @@ export function specHash(spec: ContainerSpec): string {
     env: Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)),
     cmd: spec.cmd ?? null,
     ports: spec.ports.map((p) => [p.containerPort, p.hostIp, p.hostPort]).sort(),
-    volumes: spec.volumes.map((v) => [v.volume, v.target]).sort(),
+    volumes: spec.volumes.map((v) => [v.volume, v.target, ...(v.bind ? ["bind"] : [])]).sort(),
     restart: spec.restart,
   };
   return createHash("sha256").update(JSON.stringify(canonical)).digest("hex").slice(0, 16);
@@ -78,15 +122,18 @@ export interface ObservedContainer {
   cmd: string[];
   /** containerPort -> bindings */
   ports: Array<{ containerPort: number; hostIp: string; hostPort: number }>;
-  mounts: Array<{ type: string; name: string | undefined; target: string }>;
+  mounts: Array<{ type: string; name: string | undefined; source?: string; target: string }>;
   restart: string;
   networks: string[];
 }
 
 /**
- * Differences between a spec and a container that was not made from it, in words. Used to
- * decide whether a container made by hand can be adopted (no differences) and to explain a
- * recreate. A host binding on 0.0.0.0 satisfies a wanted 127.0.0.1 binding: it is wider.
+ * Differences between a spec and a container that was not made from it, in words, by meaning:
+ * the image by reference (`redis:7` = `docker.io/library/redis:7`), ports as a set, the
+ * environment by key, the command by {@link commandMeaning}. Used to decide whether a container
+ * made by hand can be adopted (no differences) and to explain a recreate. A host binding on
+ * 0.0.0.0 satisfies a wanted 127.0.0.1 binding: it is wider (see {@link widerBindings}). Where the
+ * data lives is compared only when `strict` (a container made by hand keeps its data where it is).
  */
 export function specDifferences(spec: ContainerSpec, c: ObservedContainer, options: { strict: boolean }): string[] {
   const diffs: string[] = [];
@@ -104,15 +151,30 @@ export function specDifferences(spec: ContainerSpec, c: ObservedContainer, optio
   for (const [k, v] of Object.entries(spec.env)) {
     if (c.env[k] !== v) diffs.push(c.env[k] === undefined ? `environment lacks ${k}` : `environment ${k} differs from the config`);
   }
-  if (spec.cmd && JSON.stringify(spec.cmd) !== JSON.stringify(c.cmd)) {
+  if (spec.cmd && commandMeaning(spec.cmd) !== commandMeaning(c.cmd)) {
     diffs.push(`command is "${c.cmd.join(" ")}", config wants "${spec.cmd.join(" ")}"`);
   }
   if (options.strict) {
     for (const v of spec.volumes) {
-      if (!c.mounts.some((m) => m.name === v.volume && m.target === v.target))
-        diffs.push(`volume ${v.volume} is not mounted at ${v.target}`);
+      const have = mountAt(c, v.target);
+      if (!have || !sameMount(have, v)) diffs.push(`${describeMount(v)} is not mounted at ${v.target}`);
     }
     if (c.restart !== spec.restart) diffs.push(`restart policy is ${c.restart || "no"}, config wants ${spec.restart}`);
   }
   return diffs;
+}
+
+/** The container's bindings of the spec's ports that reach beyond the wanted address (0.0.0.0 for a wanted 127.0.0.1), in words. */
+export function widerBindings(spec: ContainerSpec, c: ObservedContainer): string[] {
+  return spec.ports.flatMap((p) =>
+    c.ports
+      .filter(
+        (b) =>
+          b.containerPort === p.containerPort &&
+          b.hostPort === p.hostPort &&
+          b.hostIp !== p.hostIp &&
+          (b.hostIp === "" || b.hostIp === "0.0.0.0"),
+      )
+      .map((b) => `${b.hostIp || "0.0.0.0"}:${b.hostPort}`),
+  );
 }

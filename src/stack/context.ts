@@ -9,7 +9,7 @@ import {
   type ConfigSchema,
 } from "../config/index.js";
 import { silentSink, type EventSink } from "../engine/index.js";
-import { connectDocker, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
+import { connectDocker, describeMount, mountAt, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
 import { deepMerge } from "../util/index.js";
 
@@ -116,6 +116,13 @@ export class Stack {
   /** A service's container as observed, if it exists. */
   async containerOf(service: Service): Promise<ObservedContainer | undefined> {
     return (await this.observe()).get(service.settings(this.config).container);
+  }
+
+  /** Where a service's data lives now: the mount at its data directory, in words ("host path /home/me/data/redis"). */
+  dataOf(service: Service, container: ObservedContainer | undefined): string | undefined {
+    const target = service.spec(this.config).volumes[0]?.target;
+    const mount = container && target ? mountAt(container, target) : undefined;
+    return mount ? describeMount(mount) : undefined;
   }
 
   /** What a service's probe, init and checks get. */

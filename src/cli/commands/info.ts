@@ -14,6 +14,7 @@ export function registerInfo(program: Command, cli: Cli): void {
         for (const s of result.services) {
           cli.out(`${s.service} (${s.container})`);
           for (const e of s.endpoints) cli.out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
+          if (s.data) cli.out(`  ${"data".padEnd(10)} ${s.data}`);
           for (const c of s.credentials) cli.out(`  ${c.label.padEnd(10)} ${c.value}`);
         }
         if (result.services.some((s) => s.credentials.some((c) => c.masked))) cli.out("(secrets masked; --show-secrets prints them)");

@@ -6,20 +6,21 @@ import { renderChecks, table } from "../render.js";
 export function registerStatus(program: Command, cli: Cli): void {
   program
     .command("status")
-    .description("a table of service, container, state, endpoint and health")
+    .description("a table of service, container, state, endpoint, health and where the data lives")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
       const result = await status(cli.base(flags));
       cli.result(flags, result, () =>
         cli.out(
           table(
-            ["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH"],
+            ["SERVICE", "CONTAINER", "STATE", "ENDPOINT", "HEALTH", "DATA"],
             result.services.map((s) => [
               s.service,
               s.container + (s.owner === "adopted" ? " (adopted)" : ""),
               s.state,
               s.endpoint,
               s.health,
+              s.data ?? "",
             ]),
           ),
         ),

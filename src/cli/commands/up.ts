@@ -30,7 +30,14 @@ export function registerUp(program: Command, cli: Cli): void {
 }
 
 function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
-  const plan = result.plan.items.map(({ component, container, action, reason }) => ({ component, container, action, reason }));
+  const plan = result.plan.items.map(({ component, container, action, reason, data, warnings }) => ({
+    component,
+    container,
+    action,
+    reason,
+    data,
+    warnings,
+  }));
   const json = {
     ok: result.ok,
     dryRun: result.dryRun,
@@ -55,7 +62,11 @@ function renderPlan(cli: Cli, result: UpResult): void {
       ]
     : [];
   cli.out(changing.length === 0 && cluster?.action !== "create" ? "nothing to do: every container matches the config" : "plan:");
-  cli.out(table(["ACTION", "CONTAINER", "REASON"], [...result.plan.items.map((i) => [i.action, i.container, i.reason]), ...clusterRow]));
+  const dataOf = (d: { now: string | undefined; after: string }) =>
+    d.now === undefined ? d.after : d.now === d.after ? `${d.now} (kept)` : `${d.now} -> ${d.after}`;
+  const rows = result.plan.items.map((i) => [i.action, i.container, dataOf(i.data), i.reason]);
+  cli.out(table(["ACTION", "CONTAINER", "DATA", "REASON"], [...rows, ...clusterRow.map(([a, c, r]) => [a ?? "", c ?? "", "", r ?? ""])]));
+  for (const w of result.plan.items.flatMap((i) => i.warnings)) cli.out(`! ${w}`);
 }
 
 function renderOutcome(cli: Cli, result: UpResult): void {
