@@ -147,6 +147,7 @@ describe("values rule", () => {
       "no TLS",
     ],
     [{ pluginBuilder: { imageRepoPrefix: "x" } }, "values.pluginBuilder", "plugin_connector"],
+    [{ externalQdrant: { endpoint: "http://host.docker.internal:6333" } }, "values.externalQdrant", "vectorDB.externalQdrant"],
   ])("flags %j", (patch, id, why) => {
     const f = run({ ...good, ...patch });
     const hit = f.find((x) => x.id === id);
@@ -163,5 +164,28 @@ describe("values rule", () => {
   it("warns about a key that is missing", () => {
     const { minio: _m, ...rest } = good;
     expect(run(rest).find((x) => x.id === "values.minio.enabled")?.severity).toBe("warning");
+  });
+
+  describe("persistence.s3.addressType", () => {
+    const withType = (addressType: unknown) =>
+      valuesRule(
+        facts({
+          values: {
+            file: "values.yaml",
+            data: { ...good, persistence: { s3: { ...good.persistence.s3, addressType } } },
+            expected: [...expected, { path: ["persistence", "s3", "addressType"], value: "path", secret: false }],
+          },
+        }),
+      );
+    it('accepts "" (the chart\'s default) and path', () => {
+      expect(withType("")).toEqual([{ id: "values", severity: "ok", what: "values.yaml matches the live stack" }]);
+      expect(withType("path")).toEqual([{ id: "values", severity: "ok", what: "values.yaml matches the live stack" }]);
+    });
+    it("warns about virtual-hosted style, which MinIO behind host.docker.internal cannot serve", () => {
+      const f = withType("virtual");
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({ id: "values.persistence.s3.addressType", severity: "warning" });
+      expect(f[0]?.why).toContain("<bucket>.host.docker.internal");
+    });
   });
 });

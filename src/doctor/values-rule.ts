@@ -75,6 +75,47 @@ function hasAwsCredentials(data: unknown): boolean {
 }
 
 /** values.yaml against the live stack, key by key, plus the mistakes the seed's troubleshooting knows. */
+/**
+ * `persistence.s3.addressType`: "" (the chart's default: the SDK's own choice, path-style for a
+ * custom endpoint) and "path" both work with MinIO; virtual-hosted style makes the SDK address
+ * `<bucket>.host.docker.internal`, which does not resolve.
+ */
+function addressTypeFinding(dotted: string, actual: unknown, fixAll: string): Finding | "ok" | undefined {
+  if (dotted !== "persistence.s3.addressType") return undefined;
+  if (actual === "" || actual === "path") return "ok";
+  return {
+    id: "values.persistence.s3.addressType",
+    severity: "warning",
+    what: `persistence.s3.addressType is ${JSON.stringify(actual)}`,
+    why: "MinIO here is addressed by path: virtual-hosted style makes the SDK use <bucket>.host.docker.internal, which does not resolve",
+    fix: `set persistence.s3.addressType: path, or "" (${fixAll})`,
+  };
+}
+
+/** Keys the chart ignores where they are: the user meant something else. */
+function misplacedKeys(data: unknown, fixAll: string): Finding[] {
+  const out: Finding[] = [];
+  if (getPath(data, ["pluginBuilder"]) !== undefined) {
+    out.push({
+      id: "values.pluginBuilder",
+      severity: "error",
+      what: "pluginBuilder is set",
+      why: "the chart reads the plugin image registry from plugin_connector; pluginBuilder is ignored, so plugins build against the wrong registry",
+      fix: `move its settings to plugin_connector (${fixAll})`,
+    });
+  }
+  if (getPath(data, ["externalQdrant"]) !== undefined) {
+    out.push({
+      id: "values.externalQdrant",
+      severity: "error",
+      what: "externalQdrant is a top-level key",
+      why: "the chart reads Qdrant from vectorDB.externalQdrant; a top-level externalQdrant block is silently ignored, so Dify uses the chart's default vector store",
+      fix: `move the block under vectorDB (vectorDB.externalQdrant) with vectorDB.useExternal: true and vectorDB.externalType: qdrant (${fixAll})`,
+    });
+  }
+  return out;
+}
+
 export function valuesRule(f: DoctorFacts): Finding[] {
   const v = f.values;
   if (!v) return [];
@@ -100,6 +141,12 @@ export function valuesRule(f: DoctorFacts): Finding[] {
     }
     // A quoted "6379" for a port is the same value to Helm's templates.
     if (actual === e.value || (isScalar(actual) && isScalar(e.value) && String(actual) === String(e.value))) continue;
+    const addressType = addressTypeFinding(dotted, actual, fixAll);
+    if (addressType === "ok") continue;
+    if (addressType) {
+      out.push(addressType);
+      continue;
+    }
     const ex = explain(dotted, actual, fixAll);
     // ECR with AWS credentials in the file is a deliberate choice, not a slip: say it, softly.
     const deliberate = dotted === "plugin_connector.imageRepoType" && actual === "ecr" && hasAwsCredentials(v.data);
@@ -111,15 +158,7 @@ export function valuesRule(f: DoctorFacts): Finding[] {
       fix: ex.fix,
     });
   }
-  if (getPath(v.data, ["pluginBuilder"]) !== undefined) {
-    out.push({
-      id: "values.pluginBuilder",
-      severity: "error",
-      what: "pluginBuilder is set",
-      why: "the chart reads the plugin image registry from plugin_connector; pluginBuilder is ignored, so plugins build against the wrong registry",
-      fix: `move its settings to plugin_connector (${fixAll})`,
-    });
-  }
+  out.push(...misplacedKeys(v.data, fixAll));
   if (out.length === 0) out.push({ id: "values", severity: "ok", what: `${v.file} matches the live stack` });
   return out;
 }

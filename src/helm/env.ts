@@ -5,6 +5,8 @@ export const ENV_MARKER = "# Dify community edition .env, infrastructure part, r
 export interface EnvSection {
   title: string;
   entries: Array<[string, string]>;
+  /** A comment line written after the variables. */
+  note?: string;
 }
 
 /**
@@ -18,8 +20,8 @@ export function renderEnv(sections: readonly EnvSection[]): string {
     "# Holds passwords: keep it private. Containers reach the host as host.docker.internal (Docker Desktop;",
     '# on Linux give each service `extra_hosts: ["host.docker.internal:host-gateway"]`).',
   ];
-  for (const { title, entries } of sections) {
-    lines.push("", `# ${title}`, ...entries.map(([k, v]) => `${k}=${envValue(v)}`));
+  for (const { title, entries, note } of sections) {
+    lines.push("", `# ${title}`, ...entries.map(([k, v]) => `${k}=${envValue(v)}`), ...(note ? [`# ${note}`] : []));
   }
   return `${lines.join("\n")}\n`;
 }

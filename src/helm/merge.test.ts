@@ -15,6 +15,12 @@ const SECRETS = {
   enterpriseAppSecretKey: "ent-key",
   adminAPIsSecretKeySalt: "salt",
   passwordEncryptionKey: "aes-key",
+  innerApiKey: "inner-key",
+  apiInnerApiKey: "api-inner",
+  sandboxApiKey: "sandbox-key",
+  pluginDaemonApiKey: "daemon-key",
+  pluginConnectorApiKey: "connector-key",
+  enterpriseInnerApiKey: "ent-inner",
 };
 const V37 = renderValues({ services: SERVICES, config: parseConfig({}), observed: new Map() }, { chart: "3.7", secrets: SECRETS });
 
@@ -22,7 +28,7 @@ const V37 = renderValues({ services: SERVICES, config: parseConfig({}), observed
 const USER_FILE = `# My Dify EE values -- hand edited, keep this comment
 global:
   appSecretKey: "#REPLACE_ME#"
-  innerApiKey: "keep-me"   # aligned   comment
+  edition: "SELF_HOSTED"   # aligned   comment
   consoleApiDomain: ""
 
 ingress:
@@ -76,10 +82,10 @@ describe("mergeValuesText", () => {
       (l) => !/appSecretKey|consoleApiDomain|enabled: false|className|type: "local"|endpoint:|accessKey:|host: "redis/.test(l),
     );
     expect(inOrder(text, untouched)).toBe(true);
-    expect(text).toContain('  innerApiKey: "keep-me"   # aligned   comment\n');
+    expect(text).toContain('  edition: "SELF_HOSTED"   # aligned   comment\n');
     expect(text).toContain('  annotations: {}\n    # kubernetes.io/tls-acme: "true"\n');
     expect(text).toContain("myUnrelatedKey:\n  nested: [ \"a\",   'b' ]\n");
-    expect((parse(text) as { api: unknown }).api).toEqual({ extraEnv: null, replicas: 3 });
+    expect((parse(text) as { api: unknown }).api).toEqual({ extraEnv: null, replicas: 3, innerApi: { apiKey: "api-inner" } });
     // Values keep the file's quoting style.
     expect(text).toContain('  appSecretKey: "app-key"\n');
     expect(text).toContain("    accessKey: 'minioadmin'\n");

@@ -27,7 +27,18 @@ describe("loadOrCreateSecrets", () => {
     expect(Buffer.from(first.secrets.enterpriseAppSecretKey, "base64")).toHaveLength(42);
     expect(Buffer.from(first.secrets.adminAPIsSecretKeySalt, "base64")).toHaveLength(42);
     expect(Buffer.from(first.secrets.passwordEncryptionKey, "base64")).toHaveLength(32);
-    expect(new Set(Object.values(first.secrets)).size).toBe(4);
+    for (const key of [
+      "innerApiKey",
+      "apiInnerApiKey",
+      "sandboxApiKey",
+      "pluginDaemonApiKey",
+      "pluginConnectorApiKey",
+      "enterpriseInnerApiKey",
+    ] as const) {
+      expect(Buffer.from(first.secrets[key], "base64")).toHaveLength(42);
+    }
+    // Every key its own random value.
+    expect(new Set(Object.values(first.secrets)).size).toBe(10);
   });
 
   it("returns the same values on every later call, through $DIFY_LOCAL_CONFIG_DIR", async () => {

@@ -19,6 +19,18 @@ export interface HelmSecrets {
   adminAPIsSecretKeySalt: string;
   /** `enterprise.passwordEncryptionKey`: a 32-byte AES-256 key, base64 (`openssl rand -base64 32`). */
   passwordEncryptionKey: string;
+  /** `global.innerApiKey` (both chart lines): the key of service-to-service calls, 42 random bytes. */
+  innerApiKey: string;
+  /** Chart 3.7: `api.innerApi.apiKey`. */
+  apiInnerApiKey: string;
+  /** Chart 3.7: `sandbox.apiKey`. */
+  sandboxApiKey: string;
+  /** Chart 3.7: `plugin_daemon.apiKey`. */
+  pluginDaemonApiKey: string;
+  /** Chart 3.7: `plugin_connector.apiKey`. */
+  pluginConnectorApiKey: string;
+  /** Chart 3.7: `enterprise.innerApi.apiKey`. */
+  enterpriseInnerApiKey: string;
 }
 
 /** Random bytes per secret, as the chart's comments ask. */
@@ -27,6 +39,12 @@ const SECRET_BYTES: Readonly<Record<keyof HelmSecrets, number>> = {
   enterpriseAppSecretKey: 42,
   adminAPIsSecretKeySalt: 42,
   passwordEncryptionKey: 32,
+  innerApiKey: 42,
+  apiInnerApiKey: 42,
+  sandboxApiKey: 42,
+  pluginDaemonApiKey: 42,
+  pluginConnectorApiKey: 42,
+  enterpriseInnerApiKey: 42,
 };
 
 export const SECRETS_FILE = "secrets.json";
@@ -139,10 +157,13 @@ function generate(existing: Partial<HelmSecrets>): HelmSecrets {
 }
 
 function complete(file: string, s: Partial<HelmSecrets>): HelmSecrets {
-  const { appSecretKey, enterpriseAppSecretKey, adminAPIsSecretKeySalt, passwordEncryptionKey } = s;
-  if (!appSecretKey || !enterpriseAppSecretKey || !adminAPIsSecretKeySalt || !passwordEncryptionKey)
-    throw damaged(file, "a key is missing");
-  return { appSecretKey, enterpriseAppSecretKey, adminAPIsSecretKeySalt, passwordEncryptionKey };
+  const out = {} as HelmSecrets;
+  for (const key of Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>) {
+    const value = s[key];
+    if (!value) throw damaged(file, `"${key}" is missing`);
+    out[key] = value;
+  }
+  return out;
 }
 
 function serialize(secrets: HelmSecrets): string {

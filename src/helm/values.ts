@@ -29,10 +29,11 @@ export const VALUES_MARKER = "# Dify EE Helm values, infrastructure part, render
  * {@link composeValues}. Key names follow langgenius' values generator (`global.*Domain`,
  * `ingress.className`, `enterprise.*`).
  */
-export function globalValues(secrets: HelmSecrets): ValuesTree {
-  return {
+export function globalValues(secrets: HelmSecrets, chart: ChartVersion): ValuesTree {
+  const values: ValuesTree = {
     global: {
       appSecretKey: secrets.appSecretKey,
+      innerApiKey: secrets.innerApiKey,
       consoleApiDomain: DIFY_DOMAINS.console,
       consoleWebDomain: DIFY_DOMAINS.console,
       serviceApiDomain: DIFY_DOMAINS.api,
@@ -49,6 +50,18 @@ export function globalValues(secrets: HelmSecrets): ValuesTree {
       adminAPIsSecretKeySalt: secrets.adminAPIsSecretKeySalt,
       passwordEncryptionKey: secrets.passwordEncryptionKey,
     },
+  };
+  return chart === "3.7" ? composeValues([values, innerKeys37(secrets)]) : values;
+}
+
+/** Chart 3.7's per-service inner API keys (3.9 has the one `global.innerApiKey`). */
+function innerKeys37(secrets: HelmSecrets): ValuesTree {
+  return {
+    api: { innerApi: { apiKey: secrets.apiInnerApiKey } },
+    sandbox: { apiKey: secrets.sandboxApiKey },
+    plugin_daemon: { apiKey: secrets.pluginDaemonApiKey },
+    plugin_connector: { apiKey: secrets.pluginConnectorApiKey },
+    enterprise: { innerApi: { apiKey: secrets.enterpriseInnerApiKey } },
   };
 }
 

@@ -21,6 +21,22 @@ const SECRETS: HelmSecrets = {
   enterpriseAppSecretKey: "ent-key",
   adminAPIsSecretKeySalt: "salt",
   passwordEncryptionKey: "aes-key",
+  innerApiKey: "inner-key",
+  apiInnerApiKey: "api-inner",
+  sandboxApiKey: "sandbox-key",
+  pluginDaemonApiKey: "daemon-key",
+  pluginConnectorApiKey: "connector-key",
+  enterpriseInnerApiKey: "ent-inner",
+};
+
+/** Chart 3.7's keys beyond the common ones: its built-in MinIO switched off and its per-service inner API keys. */
+const ONLY_37 = {
+  "minio.enabled": false,
+  "api.innerApi.apiKey": "api-inner",
+  "sandbox.apiKey": "sandbox-key",
+  "plugin_daemon.apiKey": "daemon-key",
+  "plugin_connector.apiKey": "connector-key",
+  "enterprise.innerApi.apiKey": "ent-inner",
 };
 
 function container(name: string, over: Partial<ObservedContainer>): ObservedContainer {
@@ -67,6 +83,7 @@ function leaves(values: unknown): Record<string, unknown> {
 
 const COMMON = {
   "global.appSecretKey": "app-key",
+  "global.innerApiKey": "inner-key",
   "global.consoleApiDomain": "console.dify.local",
   "global.consoleWebDomain": "console.dify.local",
   "global.serviceApiDomain": "api.dify.local",
@@ -83,7 +100,6 @@ const COMMON = {
   "plugin_connector.imageRepoType": "docker",
   "plugin_connector.imageRepoPrefix": "host.docker.internal:5051",
   "plugin_connector.insecureImageRepo": true,
-  "minio.enabled": false,
   "persistence.type": "s3",
   "persistence.s3.endpoint": "http://host.docker.internal:9100",
   "persistence.s3.accessKey": "live-user",
@@ -110,9 +126,10 @@ const COMMON = {
 };
 
 describe("renderValues", () => {
-  it("chart 3.7: externalPostgres with one credentials block per database, and every common key", () => {
+  it("chart 3.7: externalPostgres with one credentials block per database, its inner API keys, and every common key", () => {
     const expected: Record<string, unknown> = {
       ...COMMON,
+      ...ONLY_37,
       "externalPostgres.enabled": true,
       "externalPostgres.address": "host.docker.internal",
       "externalPostgres.port": 55433,
@@ -175,14 +192,16 @@ describe("valuesYaml", () => {
 });
 
 describe("key paths", () => {
-  it("the two chart lines differ only in the PostgreSQL block", () => {
+  it("the two chart lines differ only in the PostgreSQL block and 3.7's own keys", () => {
     const k37 = Object.keys(leaves(renderValues(liveFacts(), { chart: "3.7", secrets: SECRETS })));
     const k39 = Object.keys(leaves(renderValues(liveFacts(), { chart: "3.9", secrets: SECRETS })));
     expect(k39).toContain("externalDatabase.dialectOptions.postgres.sslMode");
     expect(k37).toContain("externalPostgres.credentials.audit.uriScheme");
-    expect(k37.filter((k) => !k.startsWith("externalPostgres.")).sort()).toEqual(
+    const only37 = Object.keys(ONLY_37);
+    expect(k37.filter((k) => !k.startsWith("externalPostgres.") && !only37.includes(k)).sort()).toEqual(
       k39.filter((k) => !k.startsWith("externalDatabase.")).sort(),
     );
+    expect(k39).not.toContain("minio.enabled");
   });
 
   it("flattenValues treats lists, null and empty maps as leaves", () => {

@@ -260,8 +260,9 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     { label: "bucket", value: c.bucket, secret: false },
   ],
   values: (c, live, o) => ({
-    // The chart's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
-    minio: { enabled: false },
+    // Chart 3.7's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
+    // Chart 3.9 has no built-in MinIO (no `minio` key at all).
+    ...(o.chart === "3.7" ? { minio: { enabled: false } } : {}),
     persistence: {
       type: "s3",
       s3: {
@@ -291,6 +292,7 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
           ["S3_USE_AWS_MANAGED_IAM", "false"],
           ["S3_ADDRESS_STYLE", "path"],
         ],
+        note: "S3_ADDRESS_STYLE: the stock community docker-compose.yaml does not pass it to the containers; add it to their environment if you use it",
       },
       {
         title: "Plugin daemon storage: the same bucket",
