@@ -31,3 +31,5 @@ export {
   wireClusterApi,
 } from "./actions/index.js";
 export type { ClusterAction, ClusterActionContext, ActionResult } from "./actions/index.js";
+export { nodeProxyEnv, bothCases, nodeProxyFinding } from "./proxy.js";
+export type { ProxyEnv } from "./proxy.js";

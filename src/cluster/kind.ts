@@ -58,7 +58,7 @@ export function versionAtLeast(have: string, want: string): boolean {
 }
 
 /** How dify-local runs `kind`: the real binary by default; tests and embedders may pass their own. */
-export type KindRunner = (args: string[], options?: { stdin?: string }) => Promise<RunResult>;
+export type KindRunner = (args: string[], options?: { stdin?: string; env?: NodeJS.ProcessEnv }) => Promise<RunResult>;
 
 /** The kind binary as dify-local uses it. */
 export class Kind {
@@ -84,13 +84,17 @@ export class Kind {
       .filter((l) => l && !l.startsWith("No kind clusters"));
   }
 
-  async create(name: string, configYaml: string): Promise<void> {
+  /** Creates a cluster; `env` is added to kind's environment (the proxy variables kind passes into the nodes). */
+  async create(name: string, configYaml: string, env: Record<string, string> = {}): Promise<void> {
     // Readiness is ours to wait for (through the API, with a message naming the nodes).
     const dir = await mkdtemp(join(tmpdir(), "dify-local-kind-"));
     try {
       const file = join(dir, "kind-config.yaml");
       await writeFile(file, configYaml, { mode: 0o600 });
-      await this.run(["create", "cluster", "--name", name, "--config", file]);
+      await this.run(
+        ["create", "cluster", "--name", name, "--config", file],
+        Object.keys(env).length ? { env: { ...process.env, ...env } } : {},
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,8 @@ import { BUILTIN_SERVICES, image, ipv4, port, type Service, type StackConfig } f
  * reproduces the seed exactly. Objects are strict: an unknown key is an error naming its path.
  */
 
+const proxyUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL such as http://proxy.example:3128");
+
 export const clusterSchema = z
   .object({
     enabled: z.boolean().default(true),
@@ -21,6 +23,22 @@ export const clusterSchema = z
     httpsPort: port.default(443),
     /** How long to wait for every node to be Ready, in seconds. */
     readyTimeout: z.number().int().min(1).default(300),
+    /** An HTTP proxy the nodes pull through (default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY of the environment). */
+    proxy: z
+      .object({
+        http: proxyUrl.optional(),
+        https: proxyUrl.optional(),
+        noProxy: z
+          .array(
+            z
+              .string()
+              .min(1)
+              .regex(/^[^\s,]+$/, "must be one host, domain or CIDR without spaces or commas"),
+          )
+          .optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

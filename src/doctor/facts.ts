@@ -1,4 +1,4 @@
-import { Cluster, Kind, clusterChecks, clusterPorts } from "../cluster/index.js";
+import { Cluster, Kind, clusterChecks, clusterPorts, nodeProxyFinding } from "../cluster/index.js";
 import type { Config } from "../config/index.js";
 import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
@@ -81,12 +81,11 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   if (config.cluster.enabled && "version" in kindTool) {
     const cluster = new Cluster(config, engine.runtime, kind);
     if (await cluster.exists().catch(() => false)) {
-      facts.cluster = (
-        await clusterChecks(
-          cluster,
-          enabled.flatMap((s) => s.hostPorts(config)),
-        )
-      ).map(checkToFinding);
+      const checks = await clusterChecks(
+        cluster,
+        enabled.flatMap((s) => s.hostPorts(config)),
+      );
+      facts.cluster = [...checks.map(checkToFinding), await nodeProxyFinding(cluster)];
     }
   }
   return withValues(facts, await values(observed));

@@ -317,6 +317,17 @@ export class Runtime {
     }
   }
 
+  /** The IPv4 subnet of a Docker network (CIDR), or undefined when it does not exist. */
+  async networkSubnet(name: string): Promise<string | undefined> {
+    try {
+      const info = (await this.docker.getNetwork(name).inspect()) as { IPAM?: { Config?: Array<{ Subnet?: string }> } };
+      return info.IPAM?.Config?.map((c) => c.Subnet).find((s): s is string => !!s && s.includes("."));
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   /** Creates a bridge network when missing (kind uses an existing network of its name as is). */
   async ensureNetwork(name: string): Promise<"created" | "exists"> {
     if ((await this.networkGateway(name)) !== undefined) return "exists";

@@ -1,4 +1,6 @@
 import { kindConfig } from "../files.js";
+import { bothCases, nodeProxyEnv } from "../proxy.js";
+import { KIND_NETWORK } from "../wiring.js";
 import type { ClusterAction } from "./action.js";
 
 /** Creates the kind cluster when it is missing; never deletes or resizes one. */
@@ -15,8 +17,10 @@ export const createCluster: ClusterAction = {
           : `kept ${name}: it has ${nodes.length} nodes, config wants ${expected}; kind cannot resize a cluster (dify-local down, then up, recreates it)`;
       return { changes: [], detail };
     }
-    await cluster.kind.create(name, kindConfig(config));
+    const proxy = nodeProxyEnv(config, process.env, await cluster.runtime.networkSubnet(KIND_NETWORK));
+    await cluster.kind.create(name, kindConfig(config), bothCases(proxy));
     cluster.forget();
-    return { changes: [`cluster ${name}: created`], detail: `created ${name}` };
+    const via = proxy.HTTPS_PROXY ?? proxy.HTTP_PROXY;
+    return { changes: [`cluster ${name}: created`], detail: `created ${name}${via ? ` (nodes pull through ${via})` : ""}` };
   },
 };

@@ -223,6 +223,25 @@ async function ensureNetwork() {
   }
 }
 
+/**
+ * kind's docker provider passes HTTP_PROXY, HTTPS_PROXY and NO_PROXY (either case) from its own
+ * environment into every node container, adding the kind network's subnets and the cluster's
+ * service names to NO_PROXY; without a proxy it passes nothing.
+ */
+async function proxyEnv() {
+  const get = (k) => process.env[k] ?? process.env[k.toLowerCase()];
+  const http = get("HTTP_PROXY");
+  const https = get("HTTPS_PROXY");
+  if (!http && !https) return [];
+  const info = await docker.getNetwork("kind").inspect();
+  const subnets = (info.IPAM?.Config ?? []).map((c) => c.Subnet).filter(Boolean);
+  const noProxy = [...subnets, get("NO_PROXY") ?? "", ".svc", ".svc.cluster", ".svc.cluster.local"].filter(Boolean).join(",");
+  const env = { HTTP_PROXY: http, HTTPS_PROXY: https, NO_PROXY: noProxy };
+  return Object.entries(env)
+    .filter(([, v]) => v)
+    .flatMap(([k, v]) => [`${k}=${v}`, `${k.toLowerCase()}=${v}`]);
+}
+
 /** kind's generatePortMappings: listenAddress defaults to 0.0.0.0, protocol to TCP; hostPort 0 or -1 lets Docker pick. */
 function portBindings(mappings = []) {
   const exposed = {};
@@ -282,6 +301,7 @@ async function create(flagName, configFile) {
         name: nodeName,
         Hostname: nodeName,
         Image: nodeImage,
+        Env: await proxyEnv(),
         Labels: { [CLUSTER]: name, [ROLE]: role },
         ExposedPorts: exposed,
         HostConfig: { NetworkMode: "kind", PortBindings: bindings, RestartPolicy: { Name: "on-failure", MaximumRetryCount: 1 } },
