@@ -48,7 +48,8 @@ export async function nodeProxyFinding(cluster: Cluster): Promise<Finding> {
     seen.add(via ? `${via} (NO_PROXY ${env.NO_PROXY ?? env.no_proxy ?? "unset"})` : "");
   }
   const proxies = [...seen];
-  if (proxies.length === 1 && proxies[0] === "") return { id: "cluster.proxy", severity: "info", what: "the nodes pull directly, through no proxy" };
+  if (proxies.length === 1 && proxies[0] === "")
+    return { id: "cluster.proxy", severity: "info", what: "the nodes pull directly, through no proxy" };
   if (proxies.length === 1) return { id: "cluster.proxy", severity: "info", what: `the nodes pull through ${proxies[0] ?? ""}` };
   return {
     id: "cluster.proxy",
