@@ -174,6 +174,21 @@ describe.skipIf(!inject("engine"))("a stack made by a compose file", () => {
     expect((err as ConflictError).hint).toContain("each new container uses the data the old one had");
   });
 
+  it("--recreate stops before any change when the config's volume name is taken by another volume", async () => {
+    await docker.createVolume({ Name: "dlt-compose-qdrant-data" });
+    try {
+      const before = (await docker.listContainers({ all: true })).map((c) => c.Id).sort();
+      const err = await up({ config: moved, recreate: true }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConflictError);
+      expect((err as Error).message).toContain(
+        `dlt-compose-qdrant keeps its data in host path ${dir}/data/qdrant, but volume dlt-compose-qdrant-data exists already`,
+      );
+      expect((await docker.listContainers({ all: true })).map((c) => c.Id).sort()).toEqual(before);
+    } finally {
+      await docker.getVolume("dlt-compose-qdrant-data").remove();
+    }
+  });
+
   it("up --recreate --dry-run shows where each service's data is and will be; --recreate keeps every datum readable", async () => {
     const dry = await up({ config: moved, recreate: true, dryRun: true });
     const redis = dry.plan.items.find((i) => i.component === "redis");
