@@ -17,6 +17,8 @@ describe("Docker's image reference grammar", () => {
     `postgres@sha256:${"a".repeat(64)}`,
     `localhost:5000/x:1@sha256:${"0".repeat(64)}`,
     "kindest/node:v1.31.0",
+    // Upper case before the first / makes it a registry host for Docker (splitDockerDomain), as in a host name.
+    "Qdrant/qdrant",
   ])("accepts %s", (ref) => {
     expect(imageReferenceProblem(ref)).toBeUndefined();
   });
