@@ -177,7 +177,7 @@ describe.skipIf(!inject("engine"))(
       ["an unknown flag", ["up", "--frobnicate"], "--frobnicate", "unknown option '--frobnicate'"],
     ];
     it.each(FLAGS)("%s: stderr names the flag; --json carries it as key", async (_label, args, key, message) => {
-        const config = await file("good.yaml", overBase("", base).text);
+      const config = await file("good.yaml", overBase("", base).text);
       const plain = await refused([...args, "--config", config]);
       expect(plain.stderr).toContain(message);
       const json = jsonError(await refused([...args, "--config", config, "--json"]));
