@@ -38,7 +38,8 @@ export class Cli {
   /** The library options the global flags mean. */
   base(flags: GlobalFlags): StackOptions {
     return {
-      ...(flags.config ? { configFile: flags.config } : {}),
+      // An empty --config is an error of its own (loadConfig says so), never the same as no --config.
+      ...(flags.config !== undefined ? { configFile: flags.config } : {}),
       ...(flags.cluster === false ? { overrides: { cluster: { enabled: false } } } : {}),
     };
   }

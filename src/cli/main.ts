@@ -52,6 +52,7 @@ function reportError(err: unknown, json: boolean, verbose: boolean): number {
   if (err instanceof CommanderError) {
     // Commander already printed its message (and help where relevant).
     if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
+    if (json) process.stdout.write(`${JSON.stringify(commanderErrorJson(err))}\n`);
     return ExitCode.usage;
   }
   const known = err instanceof DifyLocalError;
@@ -64,6 +65,15 @@ function reportError(err: unknown, json: boolean, verbose: boolean): number {
   if (verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
   else if (!known) process.stderr.write("(run with --verbose for the stack trace)\n");
   return code;
+}
+
+/** A flag or argument commander refused (unknown option, missing value), as the `--json` error line of bad input. */
+function commanderErrorJson(err: CommanderError): Record<string, unknown> {
+  const message = err.message.replace(/^error: /, "");
+  // The flag the message is about: the long form when it names both ("option '-c, --config <file>' argument missing").
+  const flags = [...message.matchAll(/(?<![\w-])--?[A-Za-z][\w-]*/g)].map((m) => m[0]);
+  const key = flags.find((f) => f.startsWith("--")) ?? flags[0] ?? /'([^']+)'/.exec(message)?.[1];
+  return { type: "error", exitCode: ExitCode.usage, error: "UserError", message, ...(key ? { key } : {}) };
 }
 
 /** The `--json` form of an error: its type, message, hint and, for bad input, the key or flag. */

@@ -1,4 +1,4 @@
-export { up } from "./up.js";
+export { up, parsePull } from "./up.js";
 export type { UpOptions, UpResult } from "./up.js";
 export { down } from "./down.js";
 export type { DownOptions, DownResult } from "./down.js";

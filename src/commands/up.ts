@@ -21,7 +21,7 @@ import {
   type PlanItem,
   type Readiness,
 } from "../engine/index.js";
-import { ConflictError, OperationError, messageOf } from "../errors.js";
+import { ConflictError, OperationError, UserError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import { runChecks, Stack, type StackOptions } from "../stack/index.js";
@@ -46,11 +46,20 @@ export interface UpResult {
   cluster?: { name: string; action: "create" | "keep" };
 }
 
+/** `--pull`: "missing" (the default) or "always"; anything else is a UserError naming the flag. */
+export function parsePull(pull: unknown): "missing" | "always" {
+  if (pull === undefined) return "missing";
+  if (pull === "missing" || pull === "always") return pull;
+  throw new UserError(`--pull must be missing or always (got ${JSON.stringify(pull)})`, { key: "--pull" });
+}
+
 /**
  * Converges the machine to the config: preflight, images, containers, readiness, init, the
  * cluster, verify. Idempotent: on a converged stack it changes nothing and says so.
  */
 export async function up(options: UpOptions = {}): Promise<UpResult> {
+  // Options first, then the configuration: bad input never reaches the engine.
+  const pullMode = parsePull(options.pull);
   const stack = await Stack.open(options);
   const dryRun = options.dryRun ?? false;
   const alias = await preflightCluster(stack, dryRun);
@@ -71,7 +80,6 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   await checkCarriedData(stack.runtime, plan.items);
   for (const item of plan.items)
     for (const w of item.warnings) stack.sink.emit({ step: `${item.component} container`, status: "warn", detail: w });
-  const pullMode = options.pull ?? "missing";
   const needed =
     pullMode === "always"
       ? specs

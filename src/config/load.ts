@@ -1,9 +1,9 @@
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { isMap, isNode, LineCounter, parseDocument, type Document } from "yaml";
 import type { z, ZodIssue } from "zod";
 import { UserError } from "../errors.js";
-import { deepMerge, isPlainObject, yamlError } from "../util/index.js";
+import { aliasProblem, deepMerge, isPlainObject, yamlProblem } from "../util/index.js";
+import { readConfigFile } from "./read.js";
 import { configSchema, type Config, type ConfigInput } from "./schema.js";
 
 /** A configuration schema: the built-in one, or one composed with a caller's own services. */
@@ -36,18 +36,11 @@ export interface LoadedConfig {
  */
 export async function loadConfig(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const explicit = options.file !== undefined;
-  const path = resolve(options.cwd ?? process.cwd(), options.file ?? DEFAULT_CONFIG_FILE);
-  let text: string | undefined;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT" || explicit) {
-      throw new UserError(`cannot read config file ${path}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`, {
-        key: "--config",
-      });
-    }
+  if (options.file !== undefined && options.file.trim() === "") {
+    throw new UserError("--config was given an empty file name", { key: "--config", hint: "pass the path of a YAML file" });
   }
+  const path = resolve(options.cwd ?? process.cwd(), options.file ?? DEFAULT_CONFIG_FILE);
+  const text = await readConfigFile(path, explicit);
   const schema = options.schema ?? configSchema;
   if (text === undefined) return { config: parseConfig(options.overrides ?? {}, schema), source: undefined };
   return { config: parseConfigText(text, path, options.overrides, schema), source: path };
@@ -60,20 +53,47 @@ export function parseConfig(input: unknown, schema: ConfigSchema = configSchema)
   throw issuesToError(result.error.issues, undefined);
 }
 
-/** Parses YAML text and validates it; errors carry `file:line`. */
+/** How many nodes aliases may expand to (the yaml library's `maxAliasCount`): enough for any real config, far too few for an alias bomb. */
+export const MAX_ALIAS_COUNT = 100;
+
+/** Parses YAML text and validates it; errors carry `file:line` and the key path. */
 export function parseConfigText(text: string, file = "<config>", overrides?: ConfigInput, schema: ConfigSchema = configSchema): Config {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const syntax = yamlError(doc, lineCounter, file);
-  if (syntax) throw new UserError(syntax, { key: "--config" });
-  const data: unknown = doc.toJS() ?? {};
-  if (!isPlainObject(data)) {
-    throw new UserError(`${file}:1: the config must be a mapping of keys (bind, postgres, redis, ...)`, { key: "<root>" });
-  }
-  const merged = overrides ? deepMerge(data, overrides) : data;
+  const data = parseYaml(text, file);
+  const merged = overrides ? deepMerge(data.value, overrides) : data.value;
   const result = schema.safeParse(merged);
   if (result.success) return result.data;
-  throw issuesToError(result.error.issues, { doc, lineCounter, file });
+  throw issuesToError(result.error.issues, { doc: data.doc, lineCounter: data.lineCounter, file });
+}
+
+/**
+ * One YAML document, as a mapping. Syntax errors, duplicate keys, a second document, tabs as
+ * indentation and unknown tags are errors with `file:line:col` (and the key path where there is
+ * one); aliases expand to at most {@link MAX_ALIAS_COUNT} nodes.
+ */
+function parseYaml(text: string, file: string): { value: Record<string, unknown>; doc: Document.Parsed; lineCounter: LineCounter } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, strict: true });
+  const syntax = yamlProblem(doc, lineCounter, file, true);
+  if (syntax) throw new UserError(syntax.text, { key: syntax.path ?? "--config" });
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch {
+    // toJS throws only on aliases: one with no anchor, or more expansion than maxAliasCount.
+    const problem = aliasProblem(doc, lineCounter, file, MAX_ALIAS_COUNT);
+    throw new UserError(problem.text, { key: problem.path ?? "--config" });
+  }
+  if (!isPlainObject(value)) {
+    throw new UserError(`${file}:1: the config must be a mapping of keys (bind, postgres, redis, ...), not ${describeValue(value)}`, {
+      key: "<root>",
+    });
+  }
+  return { value, doc, lineCounter };
+}
+
+function describeValue(value: unknown): string {
+  if (Array.isArray(value)) return "a list";
+  return `a ${typeof value === "object" ? "value" : typeof value}`;
 }
 
 function issuesToError(issues: ZodIssue[], where: { doc: Document; lineCounter: LineCounter; file: string } | undefined): UserError {
@@ -104,7 +124,12 @@ function describe(issue: ZodIssue): string {
   if (issue.code === "unrecognized_keys") {
     return `unknown key${issue.keys.length > 1 ? `s ${issue.keys.join(", ")}` : ""}`;
   }
-  if (issue.code === "invalid_type") return `expected ${issue.expected}, got ${issue.received}`;
+  if (issue.code === "invalid_type") {
+    // A fraction where a whole number belongs: the schema's own words ("must be a whole number").
+    if (issue.expected === "integer") return issue.message;
+    if (issue.received === "undefined") return "is required";
+    return `expected ${issue.expected}, got ${issue.received}`;
+  }
   if (issue.code === "invalid_enum_value") return `must be one of ${issue.options.join(", ")} (got ${JSON.stringify(issue.received)})`;
   return issue.message;
 }

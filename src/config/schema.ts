@@ -9,20 +9,40 @@ import { BUILTIN_SERVICES, image, ipv4, port, type Service, type StackConfig } f
 
 const proxyUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, "must be an http:// or https:// URL such as http://proxy.example:3128");
 
+/** A timeout in whole seconds, from one second to an hour. */
+const seconds = z
+  .number({ invalid_type_error: "must be a number of seconds" })
+  .int("must be a whole number of seconds")
+  .min(1, "must be 1 to 3600 seconds")
+  .max(3600, "must be 1 to 3600 seconds");
+
+/**
+ * kind's rule for cluster names (`^[a-z0-9.-]+$`, pkg/internal/apis/config/validate.go) and its
+ * length limit (50: the control plane's container and host name is `<name>-control-plane`, and a
+ * host name has at most 64 characters). Starting with a letter or digit keeps the nodes' container
+ * names valid Docker names.
+ */
+const clusterName = z
+  .string({ invalid_type_error: "must be a string" })
+  .regex(/^[a-z0-9][a-z0-9.-]*$/, "must be a kind cluster name: lower-case letters, digits, . and -, starting with a letter or digit")
+  .max(50, "must be at most 50 characters (kind names the control plane's container <name>-control-plane, a host name of at most 64)");
+
 export const clusterSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    name: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9-]*$/, "must be a kind cluster name: lower-case letters, digits and -")
-      .default("dify-ee-kind"),
-    workers: z.number().int("must be a whole number").min(0).max(10).default(1),
+    enabled: z.boolean({ invalid_type_error: "must be true or false" }).default(true),
+    name: clusterName.default("dify-ee-kind"),
+    workers: z
+      .number({ invalid_type_error: "must be a number" })
+      .int("must be a whole number")
+      .min(0, "must be 0 to 10")
+      .max(10, "must be 0 to 10")
+      .default(1),
     /** kind node image; empty means kind's own default for the installed kind version. */
     nodeImage: image.optional(),
     httpPort: port.default(80),
     httpsPort: port.default(443),
     /** How long to wait for every node to be Ready, in seconds. */
-    readyTimeout: z.number().int().min(1).default(300),
+    readyTimeout: seconds.default(300),
     /** An HTTP proxy the nodes pull through (default: HTTP_PROXY / HTTPS_PROXY / NO_PROXY of the environment). */
     proxy: z
       .object({
@@ -46,7 +66,7 @@ const globalShape = {
   /** Host address the published ports bind to. */
   bind: ipv4.default("127.0.0.1"),
   /** How long to wait for each service to answer, in seconds. */
-  readyTimeout: z.number().int("must be a whole number").min(1).max(3600).default(120),
+  readyTimeout: seconds.default(120),
   cluster: clusterSchema.default({}),
 };
 

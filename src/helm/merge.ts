@@ -1,8 +1,8 @@
-import { readFile, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Node, type Pair, type YAMLMap } from "yaml";
 import { UserError } from "../errors.js";
-import { yamlError } from "../util/index.js";
+import { aliasProblem, readInputFile, utf8Text, yamlError } from "../util/index.js";
 import { writePrivateFile } from "./secrets.js";
 import { flattenValues, formatKeyPath, valueAt, type ValuesEntry } from "./values.js";
 
@@ -38,7 +38,7 @@ export interface ValuesFile {
  */
 export async function mergeValuesFile(file: string, values: Record<string, unknown>): Promise<MergeResult> {
   const original = await readBytes(file);
-  const merged = mergeValuesText(original.toString("utf8"), values, file);
+  const merged = mergeValuesText(utf8Text(original, file, "--merge"), values, file);
   if (merged.changed.length === 0) return { file, backup: undefined, changed: [], layout: "kept" };
   const backup = `${file}.bak`;
   await writePrivateFile(backup, original, "--merge");
@@ -49,9 +49,9 @@ export async function mergeValuesFile(file: string, values: Record<string, unkno
 
 /** Reads and parses a values file; the errors of {@link mergeValuesFile}, without changing anything. */
 export async function loadValuesFile(file: string): Promise<ValuesFile> {
-  const text = (await readBytes(file)).toString("utf8");
-  const { doc } = parseValues(text, file);
-  return { text, data: doc.toJS() ?? {} };
+  const text = utf8Text(await readBytes(file), file, "--merge");
+  const { doc, lineCounter } = parseValues(text, file);
+  return { text, data: plainData(doc, lineCounter, file) };
 }
 
 /** The text half of {@link mergeValuesFile}: pure, for tests and callers that write elsewhere. */
@@ -61,7 +61,7 @@ export function mergeValuesText(
   file = "<values>",
 ): { text: string; changed: string[]; layout: MergeResult["layout"] } {
   const { doc, lineCounter } = parseValues(text, file);
-  const before: unknown = doc.toJS() ?? {};
+  const before = plainData(doc, lineCounter, file);
   const changes = flattenValues(values).filter((e) => !sameValue(valueAt(before, e.path), e.value));
   if (changes.length === 0) return { text, changed: [], layout: "kept" };
   const expected = structuredClone(before) as Record<string, unknown>;
@@ -78,15 +78,25 @@ export function mergeValuesText(
   return { text: doc.toString({ lineWidth: 0, indent: indentUnit(doc, lineCounter) }), changed, layout: "rewritten" };
 }
 
+/** The most a values file may hold; Dify EE's own is a few tens of kilobytes. */
+const MAX_VALUES_BYTES = 8 * 1024 * 1024;
+
+/** The file's bytes: only a regular file of at most {@link MAX_VALUES_BYTES} (a FIFO or /dev/zero is refused, not waited on). */
 async function readBytes(file: string): Promise<Buffer> {
+  const bytes = await readInputFile(file, { what: "values file", key: "--merge", maxBytes: MAX_VALUES_BYTES }, true);
+  if (bytes) return bytes;
+  throw new UserError(`cannot read values file ${file}: no such file`, {
+    key: "--merge",
+    hint: "--merge updates an existing values.yaml; to write a new file use -o FILE",
+  });
+}
+
+/** The document as plain data; aliases expand to at most the yaml library's 100 nodes (an alias bomb is bad input, not a crash). */
+function plainData(doc: Document.Parsed, lineCounter: LineCounter, file: string): unknown {
   try {
-    return await readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read values file ${file}: ${code === "ENOENT" ? "no such file" : (err as Error).message}`, {
-      key: "--merge",
-      hint: code === "ENOENT" ? "--merge updates an existing values.yaml; to write a new file use -o FILE" : undefined,
-    });
+    return doc.toJS({ maxAliasCount: 100 }) ?? {};
+  } catch {
+    throw new UserError(aliasProblem(doc, lineCounter, file, 100).text, { key: "--merge" });
   }
 }
 

@@ -1,8 +1,10 @@
 import { isIPv4 } from "node:net";
 import { z } from "zod";
+import { imageReferenceProblem } from "./reference.js";
 
 /**
- * The validators configuration sections are built from. Every section is strict: an unknown key
+ * The validators configuration sections are built from. Each says what is wrong with a value in
+ * words and never repeats a credential's value. Every section is strict: an unknown key
  * is an error naming its path, never silently ignored.
  */
 
@@ -17,12 +19,33 @@ export const dockerName = z
   .string({ invalid_type_error: "must be a string" })
   .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/, "must be a Docker name: letters, digits, _ . - (not starting with a symbol)");
 
-export const image = z
-  .string({ invalid_type_error: "must be an image reference" })
-  .min(1, "must not be empty")
-  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be an image reference like redis:7 or host:5000/name:tag");
+/** An image reference in Docker's own grammar (see `reference.ts`): what the engine would accept. */
+export const image = z.string({ invalid_type_error: "must be an image reference" }).superRefine((value, ctx) => {
+  const problem = imageReferenceProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, fatal: true });
+});
 
-export const secret = z.string({ invalid_type_error: "must be a string" }).min(1, "must not be empty");
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Why a credential cannot be used, or undefined. Never says what the value is: messages name the
+ * key only, so a password never ends up in a terminal or a CI log.
+ */
+export function credentialProblem(value: string): string | undefined {
+  if (value === "") return "must not be empty";
+  // A control character cannot survive the trip: NUL ends a C string (environment, argv), a newline
+  // splits the .env file and the Helm values.
+  if (CONTROL.test(value)) return "must not contain a newline, NUL or other control character";
+  // redis-server reads an argument starting with -- as its next option (a lone "-" as stdin).
+  if (value.startsWith("-")) return 'must not start with "-": a server given it on its command line would read it as an option';
+  return undefined;
+}
+
+export const secret = z.string({ invalid_type_error: "must be a string" }).superRefine((value, ctx) => {
+  const problem = credentialProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, fatal: true });
+});
 
 export const restart = z.enum(["no", "always", "unless-stopped", "on-failure"]);
 
@@ -31,11 +54,37 @@ export const identifier = z
   .regex(/^[a-z_][a-z0-9_]*$/, "must be a lower-case SQL identifier (letters, digits, _)")
   .max(63, "must be at most 63 characters");
 
-export const bucket = z
-  .string({ invalid_type_error: "must be a string" })
-  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "must be an S3 bucket name: 3-63 lower-case letters, digits, . or -");
+/** Why `name` breaks S3's bucket naming rules (as AWS and MinIO apply them), or undefined. */
+export function bucketProblem(name: string): string | undefined {
+  if (name.length < 3 || name.length > 63) return "must be 3 to 63 characters long (S3's rule)";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return "must be lower-case letters, digits, . and -, starting and ending with a letter or digit (S3's rule)";
+  }
+  if (/\.\.|\.-|-\./.test(name)) return 'must not contain "..", ".-" or "-." (S3\'s rule: each part between dots is a DNS label)';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "must not be formatted as an IP address (S3's rule)";
+  const prefix = BUCKET_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix) return `must not start with "${prefix}" (reserved by S3)`;
+  const suffix = BUCKET_SUFFIXES.find((p) => name.endsWith(p));
+  if (suffix) return `must not end with "${suffix}" (reserved by S3)`;
+  return undefined;
+}
 
-export const ipv4 = z.string().refine((v) => isIPv4(v), "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0");
+const BUCKET_PREFIXES = ["xn--", "sthree-", "amzn-s3-demo-"];
+const BUCKET_SUFFIXES = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"];
+
+export const bucket = z.string({ invalid_type_error: "must be a string" }).superRefine((value, ctx) => {
+  const problem = bucketProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, fatal: true });
+});
+
+/** An S3 region name, as MinIO accepts it (`^[a-zA-Z][a-zA-Z0-9-_-]+$`): us-east-1. */
+export const region = z
+  .string({ invalid_type_error: "must be a string" })
+  .regex(/^[a-zA-Z][a-zA-Z0-9_-]+$/, "must be a region name such as us-east-1: letters, digits, - and _, starting with a letter");
+
+export const ipv4 = z
+  .string({ invalid_type_error: "must be a string" })
+  .refine((v) => isIPv4(v), "must be an IPv4 address such as 127.0.0.1 or 0.0.0.0");
 
 /** What every container service's section has, whatever else it adds. */
 export interface ServiceSettings {

@@ -5,4 +5,7 @@ export { withTimeout } from "./timeout.js";
 export { writeFileAtomic } from "./atomic-write.js";
 export type { AtomicWriteOptions } from "./atomic-write.js";
 export { deepMerge, isPlainObject } from "./merge.js";
-export { yamlError } from "./yaml-error.js";
+export { aliasProblem, yamlError, yamlProblem } from "./yaml-error.js";
+export type { YamlProblem } from "./yaml-error.js";
+export { readInputFile, utf8Text } from "./read-file.js";
+export type { InputFile } from "./read-file.js";

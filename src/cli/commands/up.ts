@@ -1,6 +1,5 @@
 import { Option, type Command } from "commander";
-import { up, type UpResult } from "../../commands/index.js";
-import { UserError } from "../../errors.js";
+import { parsePull, up, type UpResult } from "../../commands/index.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { plural, renderChecks, table } from "../render.js";
 
@@ -13,14 +12,11 @@ export function registerUp(program: Command, cli: Cli): void {
     .option("--recreate", "replace containers with the seed's names that were made by hand and differ from the config")
     .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
-      if (opts.pull !== "missing" && opts.pull !== "always") {
-        throw new UserError(`--pull must be missing or always (got "${opts.pull}")`, { key: "--pull" });
-      }
       const result = await up({
         ...cli.base(flags),
         sink: cli.sink(flags),
         dryRun: opts.dryRun ?? false,
-        pull: opts.pull,
+        pull: parsePull(opts.pull),
         recreate: opts.recreate ?? false,
       });
       cli.closeProgress();

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { withTimeout } from "../../util/index.js";
-import { bucket, port, serviceSchema } from "../fields.js";
+import { bucket, port, region, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 
@@ -14,11 +14,14 @@ export const minioSchema = serviceSchema(
   {
     port: port.default(9000),
     consolePort: port.default(9001),
-    rootUser: z.string().min(3, "must be at least 3 characters (MinIO's rule)").default("minioadmin"),
-    rootPassword: z.string().min(8, "must be at least 8 characters (MinIO's rule)").default("minioadmin123"),
+    rootUser: secret
+      .refine((v) => v.length >= 3, "must be at least 3 characters (MinIO's rule)")
+      .refine((v) => !/[=,]/.test(v), 'must not contain "=" or "," (reserved by MinIO)')
+      .default("minioadmin"),
+    rootPassword: secret.refine((v) => v.length >= 8, "must be at least 8 characters (MinIO's rule)").default("minioadmin123"),
     bucket: bucket.default("dify"),
     anonymous: z.enum(["none", "download", "public"]).default("public"),
-    region: z.string().min(1).default("us-east-1"),
+    region: region.default("us-east-1"),
   },
   { container: "dev-minio", image: "minio/minio", volume: "dev-minio-data", restart: "unless-stopped" },
 );

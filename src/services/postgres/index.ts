@@ -15,7 +15,7 @@ export const postgresSchema = serviceSchema(
     user: identifier.default("postgres"),
     password: secret.default("devpassword"),
     databases: z
-      .array(identifier)
+      .array(identifier.refine((db) => db !== "template0" && db !== "template1", "is one of PostgreSQL's template databases"))
       .min(1, "must list at least one database")
       .refine((dbs) => new Set(dbs).size === dbs.length, "must not list a database twice")
       .default([...DATABASE_ROLES]),
