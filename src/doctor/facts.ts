@@ -4,7 +4,7 @@ import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { resolveConfig, type StackOptions } from "../stack/index.js";
+import { learnSecrets, resolveConfig, type StackOptions } from "../stack/index.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
@@ -41,6 +41,7 @@ async function kindOf(kind: Kind): Promise<DoctorFacts["tools"]["kind"]> {
  */
 export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> {
   const { config, services } = await resolveConfig(options);
+  if (options.redactor) learnSecrets(options.redactor, services, config);
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
   const [engine, kindTool, helm, kubectl] = await Promise.all([
@@ -73,6 +74,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
 
   const enabled = services.filter((s) => s.settings(config).enabled);
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
+  if (options.redactor) learnSecrets(options.redactor, services, config, observed);
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
   facts.containers = perService.map((p) => p.container);
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];

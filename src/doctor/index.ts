@@ -30,7 +30,9 @@ export interface DoctorResult {
  * live stack. Each finding carries what, why, and the exact fix.
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
-  const findings = diagnose(await gatherFacts(options));
+  const diagnosed = diagnose(await gatherFacts(options));
+  // Findings quote log lines and messages: every secret the facts showed is masked.
+  const findings = options.redactor ? options.redactor.redactValue(diagnosed) : diagnosed;
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
   return { findings, ok: errors === 0, errors, warnings };

@@ -38,6 +38,8 @@ export interface PlanOptions {
   recreate?: boolean;
   /** Image ids just pulled (`--pull always`), by reference: a container of ours on another id is recreated. */
   pulled?: ReadonlyMap<string, string>;
+  /** Masks known secrets in the reasons (the command's Redactor); commands are shown through it. */
+  mask?: (text: string) => string;
 }
 
 /** Pure: desired specs + what Docker has -> what to do, with the reason in words. */
@@ -62,7 +64,7 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, options:
       };
     }
     if (c.labels[LABELS.specHash] !== specHash(spec)) {
-      const diffs = specDifferences(spec, c, { strict: true });
+      const diffs = specDifferences(spec, c, { strict: true, ...(options.mask ? { mask: options.mask } : {}) });
       return { ...base, action: "recreate", reason: diffs.length ? diffs.join("; ") : "the container spec changed" };
     }
     const pulled = options.pulled?.get(spec.image);
@@ -70,7 +72,7 @@ function planOne(spec: ContainerSpec, c: ObservedContainer | undefined, options:
     if (!c.running) return { ...base, action: "start", reason: `is ${c.state}` };
     return { ...base, action: "keep", reason: "running, spec unchanged" };
   }
-  const diffs = specDifferences(spec, c, { strict: false });
+  const diffs = specDifferences(spec, c, { strict: false, ...(options.mask ? { mask: options.mask } : {}) });
   if (diffs.length === 0) {
     if (!c.running)
       return { ...base, action: "start", reason: `made outside dify-local, matches the config, is ${c.state}: adopted and started` };

@@ -77,6 +77,20 @@ export async function loadOrCreateSecrets(dir: string = userConfigDir()): Promis
 }
 
 /**
+ * The chart secrets in `dir/secrets.json` when the file exists and reads cleanly, else none: for
+ * masking them in output, never for rendering (that is {@link loadOrCreateSecrets}). Never
+ * creates or changes anything.
+ */
+export async function readChartSecrets(dir: string = userConfigDir()): Promise<string[]> {
+  try {
+    const found = (await readSecretsFile(join(dir, SECRETS_FILE))) ?? {};
+    return (Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>).flatMap((k) => found[k] ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Writes a file that holds secrets: mode 0600, through a temporary file and a rename, so a reader
  * never sees half a file and an existing file's wider mode does not survive. With `flag` (the
  * option that named the file), a path that cannot be written is a {@link UserError} naming it, or an

@@ -3,5 +3,5 @@ export type { EngineAddress } from "./connect.js";
 export { Runtime, statusOf } from "./runtime.js";
 export type { LabelledContainer } from "./runtime.js";
 export type { PullProgress, ExecResult } from "./runtime.js";
-export { LABELS, specHash, specDifferences, normalizeImage } from "./spec.js";
+export { LABELS, specHash, specDifferences, normalizeImage, maskSecretArgs } from "./spec.js";
 export type { ContainerSpec, ObservedContainer, PortBinding, VolumeMount, RestartPolicy } from "./spec.js";

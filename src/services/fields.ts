@@ -22,7 +22,33 @@ export const image = z
   .min(1, "must not be empty")
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be an image reference like redis:7 or host:5000/name:tag");
 
-export const secret = z.string({ invalid_type_error: "must be a string" }).min(1, "must not be empty");
+/** The description that marks a config field as a secret: masked wherever dify-local prints (see {@link secretFieldValues}). */
+export const SECRET_FIELD = "dify-local:secret";
+
+/** Marks a field's schema as a secret; {@link secret} is one already. */
+export function asSecret<T extends z.ZodTypeAny>(schema: T): T {
+  return schema.describe(SECRET_FIELD);
+}
+
+/** A password or key: masked in every event, message and line printed. */
+export const secret = asSecret(z.string({ invalid_type_error: "must be a string" }).min(1, "must not be empty"));
+
+/**
+ * The values of the secret fields (made with {@link secret} or {@link asSecret}) in `value`, read
+ * through `schema`'s objects, defaults, optionals and refinements.
+ */
+export function secretFieldValues(schema: z.ZodTypeAny, value: unknown): string[] {
+  if (schema.description === SECRET_FIELD) return typeof value === "string" ? [value] : [];
+  const def = schema._def as { innerType?: z.ZodTypeAny; schema?: z.ZodTypeAny };
+  if (schema instanceof z.ZodObject) {
+    if (value === null || typeof value !== "object") return [];
+    const shape = schema.shape as Record<string, z.ZodTypeAny>;
+    return Object.entries(shape).flatMap(([key, field]) => secretFieldValues(field, (value as Record<string, unknown>)[key]));
+  }
+  // ZodDefault, ZodOptional and ZodNullable keep the inner schema as innerType; ZodEffects as schema.
+  const inner = def.innerType ?? def.schema;
+  return inner ? secretFieldValues(inner, value) : [];
+}
 
 export const restart = z.enum(["no", "always", "unless-stopped", "on-failure"]);
 

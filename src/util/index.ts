@@ -6,3 +6,4 @@ export { writeFileAtomic } from "./atomic-write.js";
 export type { AtomicWriteOptions } from "./atomic-write.js";
 export { deepMerge, isPlainObject } from "./merge.js";
 export { yamlError } from "./yaml-error.js";
+export { Redactor, MASK } from "./redact.js";

@@ -115,6 +115,7 @@ describe.skipIf(!inject("engine"))("secrets are never printed (the built CLI, a 
     const dry = await cli(["up", "--dry-run", "--config", "changed.yaml"]);
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(new RegExp(`recreate\\s+${config.redis?.container}\\s+`));
+    expect(dry.stdout).toContain("command differs from the config in the value of --requirepass (not shown)");
     expect((await cli(["up", "--dry-run", "--json", "--config", "changed.yaml"])).code).toBe(0);
     // verify and status against the changed config fail on Redis's password, without printing it.
     expect((await cli(["verify", "--config", "changed.yaml"])).code).toBe(1);

@@ -28,12 +28,13 @@ export function registerValues(program: Command, cli: Cli): void {
       });
       for (const w of result.warnings) cli.err(`warning: ${w}`);
       if (result.secrets?.created) cli.err(`generated chart secrets in ${result.secrets.file} (0600); later renders reuse them`);
-      cli.result(flags, result, () => renderValues(cli, result));
+      // The rendered text is what the user asked for, secrets included (stdout only; -o writes a 0600 file).
+      cli.result(flags, result, () => renderValues(cli, result), { reveal: result.text !== undefined });
     });
 }
 
 function renderValues(cli: Cli, result: ValuesResult): void {
-  if (result.text !== undefined) process.stdout.write(result.text);
+  if (result.text !== undefined) cli.revealed(result.text);
   else if (result.written) cli.out(`wrote ${result.written} (mode 0600)`);
   else if (result.merged) {
     const m = result.merged;

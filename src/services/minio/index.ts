@@ -3,7 +3,7 @@ import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { withTimeout } from "../../util/index.js";
-import { bucket, port, serviceSchema } from "../fields.js";
+import { asSecret, bucket, port, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 
@@ -15,7 +15,7 @@ export const minioSchema = serviceSchema(
     port: port.default(9000),
     consolePort: port.default(9001),
     rootUser: z.string().min(3, "must be at least 3 characters (MinIO's rule)").default("minioadmin"),
-    rootPassword: z.string().min(8, "must be at least 8 characters (MinIO's rule)").default("minioadmin123"),
+    rootPassword: asSecret(z.string().min(8, "must be at least 8 characters (MinIO's rule)")).default("minioadmin123"),
     bucket: bucket.default("dify"),
     anonymous: z.enum(["none", "download", "public"]).default("public"),
     region: z.string().min(1).default("us-east-1"),
