@@ -133,6 +133,26 @@ describe("writePrivateFile", () => {
     expect(await readdir(root)).toEqual(["out.yaml"]);
   });
 
+  it("(values -o) replaces a link at the target with a 0600 file, never writing through it", async () => {
+    const victim = join(root, "victim.yaml");
+    await writeFile(victim, "someone else's\n", { mode: 0o644 });
+    const out = join(root, "infra-values.yaml");
+    await symlink(victim, out);
+    await writePrivateFile(out, "rendered\n", "-o");
+    expect(await readFile(victim, "utf8")).toBe("someone else's\n");
+    expect(await readFile(out, "utf8")).toBe("rendered\n");
+    expect(await mode(out)).toBe(0o600);
+    expect((await readdir(root)).sort()).toEqual(["infra-values.yaml", "victim.yaml"]);
+  });
+
+  it("with exclusive leaves an existing file alone and says EEXIST, even with a flag", async () => {
+    const file = join(root, "values.yaml.bak");
+    await writeFile(file, "first");
+    const err = await writePrivateFile(file, "second", "--merge", { exclusive: true }).catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe("EEXIST");
+    expect(await readFile(file, "utf8")).toBe("first");
+  });
+
   it("names the flag when the path cannot be written", async () => {
     const err = await writePrivateFile(join(root, "missing", "out.yaml"), "x", "-o").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);

@@ -95,16 +95,23 @@ export async function readChartSecrets(dir: string = userConfigDir()): Promise<s
 
 /**
  * Writes a file that holds secrets: mode 0600, through a temporary file and a rename, so a reader
- * never sees half a file and an existing file's wider mode does not survive. With `flag` (the
+ * never sees half a file and an existing file's wider mode does not survive; with `exclusive`, only
+ * when nothing is at `file` yet (EEXIST otherwise). With `flag` (the
  * option that named the file), a path that cannot be written is a {@link UserError} naming it, or an
  * {@link EnvironmentError} when permissions forbid it.
  */
-export async function writePrivateFile(file: string, data: string | Uint8Array, flag?: string): Promise<void> {
+export async function writePrivateFile(
+  file: string,
+  data: string | Uint8Array,
+  flag?: string,
+  options: { exclusive?: boolean } = {},
+): Promise<void> {
   try {
-    await writeFileAtomic(file, data, { mode: 0o600 });
+    await writeFileAtomic(file, data, { mode: 0o600, ...options });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (flag === undefined || code === undefined) throw err;
+    // EEXIST (only with `exclusive`) is the caller's to handle: it asked not to replace the file.
+    if (flag === undefined || code === undefined || code === "EEXIST") throw err;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
       throw new EnvironmentError(`cannot write ${file}: ${(err as Error).message}`, {
         hint: `check the permissions of ${dirname(file)}`,

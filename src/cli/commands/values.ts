@@ -16,7 +16,10 @@ export function registerValues(program: Command, cli: Cli): void {
     .option("--chart <line>", "chart line: 3.7 or 3.9 (default: the --merge file's, else 3.9)")
     .option("--format <format>", "yaml (Helm values) or env (community edition .env names)")
     .option("-o, --output <file>", "write to FILE (mode 0600) instead of stdout")
-    .option("--merge <file>", "update only these keys in an existing values.yaml, keeping every other key and comment (backup FILE.bak)")
+    .option(
+      "--merge <file>",
+      "update only these keys in an existing values.yaml, keeping every other key and comment (backup FILE.bak; FILE.bak.N when earlier backups exist)",
+    )
     .action(async (opts: ValuesFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
       const result = await values({
