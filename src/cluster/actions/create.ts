@@ -9,14 +9,18 @@ export const createCluster: ClusterAction = {
     if (await cluster.exists()) {
       const expected = 1 + config.cluster.workers;
       const nodes = await cluster.nodes();
+      const ours = await cluster.createdByDifyLocal();
+      const kept = ours ? `kept ${name} (exists)` : `kept ${name} (exists; not created by dify-local, so down leaves it alone)`;
       const detail =
         nodes.length === expected
-          ? `kept ${name} (exists)`
-          : `kept ${name}: it has ${nodes.length} nodes, config wants ${expected}; kind cannot resize a cluster (dify-local down, then up, recreates it)`;
+          ? kept
+          : `${kept}: it has ${nodes.length} nodes, config wants ${expected}; kind cannot resize a cluster (dify-local down${ours ? "" : " --delete-cluster"}, then up, recreates it)`;
       return { changes: [], detail };
     }
     await cluster.kind.create(name, kindConfig(config));
     cluster.forget();
+    // Marked at once: `down` deletes only a cluster dify-local made.
+    await cluster.markCreated();
     return { changes: [`cluster ${name}: created`], detail: `created ${name}` };
   },
 };
