@@ -12,6 +12,7 @@ export type { Event, EventSink, EventStatus, Plan, PlanItem, Action, Check, Find
 export { RecordingSink, silentSink, check, FatalProbeError } from "./engine/index.js";
 export type { DoctorOptions } from "./doctor/index.js";
 export { resolveConfig, Stack } from "./stack/index.js";
+export { Redactor } from "./util/index.js";
 export type { StackOptions, StackOptions as CommandOptions } from "./stack/index.js";
 export {
   defineService,
@@ -22,6 +23,7 @@ export {
   PROBE_TIMEOUT_MS,
   port,
   secret,
+  asSecret,
   dockerName,
   image,
 } from "./services/index.js";

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
-import type { EventSink } from "../engine/index.js";
+import { redactingSink, type EventSink } from "../engine/index.js";
 import type { StackOptions } from "../stack/index.js";
+import { Redactor } from "../util/index.js";
 import { JsonSink, PlainSink, TtySink } from "./render.js";
 
 /** The flags every command takes. */
@@ -14,20 +15,33 @@ export interface GlobalFlags {
 
 /**
  * What a command's CLI module gets: where output goes, the progress sink for its flags, the
- * library options its flags mean, and the exit code to end with.
+ * library options its flags mean, and the exit code to end with. Everything it prints passes
+ * through its {@link Redactor}, which the command fills with every configured and live secret;
+ * only {@link Cli.revealed} output (`info --show-secrets`, `values` on stdout) is printed as is.
  */
 export class Cli {
   exitCode = 0;
+  /** The one redaction point of this run: given to the library command, applied to all output. */
+  readonly redactor = new Redactor();
   private tty: TtySink | undefined;
 
-  /** One line on stdout. */
+  /** One line on stdout, secrets masked. */
   out(line: string): void {
-    process.stdout.write(`${line}\n`);
+    process.stdout.write(`${this.redact(line)}\n`);
   }
 
-  /** One line on stderr. */
+  /** One line on stderr, secrets masked. */
   err(line: string): void {
-    process.stderr.write(`${line}\n`);
+    process.stderr.write(`${this.redact(line)}\n`);
+  }
+
+  /** Text on stdout as is: only for what the user asked to see with its secrets. */
+  revealed(text: string): void {
+    process.stdout.write(text);
+  }
+
+  redact(text: string): string {
+    return this.redactor.redact(text);
   }
 
   /** The flags of `cmd` and of the program above it. */
@@ -38,14 +52,19 @@ export class Cli {
   /** The library options the global flags mean. */
   base(flags: GlobalFlags): StackOptions {
     return {
+      redactor: this.redactor,
       // An empty --config is an error of its own (loadConfig says so), never the same as no --config.
       ...(flags.config !== undefined ? { configFile: flags.config } : {}),
       ...(flags.cluster === false ? { overrides: { cluster: { enabled: false } } } : {}),
     };
   }
 
-  /** JSON lines with --json; live rows on a terminal; plain lines otherwise. */
+  /** JSON lines with --json; live rows on a terminal; plain lines otherwise. Secrets masked in each. */
   sink(flags: GlobalFlags): EventSink {
+    return redactingSink(this.rawSink(flags), (text) => this.redact(text));
+  }
+
+  private rawSink(flags: GlobalFlags): EventSink {
     if (flags.json) return new JsonSink();
     // A pseudo-terminal without a size (some CI runners) cannot show live rows: plain lines then.
     if (process.stderr.isTTY && (process.stderr.columns ?? 0) > 0) return (this.tty = new TtySink());
@@ -57,10 +76,14 @@ export class Cli {
     this.tty?.close();
   }
 
-  /** With --json the result as one line; otherwise `render` prints it for people. */
-  result(flags: GlobalFlags, result: object, render: () => void): void {
-    if (flags.json) this.out(JSON.stringify({ type: "result", ...result }));
-    else render();
+  /**
+   * With --json the result as one line, every string in it masked (unless `reveal`: the user asked
+   * for the secrets); otherwise `render` prints it for people, through {@link Cli.out}.
+   */
+  result(flags: GlobalFlags, result: object, render: () => void, options: { reveal?: boolean } = {}): void {
+    if (!flags.json) render();
+    else if (options.reveal) this.revealed(`${JSON.stringify({ type: "result", ...result })}\n`);
+    else this.out(JSON.stringify({ type: "result", ...this.redactor.redactValue(result) }));
   }
 }
 

@@ -35,14 +35,15 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--verbose", "show stack traces on errors")
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(cli.redact(s)), writeOut: (s) => process.stdout.write(s) });
   for (const register of COMMANDS) register(program, cli);
   try {
     await program.parseAsync(argv);
   } catch (err) {
     cli.closeProgress();
     const opts = program.opts<GlobalFlags>();
-    return reportError(err, opts.json ?? argv.includes("--json"), opts.verbose ?? argv.includes("--verbose"));
+    // The library masked what it knew; the CLI's redactor knows the same secrets and masks once more.
+    return reportError(cli.redactor.redactError(err), opts.json ?? argv.includes("--json"), opts.verbose ?? argv.includes("--verbose"));
   }
   return cli.exitCode;
 }

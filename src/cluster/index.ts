@@ -3,7 +3,7 @@ export type { KindRunner, RunResult } from "./kind.js";
 export { KubeApi } from "./kube.js";
 export type { NodeReadiness, ConfigMapData } from "./kube.js";
 export { rolloutMissing } from "./kube.js";
-export { Cluster } from "./cluster.js";
+export { Cluster, CREATED_MARKER } from "./cluster.js";
 export {
   kindConfig,
   clusterPorts,

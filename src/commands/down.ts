@@ -1,6 +1,6 @@
 import { KIND_NETWORK } from "../cluster/index.js";
 import { step } from "../engine/index.js";
-import { EnvironmentError } from "../errors.js";
+import { EnvironmentError, UserError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
 
@@ -9,11 +9,15 @@ export interface DownOptions extends StackOptions {
   purge?: boolean;
   /** Leave the kind cluster running. */
   keepCluster?: boolean;
+  /** Delete the kind cluster even when dify-local did not create it (`--delete-cluster`). */
+  deleteCluster?: boolean;
 }
 
 export interface DownResult {
   /** The kind cluster deleted, if any. */
   clusterDeleted: string | undefined;
+  /** The kind cluster left running because dify-local did not create it (without `deleteCluster`). */
+  clusterLeftAlone: string | undefined;
   removed: string[];
   /** Containers with the seed's names that dify-local did not make; left alone. */
   leftAlone: string[];
@@ -24,20 +28,27 @@ export interface DownResult {
 }
 
 /**
- * Removes the config's containers that dify-local made (labelled as its own). Data volumes stay
+ * Removes the config's containers that dify-local made (labelled as its own), and the kind cluster
+ * when dify-local created it (or `deleteCluster`). Data volumes stay
  * unless `purge`, which deletes only the config's volumes that carry dify-local's label.
  * Containers and volumes made by hand under the config's names are never removed; the result
  * names them (`leftAlone`, `volumesLeftAlone`).
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
+  if (options.keepCluster && options.deleteCluster) {
+    throw new UserError("--keep-cluster and --delete-cluster cannot be used together", { key: "--delete-cluster" });
+  }
   const stack = await Stack.open(options);
   const { removed, leftAlone } = await removeContainers(stack);
-  const clusterDeleted = await deleteCluster(stack, options.keepCluster ?? false);
+  const { deleted: clusterDeleted, leftAlone: clusterLeftAlone } = await deleteCluster(stack, {
+    keep: options.keepCluster ?? false,
+    evenIfNotOurs: options.deleteCluster ?? false,
+  });
   // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
   if (clusterDeleted && (await stack.runtime.removeNetworkIfOurs(KIND_NETWORK))) {
     stack.sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
   }
-  return { clusterDeleted, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)) };
+  return { clusterDeleted, clusterLeftAlone, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)) };
 }
 
 /** Stops and removes the containers dify-local made; names the ones made by hand, which stay. */
@@ -72,24 +83,40 @@ async function removeContainers(stack: Stack): Promise<{ removed: string[]; left
   return { removed: ours.map((c) => c.name), leftAlone: foreign.map((c) => c.name) };
 }
 
-/** Deletes the kind cluster unless kept; returns its name when it did. */
-async function deleteCluster(stack: Stack, keep: boolean): Promise<string | undefined> {
+/**
+ * Deletes the kind cluster unless kept, and only when dify-local created it (its marker, see
+ * `Cluster.createdByDifyLocal`) or `evenIfNotOurs`: a cluster made by someone else (the tutorial's
+ * script, kind by hand) is left running, and said so.
+ */
+async function deleteCluster(
+  stack: Stack,
+  options: { keep: boolean; evenIfNotOurs: boolean },
+): Promise<{ deleted: string | undefined; leftAlone: string | undefined }> {
   const { sink, config } = stack;
-  if (!config.cluster.enabled) return undefined;
-  if (keep) {
+  const none = { deleted: undefined, leftAlone: undefined };
+  if (!config.cluster.enabled) return none;
+  if (options.keep) {
     sink.emit({ step: "cluster delete", status: "skip", detail: `kept ${config.cluster.name} (--keep-cluster)` });
-    return undefined;
+    return none;
   }
   const cluster = stack.cluster();
   try {
     if (!(await cluster.exists())) {
       sink.emit({ step: "cluster delete", status: "skip", detail: `no cluster ${cluster.name}` });
-      return undefined;
+      return none;
     }
   } catch (err) {
     if (!(err instanceof EnvironmentError)) throw err;
     sink.emit({ step: "cluster delete", status: "skip", detail: `kind is not installed, so there is no cluster to delete` });
-    return undefined;
+    return none;
+  }
+  if (!options.evenIfNotOurs && !(await cluster.createdByDifyLocal())) {
+    sink.emit({
+      step: "cluster delete",
+      status: "skip",
+      detail: `left ${cluster.name} running: dify-local did not create it (dify-local down --delete-cluster deletes it anyway)`,
+    });
+    return { deleted: undefined, leftAlone: cluster.name };
   }
   await step(
     sink,
@@ -97,7 +124,7 @@ async function deleteCluster(stack: Stack, keep: boolean): Promise<string | unde
     () => cluster.kind.delete(cluster.name),
     () => `deleted ${cluster.name}`,
   );
-  return cluster.name;
+  return { deleted: cluster.name, leftAlone: undefined };
 }
 
 /** Deletes dify-local's own data volumes with `purge`; every other volume stays, and is named. */

@@ -1,18 +1,35 @@
-export { up, parsePull } from "./up.js";
+import { redacting } from "../stack/index.js";
+import { doctor as doctorCommand } from "./doctor.js";
+import { down as downCommand } from "./down.js";
+import { info as infoCommand } from "./info.js";
+import { registryList as registryListCommand } from "./registry.js";
+import { status as statusCommand } from "./status.js";
+import { storageCopy as storageCopyCommand, storageGet as storageGetCommand, storageList as storageListCommand } from "./storage.js";
+import { up as upCommand } from "./up.js";
+import { values as valuesCommand } from "./values.js";
+import { verify as verifyCommand } from "./verify.js";
+
+// Every command that opens the stack runs through its redaction point: events and errors carry
+// no secret (see `redacting`). `hosts` knows no secret.
+export const up = redacting(upCommand);
+export { parsePull } from "./up.js";
 export type { UpOptions, UpResult } from "./up.js";
-export { down } from "./down.js";
+export const down = redacting(downCommand);
 export type { DownOptions, DownResult } from "./down.js";
-export { status } from "./status.js";
+export const status = redacting(statusCommand);
 export type { StatusResult, ServiceStatus } from "./status.js";
-export { verify } from "./verify.js";
+export const verify = redacting(verifyCommand);
 export type { VerifyResult } from "./verify.js";
-export { info, MASK } from "./info.js";
+export const info = redacting(infoCommand);
+export { MASK } from "./info.js";
 export type { InfoOptions, ServiceInfo } from "./info.js";
-export { registryList } from "./registry.js";
+export const registryList = redacting(registryListCommand);
 export type { RegistryRepository } from "./registry.js";
-export { doctor } from "./doctor.js";
+export const doctor = redacting(doctorCommand);
 export type { DoctorResult } from "./doctor.js";
-export { storageList, storageCopy, storageGet } from "./storage.js";
+export const storageList = redacting(storageListCommand);
+export const storageCopy = redacting(storageCopyCommand);
+export const storageGet = redacting(storageGetCommand);
 export type {
   StorageObject,
   StorageListOptions,
@@ -24,5 +41,5 @@ export type {
 } from "./storage.js";
 export { hosts, hostsLine, HOSTS_BEGIN, HOSTS_END } from "./hosts.js";
 export type { HostsOptions, HostsResult } from "./hosts.js";
-export { values } from "./values.js";
+export const values = redacting(valuesCommand);
 export type { ValuesOptions, ValuesResult } from "./values.js";

@@ -1,5 +1,6 @@
 import type { Endpoint } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
+import { MASK } from "../util/index.js";
 
 export interface InfoOptions extends StackOptions {
   showSecrets?: boolean;
@@ -14,7 +15,7 @@ export interface ServiceInfo {
   credentials: Array<{ label: string; value: string; masked: boolean }>;
 }
 
-export const MASK = "********";
+export { MASK };
 
 /**
  * Connection details as seen from the host and from the cluster. Credentials are the live ones,

@@ -59,7 +59,7 @@ async function clusterStatus(stack: Stack): Promise<ServiceStatus> {
     service: "cluster",
     container: `${cluster.name}-control-plane`,
     state: nodes.length === 0 ? "missing" : running === nodes.length ? "running" : `${running}/${nodes.length} nodes running`,
-    owner: nodes.length === 0 ? ("none" as const) : ("dify-local" as const),
+    owner: nodes.length === 0 ? ("none" as const) : (await cluster.createdByDifyLocal()) ? ("dify-local" as const) : ("adopted" as const),
     endpoint: cluster.contextName,
   };
   if (running === 0) return { ...base, health: "unknown" };

@@ -1,5 +1,6 @@
-import { open, stat, type FileHandle } from "node:fs/promises";
+import { lstat, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
+import type { Stats } from "node:fs";
 import type { Readable } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
@@ -236,14 +237,16 @@ async function openLocal(shown: string, path: string): Promise<FileHandle> {
   return handle;
 }
 
-/** A local file to write: its absolute path, and the path as the user wrote it (for messages). */
-interface LocalTarget {
+/** A local file to write: its absolute path, the path as the user wrote it (for messages), and the regular file it replaces. */
+export interface LocalTarget {
   path: string;
   shown: string;
+  /** The file `--force` replaces; its mode (and, as root, owner) carry over. Undefined for a new file or a link. */
+  replaces: Stats | undefined;
 }
 
-/** Where a download goes: `path`, or `path/<last segment of key>` when it is a directory; refuses to clobber without `force`. */
-async function localTarget(shown: string, path: string, key: string, force: boolean): Promise<LocalTarget> {
+/** Where a download goes: `path`, or `path/<last segment of key>` when it is a directory; refuses to clobber without `force`. Exported for tests. */
+export async function localTarget(shown: string, path: string, key: string, force: boolean): Promise<LocalTarget> {
   let target = path;
   let existing = await statOrUndefined(target);
   if (existing?.isDirectory()) {
@@ -253,7 +256,9 @@ async function localTarget(shown: string, path: string, key: string, force: bool
   }
   if (existing?.isDirectory()) throw new UserError(`${shown} is a directory`, { key: "LOCAL" });
   if (existing && !force) throw new UserError(`${shown} exists; add --force to overwrite it`, { key: "--force" });
-  return { path: target, shown };
+  // A link at the target is replaced by the file, never written through; a regular file keeps its mode.
+  const own = existing ? await lstat(target) : undefined;
+  return { path: target, shown, replaces: own?.isFile() ? own : undefined };
 }
 
 async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof stat>> | undefined> {
@@ -265,10 +270,18 @@ async function statOrUndefined(path: string): Promise<Awaited<ReturnType<typeof 
   }
 }
 
-/** Streams the object into a temporary file beside `target`, then renames it into place. */
-async function writeDownload(body: Readable, { path: target, shown }: LocalTarget, key: string): Promise<StorageGetFileResult> {
+/**
+ * Streams the object into a temporary file beside `target`, then renames it into place: a new file
+ * is 0600 (objects hold private keys and user data), a replaced one keeps its mode. Ctrl-C during
+ * the download removes the temporary file (see `writeFileAtomic`).
+ */
+export async function writeDownload(
+  body: Readable,
+  { path: target, shown, replaces }: LocalTarget,
+  key: string,
+): Promise<StorageGetFileResult> {
   try {
-    const size = await writeFileAtomic(target, body);
+    const size = await writeFileAtomic(target, body, { mode: 0o600, ...(replaces ? { preserve: replaces } : {}) });
     return { written: target, size };
   } catch (err) {
     body.destroy();

@@ -65,7 +65,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
   const alias = await preflightCluster(stack, dryRun);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
-  const planOptions = { recreate: options.recreate ?? false };
+  // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
+  const planOptions = { recreate: options.recreate ?? false, mask: (text: string) => stack.redactor.redact(text) };
   const plan = planFor(specs, observed, planOptions);
   if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 

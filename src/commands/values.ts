@@ -73,6 +73,12 @@ export async function values(options: ValuesOptions = {}): Promise<ValuesResult>
   }
 
   const loaded = await loadOrCreateSecrets(options.secretsDir ?? userConfigDir(options.env ?? process.env));
+  stack.redactor.add(
+    loaded.secrets.appSecretKey,
+    loaded.secrets.enterpriseAppSecretKey,
+    loaded.secrets.adminAPIsSecretKeySalt,
+    loaded.secrets.passwordEncryptionKey,
+  );
   const rendered = renderValues(live, { chart, secrets: loaded.secrets });
   const withSecrets = { ...base, secrets: { file: loaded.file, created: loaded.created } };
   if (mergeFile) return { ...withSecrets, merged: await mergeValuesFile(mergeFile, rendered) };

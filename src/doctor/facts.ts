@@ -1,12 +1,12 @@
-import { Cluster, Kind, clusterChecks, clusterPorts, nodeProxyFinding } from "../cluster/index.js";
+import { Cluster, KIND_NETWORK, Kind, clusterChecks, clusterPorts, nodeProxyFinding } from "../cluster/index.js";
 import type { Config } from "../config/index.js";
 import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { resolveConfig, type StackOptions } from "../stack/index.js";
+import { learnSecrets, resolveConfig, type StackOptions } from "../stack/index.js";
 import { onPath } from "./tools.js";
-import type { DoctorFacts, ValuesFacts } from "./types.js";
+import type { DoctorFacts, ExposureFact, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
 
 export interface DoctorOptions extends StackOptions {
@@ -41,6 +41,7 @@ async function kindOf(kind: Kind): Promise<DoctorFacts["tools"]["kind"]> {
  */
 export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> {
   const { config, services } = await resolveConfig(options);
+  if (options.redactor) learnSecrets(options.redactor, services, config);
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
   const [engine, kindTool, helm, kubectl] = await Promise.all([
@@ -73,8 +74,14 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
 
   const enabled = services.filter((s) => s.settings(config).enabled);
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
+  if (options.redactor) learnSecrets(options.redactor, services, config, observed);
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
   facts.containers = perService.map((p) => p.container);
+  facts.exposure = exposureFacts(config, enabled, observed);
+  if (config.cluster.enabled) {
+    const gateway = await engine.runtime.networkGateway(KIND_NETWORK).catch(() => undefined);
+    if (gateway) facts.kindGateway = gateway;
+  }
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
@@ -93,6 +100,27 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
 
 function withValues(facts: DoctorFacts, values: ValuesFacts | undefined): DoctorFacts {
   return values ? { ...facts, values } : facts;
+}
+
+/** Per running container: where its ports are published, and which of its live secrets are the seed's defaults. */
+function exposureFacts(config: Config, enabled: readonly Service[], observed: ReadonlyMap<string, ObservedContainer>): ExposureFact[] {
+  return enabled.flatMap((service) => {
+    const container = observed.get(service.settings(config).container);
+    // A stopped container is reachable by no one.
+    if (!container?.running) return [];
+    const defaults = new Set(service.defaultSecrets());
+    return [
+      {
+        service: service.name,
+        container: container.name,
+        bindings: container.ports.map((p) => ({ address: p.hostIp || "0.0.0.0", port: p.hostPort })),
+        defaultCredentials: service
+          .credentials(config, container)
+          .filter((c) => c.secret && defaults.has(c.value))
+          .map((c) => c.label),
+      },
+    ];
+  });
 }
 
 /** A service's container (with its last log lines when it is not running) and its ports. */

@@ -1,15 +1,15 @@
 import { gatherFacts, type DoctorOptions } from "./facts.js";
-import { cluster, containers, ports, prerequisites, services, type Rule } from "./rules.js";
+import { cluster, containers, exposure, ports, prerequisites, services, type Rule } from "./rules.js";
 import type { DoctorFacts, Finding } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 
-export type { DoctorFacts, Finding, Severity, ValuesFacts } from "./types.js";
+export type { DoctorFacts, ExposureFact, Finding, Severity, ValuesFacts } from "./types.js";
 export type { DoctorOptions } from "./facts.js";
 export type { Rule } from "./rules.js";
 export { gatherFacts } from "./facts.js";
 
 /** Every rule, in the order findings are shown. */
-export const RULES: readonly Rule[] = [prerequisites, ports, containers, services, cluster, valuesRule];
+export const RULES: readonly Rule[] = [prerequisites, ports, containers, exposure, services, cluster, valuesRule];
 
 /** Runs every rule over gathered facts. */
 export function diagnose(facts: DoctorFacts): Finding[] {
@@ -30,7 +30,9 @@ export interface DoctorResult {
  * live stack. Each finding carries what, why, and the exact fix.
  */
 export async function runDoctor(options: DoctorOptions): Promise<DoctorResult> {
-  const findings = diagnose(await gatherFacts(options));
+  const diagnosed = diagnose(await gatherFacts(options));
+  // Findings quote log lines and messages: every secret the facts showed is masked.
+  const findings = options.redactor ? options.redactor.redactValue(diagnosed) : diagnosed;
   const errors = findings.filter((f) => f.severity === "error").length;
   const warnings = findings.filter((f) => f.severity === "warning").length;
   return { findings, ok: errors === 0, errors, warnings };

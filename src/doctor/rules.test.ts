@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../config/index.js";
 import { minioFindings, postgresFindings } from "../services/index.js";
-import { containers, ports, prerequisites } from "./rules.js";
+import { containers, exposure, ports, prerequisites } from "./rules.js";
 import type { DoctorFacts } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 
@@ -187,5 +187,91 @@ describe("values rule", () => {
       expect(f[0]).toMatchObject({ id: "values.persistence.s3.addressType", severity: "warning" });
       expect(f[0]?.why).toContain("<bucket>.host.docker.internal");
     });
+  });
+});
+
+describe("exposure", () => {
+  const redis = (address: string, defaultCredentials = ["password"]) => ({
+    service: "redis",
+    container: "dev-redis",
+    bindings: [{ address, port: 6379 }],
+    defaultCredentials,
+  });
+  const minio = (address: string, defaultCredentials: string[] = []) => ({
+    service: "minio",
+    container: "dev-minio",
+    bindings: [
+      { address, port: 9000 },
+      { address, port: 9001 },
+    ],
+    defaultCredentials,
+  });
+
+  it("warns about a service on 0.0.0.0 or a LAN address with the seed's default password", () => {
+    for (const address of ["0.0.0.0", "192.168.1.20", "::"]) {
+      const f = exposure(facts({ exposure: [redis(address)] }));
+      expect(f).toHaveLength(1);
+      expect(f[0]).toMatchObject({
+        id: "exposure.redis",
+        severity: "warning",
+        what: `dev-redis is reachable beyond this machine (${address}:6379) with the seed's default password`,
+      });
+      expect(f[0]?.fix).toContain("bind: 127.0.0.1");
+    }
+  });
+
+  it("is fine with loopback and the kind network's gateway, with or without default passwords", () => {
+    const f = exposure(
+      facts({
+        kindGateway: "172.18.0.1",
+        exposure: [
+          {
+            ...redis("127.0.0.1"),
+            bindings: [
+              { address: "127.0.0.1", port: 6379 },
+              { address: "172.18.0.1", port: 6379 },
+            ],
+          },
+          minio("127.0.0.1", ["secret key"]),
+        ],
+      }),
+    );
+    expect(f).toEqual([
+      { id: "exposure", severity: "ok", what: "every published port is on loopback (or the kind network's gateway, for pods)" },
+    ]);
+    // Without a cluster, the same gateway address is a network address like any other.
+    expect(exposure(facts({ exposure: [redis("172.18.0.1")] }))[0]?.severity).toBe("warning");
+  });
+
+  it("only informs when a widely published service has its own password", () => {
+    expect(exposure(facts({ exposure: [redis("0.0.0.0", [])] }))).toEqual([
+      {
+        id: "exposure.redis",
+        severity: "info",
+        what: "dev-redis is reachable beyond this machine (0.0.0.0:6379); its credentials are not the seed's defaults",
+      },
+    ]);
+  });
+
+  it("warns about the bucket writable without credentials while MinIO is reachable beyond this machine", () => {
+    const f = exposure(facts({ exposure: [minio("0.0.0.0")] }));
+    expect(f.map((x) => [x.id, x.severity])).toEqual([
+      ["exposure.minio", "info"],
+      ["exposure.minio.anonymous", "warning"],
+    ]);
+    expect(f[1]?.what).toBe(
+      "bucket dify is writable without credentials (minio.anonymous: public) and MinIO is reachable beyond this machine (0.0.0.0:9000, 0.0.0.0:9001)",
+    );
+    expect(f[1]?.fix).toContain("minio.anonymous: download");
+    // Read-only anonymous access, or MinIO on loopback: no bucket warning.
+    expect(
+      exposure(facts({ config: parseConfig({ minio: { anonymous: "download" } }), exposure: [minio("0.0.0.0")] })).map((x) => x.id),
+    ).toEqual(["exposure.minio"]);
+    expect(exposure(facts({ exposure: [minio("127.0.0.1")] })).map((x) => x.id)).toEqual(["exposure"]);
+  });
+
+  it("says nothing without containers", () => {
+    expect(exposure(facts({ exposure: [] }))).toEqual([]);
+    expect(exposure(facts())).toEqual([]);
   });
 });

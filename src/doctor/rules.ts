@@ -119,3 +119,56 @@ export const containers: Rule = (f) =>
 export const services: Rule = (f) => f.services;
 
 export const cluster: Rule = (f) => f.cluster ?? [];
+
+/** Addresses only this machine reaches: loopback, and the kind network's gateway (pods reach the host there). */
+function isLocalAddress(address: string, kindGateway: string | undefined): boolean {
+  return /^127\./.test(address) || address === "::1" || address === "localhost" || address === kindGateway;
+}
+
+function joinBindings(bindings: ReadonlyArray<{ address: string; port: number }>): string {
+  return [...new Set(bindings.map((b) => `${b.address}:${b.port}`))].join(", ");
+}
+
+const KEEP_LOCAL = "publish it on loopback only: bind: 127.0.0.1 in dify-local.yaml (the default), then `dify-local up`";
+
+/**
+ * Exposure: a service published beyond this machine (bind 0.0.0.0 or a non-loopback address, or a
+ * hand-made container published so) with the seed's default password is a warning, and so is the
+ * MinIO bucket writable without credentials (`minio.anonymous: public`) while MinIO is. The kind
+ * network's gateway does not count: only this machine's containers reach it.
+ */
+export const exposure: Rule = (f) => {
+  const out: Finding[] = [];
+  for (const e of f.exposure ?? []) {
+    const wide = e.bindings.filter((b) => !isLocalAddress(b.address, f.kindGateway));
+    if (wide.length === 0) continue;
+    const where = joinBindings(wide);
+    if (e.defaultCredentials.length > 0) {
+      out.push({
+        id: `exposure.${e.service}`,
+        severity: "warning",
+        what: `${e.container} is reachable beyond this machine (${where}) with the seed's default ${e.defaultCredentials.join(" and ")}`,
+        why: "the seed's passwords are printed in every tutorial: anyone on your network can log in",
+        fix: `${KEEP_LOCAL}; or give ${e.service} a password of its own in dify-local.yaml and run \`dify-local up\``,
+      });
+    } else {
+      out.push({
+        id: `exposure.${e.service}`,
+        severity: "info",
+        what: `${e.container} is reachable beyond this machine (${where}); its credentials are not the seed's defaults`,
+      });
+    }
+    if (e.service === "minio" && f.config.minio.enabled && f.config.minio.anonymous === "public") {
+      out.push({
+        id: "exposure.minio.anonymous",
+        severity: "warning",
+        what: `bucket ${f.config.minio.bucket} is writable without credentials (minio.anonymous: public) and MinIO is reachable beyond this machine (${where})`,
+        why: "anyone on your network can read, replace or delete every object in it, plugin packages and tenants' private keys (privkeys/) included",
+        fix: `${KEEP_LOCAL}; or set minio.anonymous: download (read-only) and run \`dify-local up\``,
+      });
+    }
+  }
+  if (out.length === 0 && (f.exposure ?? []).length > 0)
+    out.push({ id: "exposure", severity: "ok", what: "every published port is on loopback (or the kind network's gateway, for pods)" });
+  return out;
+};

@@ -18,6 +18,10 @@ export interface DoctorFacts {
   /** Per enabled service: its container as Docker has it and, when not running, its last log lines. */
   containers: Array<{ service: string; name: string; observed: ObservedContainer | undefined; logs: string }>;
   ports: Array<{ service: string; key: string; hostIp: string; port: number; status: "free" | "ours" | "taken"; holder?: string }>;
+  /** Where each existing container publishes its ports, and which of its live secrets are the seed's defaults. */
+  exposure?: ExposureFact[];
+  /** The kind network's gateway (native Linux engine): ports published there serve pods, not the network. */
+  kindGateway?: string;
   /** Each running service's own findings (its module's doctor rule), in the services' order. */
   services: Finding[];
   /** The cluster's verify checks as findings, when the cluster is enabled and exists. */
@@ -32,4 +36,14 @@ export interface ValuesFacts {
   data: unknown;
   /** Leaf paths and the live values they must have, from the values renderer. */
   expected: Array<{ path: string[]; value: unknown; secret: boolean }>;
+}
+
+/** One service's container as reachable from elsewhere: its published addresses and default secrets. */
+export interface ExposureFact {
+  service: string;
+  container: string;
+  /** Every published binding, "address:port" with Docker's empty address as 0.0.0.0. */
+  bindings: Array<{ address: string; port: number }>;
+  /** Labels of its live secret credentials that are the seed's defaults ("password", "secret key"). */
+  defaultCredentials: string[];
 }

@@ -13,6 +13,15 @@ export interface EventSink {
   emit(event: Event): void;
 }
 
+/** Passes every event on to `sink` with its step and detail through `redact` (the command's Redactor). */
+export function redactingSink(sink: EventSink, redact: (text: string) => string): EventSink {
+  return {
+    emit(event: Event): void {
+      sink.emit({ ...event, step: redact(event.step), ...(event.detail !== undefined ? { detail: redact(event.detail) } : {}) });
+    },
+  };
+}
+
 /** A sink that drops everything (library default). */
 export const silentSink: EventSink = { emit: () => undefined };
 

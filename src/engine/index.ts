@@ -1,4 +1,4 @@
-export { step, silentSink, RecordingSink } from "./events.js";
+export { step, silentSink, RecordingSink, redactingSink } from "./events.js";
 export type { Event, EventSink, EventStatus } from "./events.js";
 export { check, checkToFinding } from "./checks.js";
 export type { Check, Finding, Severity } from "./checks.js";

@@ -59,6 +59,8 @@ export interface PlanOptions {
   recreate?: boolean;
   /** Image ids just pulled (`--pull always`), by reference: a container of ours on another id is recreated. */
   pulled?: ReadonlyMap<string, string>;
+  /** Masks known secrets in the reasons (the command's Redactor); commands are shown through it. */
+  mask?: (text: string) => string;
 }
 
 /** Pure: desired specs + what Docker has -> what to do, with the reason in words. */
@@ -96,7 +98,7 @@ function planOurs(base: Base, c: ObservedContainer, options: PlanOptions): PlanI
     return { ...base, action: "conflict", reason: `the name belongs to dify-local's ${c.labels[LABELS.component] ?? "unknown"} container` };
   }
   if (c.labels[LABELS.specHash] !== specHash(spec)) {
-    const diffs = specDifferences(spec, c, { strict: true });
+    const diffs = specDifferences(spec, c, { strict: true, ...(options.mask ? { mask: options.mask } : {}) });
     return { ...base, action: "recreate", reason: diffs.length ? diffs.join("; ") : "the container spec changed" };
   }
   const pulled = options.pulled?.get(spec.image);
@@ -113,7 +115,7 @@ function planOurs(base: Base, c: ObservedContainer, options: PlanOptions): PlanI
  */
 function planForeign(base: Base, c: ObservedContainer, options: PlanOptions): PlanItem {
   const spec = base.spec;
-  const diffs = specDifferences(spec, c, { strict: false });
+  const diffs = specDifferences(spec, c, { strict: false, ...(options.mask ? { mask: options.mask } : {}) });
   const wider = widerBindings(spec, c);
   const warnings = wider.length
     ? [`${c.name} is published on ${wider.join(", ")}, beyond ${spec.ports[0]?.hostIp ?? "loopback"}: reachable from your network`]

@@ -17,7 +17,7 @@ export { renderEnv, envValue, ENV_MARKER } from "./env.js";
 export type { EnvSection } from "./env.js";
 export { DIFY_DOMAINS } from "./domains.js";
 export type { DifyDomain } from "./domains.js";
-export { loadOrCreateSecrets, userConfigDir, writePrivateFile, SECRETS_FILE } from "./secrets.js";
+export { loadOrCreateSecrets, readChartSecrets, userConfigDir, writePrivateFile, SECRETS_FILE } from "./secrets.js";
 export type { HelmSecrets, LoadedSecrets } from "./secrets.js";
 export { mergeValuesFile, mergeValuesText, loadValuesFile } from "./merge.js";
 export type { MergeResult, ValuesFile } from "./merge.js";

@@ -1,4 +1,4 @@
-import { lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -177,6 +177,33 @@ describe("mergeValuesFile", () => {
     await writeFile(`${file}.bak`, "older");
     expect(await mergeValuesFile(file, V37)).toEqual({ file, backup: undefined, changed: [], layout: "kept" });
     expect(await readFile(`${file}.bak`, "utf8")).toBe("older");
+  });
+
+  it("never overwrites an earlier backup: later merges write FILE.bak.1, FILE.bak.2, each 0600", async () => {
+    const file = join(dir, "values.yaml");
+    const before = "# before dify-local ever touched it\nmine: 1\n";
+    await writeFile(file, before);
+    expect((await mergeValuesFile(file, { minio: { enabled: false } })).backup).toBe(`${file}.bak`);
+    const afterFirst = await readFile(file, "utf8");
+    expect((await mergeValuesFile(file, { minio: { enabled: true } })).backup).toBe(`${file}.bak.1`);
+    const afterSecond = await readFile(file, "utf8");
+    expect((await mergeValuesFile(file, { minio: { enabled: false } })).backup).toBe(`${file}.bak.2`);
+    expect(await readFile(`${file}.bak`, "utf8")).toBe(before);
+    expect(await readFile(`${file}.bak.1`, "utf8")).toBe(afterFirst);
+    expect(await readFile(`${file}.bak.2`, "utf8")).toBe(afterSecond);
+    for (const b of ["", ".1", ".2"]) expect(await mode(`${file}.bak${b}`)).toBe(0o600);
+    expect((await readdir(dir)).sort()).toEqual(["values.yaml", "values.yaml.bak", "values.yaml.bak.1", "values.yaml.bak.2"]);
+  });
+
+  it("never writes a backup through a link planted at FILE.bak", async () => {
+    const file = join(dir, "values.yaml");
+    await writeFile(file, "mine: 1\n");
+    const elsewhere = join(dir, "elsewhere");
+    await writeFile(elsewhere, "not yours\n");
+    await symlink(elsewhere, `${file}.bak`);
+    expect((await mergeValuesFile(file, { minio: { enabled: false } })).backup).toBe(`${file}.bak.1`);
+    expect(await readFile(elsewhere, "utf8")).toBe("not yours\n");
+    expect(await readFile(`${file}.bak.1`, "utf8")).toBe("mine: 1\n");
   });
 
   it("leaves a file with a YAML error untouched and names its line", async () => {

@@ -32,19 +32,43 @@ export interface ValuesFile {
 /**
  * Sets every owned leaf of `values` in the user's values file and leaves everything else alone:
  * other keys, comments, quoting and layout stay byte for byte (the changed values are spliced into
- * the text at the positions the yaml parser reports). A backup `FILE.bak` is written first; the
- * result is written with mode 0600. A YAML error in the file is a {@link UserError} naming
+ * the text at the positions the yaml parser reports). A backup is written first (see
+ * {@link writeBackup}); the result is written with mode 0600. A YAML error in the file is a {@link UserError} naming
  * `file:line` and the file is not touched.
  */
 export async function mergeValuesFile(file: string, values: Record<string, unknown>): Promise<MergeResult> {
   const original = await readBytes(file);
   const merged = mergeValuesText(utf8Text(original, file, "--merge"), values, file);
   if (merged.changed.length === 0) return { file, backup: undefined, changed: [], layout: "kept" };
-  const backup = `${file}.bak`;
-  await writePrivateFile(backup, original, "--merge");
+  const backup = await writeBackup(file, original);
   // A symlinked values.yaml stays a symlink: the file it points at is replaced.
   await writePrivateFile(await realpath(file), merged.text, "--merge");
   return { file, backup, changed: merged.changed, layout: merged.layout };
+}
+
+/** How many numbered backups `--merge` tries before it gives up. */
+const MAX_BACKUPS = 1000;
+
+/**
+ * Keeps `original` (the file as it was before a merge) in a new backup, mode 0600: `FILE.bak` when
+ * there is none, else the first free `FILE.bak.1`, `FILE.bak.2`, ... An existing backup is never
+ * overwritten: the first one is the file as it was before dify-local ever touched it. Each name is
+ * created exclusively, so two merges at once cannot write the same backup, and never through a link.
+ */
+export async function writeBackup(file: string, original: Uint8Array): Promise<string> {
+  for (let n = 0; n < MAX_BACKUPS; n++) {
+    const backup = n === 0 ? `${file}.bak` : `${file}.bak.${n}`;
+    try {
+      await writePrivateFile(backup, original, "--merge", { exclusive: true });
+      return backup;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+  throw new UserError(`${file}.bak through ${file}.bak.${MAX_BACKUPS - 1} all exist; --merge keeps every backup and found no free name`, {
+    key: "--merge",
+    hint: `remove the backups you no longer need (ls ${file}.bak*)`,
+  });
 }
 
 /** Reads and parses a values file; the errors of {@link mergeValuesFile}, without changing anything. */

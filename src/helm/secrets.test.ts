@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -72,15 +72,59 @@ describe("loadOrCreateSecrets", () => {
     expect(await mode(file)).toBe(0o600);
   });
 
-  it("refuses a damaged file, naming it, and leaves it alone", async () => {
+  it("refuses a malformed file, naming it and the fix, and leaves it alone", async () => {
     const file = join(root, "secrets.json");
-    await writeFile(file, "{ not json");
+    await writeFile(file, "[ not json");
     const err = await loadOrCreateSecrets(root).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as UserError).message).toContain(file);
-    expect(await readFile(file, "utf8")).toBe("{ not json");
+    expect((err as UserError).message).toBe(`the chart secrets file ${file} is not valid JSON (${jsonError("[ not json")})`);
+    expect((err as UserError).hint).toContain("appSecretKey, enterpriseAppSecretKey, adminAPIsSecretKeySalt, passwordEncryptionKey");
+    expect(await readFile(file, "utf8")).toBe("[ not json");
+  });
+
+  it.each([
+    ["empty", "", "is empty (0 bytes): it was created but its keys were never written"],
+    ["only a newline", "\n", "is empty (1 bytes)"],
+    ["cut off", '{\n  "appSecretKey": "abc",\n  "enterpriseAppSec', "is cut off after 46 bytes: its JSON ends early"],
+  ])("reports a file that is %s with its path and how to start over, and leaves it alone", async (_what, text, message) => {
+    const file = join(root, "secrets.json");
+    await writeFile(file, text);
+    const err = (await loadOrCreateSecrets(root).catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toContain(`the chart secrets file ${file} ${message}`);
+    expect(err.message).not.toMatch(/damaged/i);
+    expect(err.hint).toContain(`delete it and run again (rm ${file})`);
+    expect(err.hint).toContain("otherwise restore it from a backup");
+    expect(await readFile(file, "utf8")).toBe(text);
+  });
+
+  it("two first runs at once agree on one set of keys, written whole", async () => {
+    const dir = join(root, "fresh");
+    const runs = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateSecrets(dir)));
+    expect(runs.filter((r) => r.created)).toHaveLength(1);
+    for (const r of runs) expect(r.secrets).toEqual(runs[0]?.secrets);
+    expect(JSON.parse(await readFile(join(dir, "secrets.json"), "utf8"))).toMatchObject(runs[0]?.secrets ?? {});
+    expect(await readdir(dir)).toEqual(["secrets.json"]);
+  });
+
+  it("never writes through a link planted where secrets.json goes", async () => {
+    const elsewhere = join(root, "elsewhere.json");
+    await symlink(elsewhere, join(root, "secrets.json"));
+    const err = (await loadOrCreateSecrets(root).catch((e: unknown) => e)) as UserError;
+    expect(err).toBeInstanceOf(UserError);
+    expect(err.message).toContain("is a link to nothing");
+    expect(await readdir(root)).toEqual(["secrets.json"]);
   });
 });
+
+function jsonError(text: string): string {
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "";
+}
 
 describe("userConfigDir", () => {
   it("prefers DIFY_LOCAL_CONFIG_DIR, then XDG_CONFIG_HOME, then ~/.config", () => {
@@ -98,6 +142,26 @@ describe("writePrivateFile", () => {
     expect(await readFile(file, "utf8")).toBe("new");
     expect(await mode(file)).toBe(0o600);
     expect(await readdir(root)).toEqual(["out.yaml"]);
+  });
+
+  it("(values -o) replaces a link at the target with a 0600 file, never writing through it", async () => {
+    const victim = join(root, "victim.yaml");
+    await writeFile(victim, "someone else's\n", { mode: 0o644 });
+    const out = join(root, "infra-values.yaml");
+    await symlink(victim, out);
+    await writePrivateFile(out, "rendered\n", "-o");
+    expect(await readFile(victim, "utf8")).toBe("someone else's\n");
+    expect(await readFile(out, "utf8")).toBe("rendered\n");
+    expect(await mode(out)).toBe(0o600);
+    expect((await readdir(root)).sort()).toEqual(["infra-values.yaml", "victim.yaml"]);
+  });
+
+  it("with exclusive leaves an existing file alone and says EEXIST, even with a flag", async () => {
+    const file = join(root, "values.yaml.bak");
+    await writeFile(file, "first");
+    const err = await writePrivateFile(file, "second", "--merge", { exclusive: true }).catch((e: unknown) => e);
+    expect((err as NodeJS.ErrnoException).code).toBe("EEXIST");
+    expect(await readFile(file, "utf8")).toBe("first");
   });
 
   it("names the flag when the path cannot be written", async () => {

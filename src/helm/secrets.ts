@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, open, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EnvironmentError, UserError } from "../errors.js";
@@ -69,9 +69,11 @@ export function userConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * Returns the chart secrets from `dir/secrets.json`, generating them with crypto randomness on
- * first use (directory 0700, file 0600). Later calls return the same values; a key missing from an
- * older file is generated and added, the others are kept. A damaged file is a {@link UserError}
- * naming it: regenerating silently would change keys an installed release depends on.
+ * first use (directory 0700, file 0600, written whole or not at all). Two first runs at once agree
+ * on one set: the file is created exclusively, and the run that loses reads the winner's keys.
+ * Later calls return the same values; a key missing from an older file is generated and added, the
+ * others are kept. An empty, cut-off or otherwise unreadable file is a {@link UserError} naming it
+ * and the fix: regenerating silently would change keys an installed release depends on.
  */
 export async function loadOrCreateSecrets(dir: string = userConfigDir()): Promise<LoadedSecrets> {
   const file = join(dir, SECRETS_FILE);
@@ -79,10 +81,11 @@ export async function loadOrCreateSecrets(dir: string = userConfigDir()): Promis
   if (existing === undefined) {
     const secrets = generate({});
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    // Exclusive create: when two first renders race, one writes and the other reads its keys.
-    const created = await createExclusive(file, serialize(secrets));
-    if (created) return { secrets, file, created: true };
-    return { secrets: complete(file, (await readSecretsFile(file)) ?? {}), file, created: false };
+    if (await createExclusive(file, serialize(secrets))) return { secrets, file, created: true };
+    // Another run created it first: its keys are the ones.
+    const theirs = await readSecretsFile(file);
+    if (theirs === undefined) throw unusable(file, "is a link to nothing; dify-local does not write through links", fixByHand);
+    return { secrets: complete(file, theirs), file, created: false };
   }
   const missing = (Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>).filter((k) => existing[k] === undefined);
   if (missing.length === 0) {
@@ -95,17 +98,38 @@ export async function loadOrCreateSecrets(dir: string = userConfigDir()): Promis
 }
 
 /**
+ * The chart secrets in `dir/secrets.json` when the file exists and reads cleanly, else none: for
+ * masking them in output, never for rendering (that is {@link loadOrCreateSecrets}). Never
+ * creates or changes anything.
+ */
+export async function readChartSecrets(dir: string = userConfigDir()): Promise<string[]> {
+  try {
+    const found = (await readSecretsFile(join(dir, SECRETS_FILE))) ?? {};
+    return (Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>).flatMap((k) => found[k] ?? []);
+  } catch {
+    return [];
+  }
+}
+
+/**
  * Writes a file that holds secrets: mode 0600, through a temporary file and a rename, so a reader
- * never sees half a file and an existing file's wider mode does not survive. With `flag` (the
+ * never sees half a file and an existing file's wider mode does not survive; with `exclusive`, only
+ * when nothing is at `file` yet (EEXIST otherwise). With `flag` (the
  * option that named the file), a path that cannot be written is a {@link UserError} naming it, or an
  * {@link EnvironmentError} when permissions forbid it.
  */
-export async function writePrivateFile(file: string, data: string | Uint8Array, flag?: string): Promise<void> {
+export async function writePrivateFile(
+  file: string,
+  data: string | Uint8Array,
+  flag?: string,
+  options: { exclusive?: boolean } = {},
+): Promise<void> {
   try {
-    await writeFileAtomic(file, data, { mode: 0o600 });
+    await writeFileAtomic(file, data, { mode: 0o600, ...options });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (flag === undefined || code === undefined) throw err;
+    // EEXIST (only with `exclusive`) is the caller's to handle: it asked not to replace the file.
+    if (flag === undefined || code === undefined || code === "EEXIST") throw err;
     if (code === "EACCES" || code === "EPERM" || code === "EROFS") {
       throw new EnvironmentError(`cannot write ${file}: ${(err as Error).message}`, {
         hint: `check the permissions of ${dirname(file)}`,
@@ -124,28 +148,61 @@ async function readSecretsFile(file: string): Promise<Partial<HelmSecrets> | und
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw damaged(file, `not valid JSON (${(err as Error).message})`);
-  }
-  if (!data || typeof data !== "object" || Array.isArray(data)) throw damaged(file, "not a JSON object");
+  const data = parseSecretsText(file, text);
   const out: Partial<HelmSecrets> = {};
   for (const key of Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>) {
-    const value = (data as Record<string, unknown>)[key];
+    const value = data[key];
     if (value === undefined) continue;
-    if (typeof value !== "string" || value === "") throw damaged(file, `"${key}" must be a non-empty string`);
+    if (typeof value !== "string" || value === "") throw unusable(file, `"${key}" must be a non-empty string`, fixByHand);
     out[key] = value;
   }
   return out;
 }
 
-function damaged(file: string, why: string): UserError {
-  return new UserError(`${file}: ${why}`, {
-    key: file,
-    hint: "restore it from a backup; deleting it makes dify-local generate new keys, which an installed release would then need (helm upgrade with the new values)",
-  });
+/** The file's JSON object; an empty or cut-off file is told apart from a malformed one, each with its fix. */
+function parseSecretsText(file: string, text: string): Record<string, unknown> {
+  const trimmed = text.trim();
+  if (trimmed === "") {
+    throw unusable(
+      file,
+      `is empty (${Buffer.byteLength(text)} bytes): it was created but its keys were never written (an interrupted run, a full disk)`,
+      startOver,
+    );
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    if (trimmed.startsWith("{") && !trimmed.endsWith("}")) {
+      throw unusable(
+        file,
+        `is cut off after ${Buffer.byteLength(text)} bytes: its JSON ends early (an interrupted write, a full disk)`,
+        startOver,
+      );
+    }
+    throw unusable(file, `is not valid JSON (${(err as Error).message})`, fixByHand);
+  }
+  if (!data || typeof data !== "object" || Array.isArray(data)) throw unusable(file, "is not a JSON object", fixByHand);
+  return data as Record<string, unknown>;
+}
+
+/** What to do about a file that holds no usable keys: they cannot be recovered from it. */
+function startOver(file: string): string {
+  return (
+    `if no Dify EE release was installed with values rendered from it, delete it and run again (rm ${file}): dify-local generates new keys; ` +
+    "otherwise restore it from a backup, because the installed release needs the keys it was given"
+  );
+}
+
+function fixByHand(file: string): string {
+  return (
+    `fix it by hand or restore it from a backup: a JSON object with ${Object.keys(SECRET_BYTES).join(", ")} as non-empty strings; ` +
+    `deleting it (rm ${file}) makes dify-local generate new keys, which an installed release would then need (helm upgrade with the new values)`
+  );
+}
+
+function unusable(file: string, what: string, fix: (file: string) => string): UserError {
+  return new UserError(`the chart secrets file ${file} ${what}`, { key: file, hint: fix(file) });
 }
 
 function generate(existing: Partial<HelmSecrets>): HelmSecrets {
@@ -160,7 +217,7 @@ function complete(file: string, s: Partial<HelmSecrets>): HelmSecrets {
   const out = {} as HelmSecrets;
   for (const key of Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>) {
     const value = s[key];
-    if (!value) throw damaged(file, `"${key}" is missing`);
+    if (!value) throw unusable(file, `lacks "${key}"`, fixByHand);
     out[key] = value;
   }
   return out;
@@ -170,20 +227,15 @@ function serialize(secrets: HelmSecrets): string {
   return `${JSON.stringify({ ...secrets, note: "Generated by dify-local for the Dify EE Helm values. Keep private; keep stable." }, null, 2)}\n`;
 }
 
+/** Writes `file` whole (0600) unless it exists: false when another run made it first. */
 async function createExclusive(file: string, text: string): Promise<boolean> {
-  let handle;
   try {
-    handle = await open(file, "wx", 0o600);
+    await writeFileAtomic(file, text, { mode: 0o600, exclusive: true });
+    return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw err;
   }
-  try {
-    await handle.writeFile(text);
-  } finally {
-    await handle.close();
-  }
-  return true;
 }
 
 /** A secrets file readable by others (copied around, restored from a backup) is narrowed to 0600. */

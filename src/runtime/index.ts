@@ -13,5 +13,6 @@ export {
   sameMount,
   mountAt,
   widerBindings,
+  maskSecretArgs,
 } from "./spec.js";
 export type { ContainerSpec, ObservedContainer, PortBinding, VolumeMount, RestartPolicy } from "./spec.js";

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { commandMeaning, normalizeImage, specDifferences, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
+import { MASK } from "../util/index.js";
+import {
+  commandMeaning,
+  maskSecretArgs,
+  normalizeImage,
+  specDifferences,
+  specHash,
+  type ContainerSpec,
+  type ObservedContainer,
+} from "./spec.js";
 
 const spec: ContainerSpec = {
   component: "registry",
@@ -81,5 +90,56 @@ describe("commandMeaning", () => {
     );
     expect(commandMeaning(["redis-server", "--requirepass", "p"])).not.toBe(commandMeaning(["redis-server", "--requirepass", "q"]));
     expect(commandMeaning(["a", "b"])).not.toBe(commandMeaning(["b", "a"]));
+  });
+});
+
+describe("commands in differences: secrets never shown", () => {
+  const redis: ContainerSpec = {
+    ...spec,
+    component: "redis",
+    name: "dev-redis",
+    image: "redis:7",
+    cmd: ["redis-server", "--requirepass", "config-pass", "--appendonly", "yes"],
+    ports: [],
+    volumes: [],
+  };
+  const found = (cmd: string[]): ObservedContainer => ({ ...seedRegistry, name: "dev-redis", image: "redis:7", cmd, ports: [] });
+
+  it("masks the values of secret-looking options in both spellings", () => {
+    expect(maskSecretArgs(["redis-server", "--requirepass", "a", "--masterauth=b", "--api-key", "c", "--appendonly", "yes"])).toEqual([
+      "redis-server",
+      "--requirepass",
+      MASK,
+      `--masterauth=${MASK}`,
+      "--api-key",
+      MASK,
+      "--appendonly",
+      "yes",
+    ]);
+  });
+
+  it("shows a command that differs elsewhere with its secrets masked", () => {
+    const d = specDifferences(redis, found(["redis-server", "--requirepass", "hand-pass", "--appendonly", "no"]), { strict: false });
+    expect(d).toEqual([
+      `command is "redis-server --requirepass ${MASK} --appendonly no", config wants "redis-server --requirepass ${MASK} --appendonly yes"`,
+    ]);
+  });
+
+  it("names the option when only a secret differs", () => {
+    const d = specDifferences(redis, found(["redis-server", "--requirepass", "old-pass", "--appendonly", "yes"]), { strict: true });
+    expect(d.join("; ")).toContain("command differs from the config in the value of --requirepass (not shown)");
+    expect(d.join("; ")).not.toContain("old-pass");
+    expect(d.join("; ")).not.toContain("config-pass");
+  });
+
+  it("passes the command through the mask for secrets no option name reveals", () => {
+    const spec2 = { ...redis, cmd: ["server", "positional-secret"] };
+    const mask = (t: string) => t.replaceAll("positional-secret", MASK).replaceAll("other-secret", MASK);
+    expect(specDifferences(spec2, found(["server", "other-secret"]), { strict: false, mask })).toEqual([
+      "command differs from the config in a secret value (not shown)",
+    ]);
+    expect(specDifferences(spec2, found(["server", "other-secret", "-v"]), { strict: false, mask })).toEqual([
+      `command is "server ${MASK} -v", config wants "server ${MASK}"`,
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { MASK } from "../util/index.js";
 
 /** Labels dify-local puts on what it creates; the only state it keeps. */
 export const LABELS = {
@@ -135,7 +136,15 @@ export interface ObservedContainer {
  * 0.0.0.0 satisfies a wanted 127.0.0.1 binding: it is wider (see {@link widerBindings}). Where the
  * data lives is compared only when `strict` (a container made by hand keeps its data where it is).
  */
-export function specDifferences(spec: ContainerSpec, c: ObservedContainer, options: { strict: boolean }): string[] {
+export function specDifferences(
+  spec: ContainerSpec,
+  c: ObservedContainer,
+  options: {
+    strict: boolean;
+    /** Masks known secrets in text (the command's Redactor); commands are shown through it. */
+    mask?: (text: string) => string;
+  },
+): string[] {
   const diffs: string[] = [];
   if (normalizeImage(spec.image) !== normalizeImage(c.image)) diffs.push(`image is ${c.image}, config wants ${spec.image}`);
   for (const p of spec.ports) {
@@ -152,7 +161,7 @@ export function specDifferences(spec: ContainerSpec, c: ObservedContainer, optio
     if (c.env[k] !== v) diffs.push(c.env[k] === undefined ? `environment lacks ${k}` : `environment ${k} differs from the config`);
   }
   if (spec.cmd && commandMeaning(spec.cmd) !== commandMeaning(c.cmd)) {
-    diffs.push(`command is "${c.cmd.join(" ")}", config wants "${spec.cmd.join(" ")}"`);
+    diffs.push(commandDifference(spec.cmd, c.cmd, options.mask ?? ((t) => t)));
   }
   if (options.strict) {
     for (const v of spec.volumes) {
@@ -177,4 +186,50 @@ export function widerBindings(spec: ContainerSpec, c: ObservedContainer): string
       )
       .map((b) => `${b.hostIp || "0.0.0.0"}:${b.hostPort}`),
   );
+}
+
+/** Options whose value is a secret: `--requirepass X`, `--masterauth=X`, `--api-key X`, `--token X`. */
+const SECRET_OPTION = /^--?[\w.-]*(pass|secret|token|key|auth|credential)[\w.-]*$/i;
+
+/** The option an argument names, and its inline value for `--opt=value`. */
+function optionOf(arg: string): { name: string; inline: string | undefined } | undefined {
+  if (!arg.startsWith("-")) return undefined;
+  const eq = arg.indexOf("=");
+  return eq === -1 ? { name: arg, inline: undefined } : { name: arg.slice(0, eq), inline: arg.slice(eq + 1) };
+}
+
+/** A command line with the values of secret-looking options masked; never printed otherwise. */
+export function maskSecretArgs(args: readonly string[]): string[] {
+  const out = [...args];
+  for (let i = 0; i < out.length; i++) {
+    const opt = optionOf(out[i] ?? "");
+    if (!opt || !SECRET_OPTION.test(opt.name)) continue;
+    if (opt.inline !== undefined) out[i] = `${opt.name}=${MASK}`;
+    else if (i + 1 < out.length) out[++i] = MASK;
+  }
+  return out;
+}
+
+/** The value each secret-looking option has in a command line. */
+function secretOptionValues(args: readonly string[]): Map<string, string | undefined> {
+  const values = new Map<string, string | undefined>();
+  for (let i = 0; i < args.length; i++) {
+    const opt = optionOf(args[i] ?? "");
+    if (!opt || !SECRET_OPTION.test(opt.name)) continue;
+    values.set(opt.name, opt.inline ?? args[i + 1]);
+    if (opt.inline === undefined) i++;
+  }
+  return values;
+}
+
+/** How a container's command differs from the spec's, in words, with every secret masked. */
+function commandDifference(want: readonly string[], have: readonly string[], mask: (text: string) => string): string {
+  const shownHave = mask(maskSecretArgs(have).join(" "));
+  const shownWant = mask(maskSecretArgs(want).join(" "));
+  if (shownHave !== shownWant) return `command is "${shownHave}", config wants "${shownWant}"`;
+  const haveValues = secretOptionValues(have);
+  const differing = [...secretOptionValues(want)].filter(([name, value]) => haveValues.get(name) !== value).map(([name]) => name);
+  return differing.length > 0
+    ? `command differs from the config in the value of ${differing.join(", ")} (not shown)`
+    : "command differs from the config in a secret value (not shown)";
 }

@@ -42,10 +42,39 @@ export function credentialProblem(value: string): string | undefined {
   return undefined;
 }
 
-export const secret = z.string({ invalid_type_error: "must be a string" }).superRefine((value, ctx) => {
+/** A credential's value (a user name, a password, a key): non-empty, no control characters, no leading "-". */
+export const credential = z.string({ invalid_type_error: "must be a string" }).superRefine((value, ctx) => {
   const problem = credentialProblem(value);
   if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem, fatal: true });
 });
+
+/** The description that marks a config field as a secret: masked wherever dify-local prints (see {@link secretFieldValues}). */
+export const SECRET_FIELD = "dify-local:secret";
+
+/** Marks a field's schema as a secret; {@link secret} is one already. */
+export function asSecret<T extends z.ZodTypeAny>(schema: T): T {
+  return schema.describe(SECRET_FIELD);
+}
+
+/** A password or key: a {@link credential}, masked in every event, message and line printed. */
+export const secret = asSecret(credential);
+
+/**
+ * The values of the secret fields (made with {@link secret} or {@link asSecret}) in `value`, read
+ * through `schema`'s objects, defaults, optionals and refinements.
+ */
+export function secretFieldValues(schema: z.ZodTypeAny, value: unknown): string[] {
+  if (schema.description === SECRET_FIELD) return typeof value === "string" ? [value] : [];
+  const def = schema._def as { innerType?: z.ZodTypeAny; schema?: z.ZodTypeAny };
+  if (schema instanceof z.ZodObject) {
+    if (value === null || typeof value !== "object") return [];
+    const shape = schema.shape as Record<string, z.ZodTypeAny>;
+    return Object.entries(shape).flatMap(([key, field]) => secretFieldValues(field, (value as Record<string, unknown>)[key]));
+  }
+  // ZodDefault, ZodOptional and ZodNullable keep the inner schema as innerType; ZodEffects as schema.
+  const inner = def.innerType ?? def.schema;
+  return inner ? secretFieldValues(inner, value) : [];
+}
 
 export const restart = z.enum(["no", "always", "unless-stopped", "on-failure"]);
 

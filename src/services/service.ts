@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Check, Finding } from "../engine/index.js";
 import type { ChartVersion, EnvSection, ValuesTree } from "../helm/index.js";
 import type { ContainerSpec, ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
-import type { ServiceSettings } from "./fields.js";
+import { secretFieldValues, type ServiceSettings } from "./fields.js";
 
 /** The name pods use for the host (Docker Desktop provides it; on Linux dify-local wires it). */
 export const CLUSTER_HOST = "host.docker.internal";
@@ -128,6 +128,14 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   checks(ctx: ErasedContext): Promise<Check[]>;
   endpoints(config: StackConfig): Endpoint[];
   credentials(config: StackConfig, container: ObservedContainer | undefined): Credential[];
+  /**
+   * Every secret value of the service, to be masked wherever dify-local prints: its section's
+   * secret fields (see `secret`) and its secret credentials, as configured and as `container` has
+   * them (the live ones may differ from the config's).
+   */
+  secrets(config: StackConfig, container: ObservedContainer | undefined): string[];
+  /** The secret values its section has by default (the seed's passwords, such as devpassword). */
+  defaultSecrets(): string[];
   values(config: StackConfig, container: ObservedContainer | undefined, options: ValuesOptions): ValuesTree | undefined;
   env(config: StackConfig, container: ObservedContainer | undefined, host: string): EnvSection[];
   doctor(ctx: ErasedContext): Promise<Finding[]>;
@@ -188,6 +196,15 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     credentials(config, container) {
       const s = section(config);
       return def.credentials?.(s, liveOf(s, container)) ?? [];
+    },
+    secrets(config, container) {
+      const s = section(config);
+      const credentials = [...(def.credentials?.(s, liveOf(s, undefined)) ?? []), ...(def.credentials?.(s, liveOf(s, container)) ?? [])];
+      return [...new Set([...secretFieldValues(def.schema, s), ...credentials.filter((c) => c.secret).map((c) => c.value)])];
+    },
+    defaultSecrets() {
+      const defaults = def.schema.safeParse({});
+      return defaults.success ? secretFieldValues(def.schema, defaults.data) : [];
     },
     values(config, container, options) {
       const s = section(config);

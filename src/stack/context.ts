@@ -8,10 +8,11 @@ import {
   type ConfigInput,
   type ConfigSchema,
 } from "../config/index.js";
-import { silentSink, type EventSink } from "../engine/index.js";
+import { redactingSink, silentSink, type EventSink } from "../engine/index.js";
 import { connectDocker, describeMount, mountAt, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
-import { deepMerge } from "../util/index.js";
+import { deepMerge, Redactor } from "../util/index.js";
+import { learnSecrets } from "./redaction.js";
 
 /** Options every command takes. */
 export interface StackOptions {
@@ -30,6 +31,12 @@ export interface StackOptions {
   services?: readonly Service[];
   /** How `kind` is run; default: the `kind` binary on PATH. */
   kind?: KindRunner;
+  /**
+   * The command's one redaction point: it learns every configured and live secret, and events and
+   * errors pass through it. Pass your own to mask what you print with the same secrets; default: a
+   * new one per command.
+   */
+  redactor?: Redactor;
 }
 
 /** A validated configuration, where it came from, and the services it configures. */
@@ -81,6 +88,8 @@ export class Stack {
     readonly engine: EngineAddress,
     readonly sink: EventSink,
     private readonly kind: Kind,
+    /** Masks every secret the command has learnt (the config's, the containers'). */
+    readonly redactor: Redactor,
   ) {
     this.enabled = resolved.services.filter((s) => s.settings(resolved.config).enabled);
     this.host = probeHost(resolved.config);
@@ -88,9 +97,13 @@ export class Stack {
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
   static async open(options: StackOptions): Promise<Stack> {
+    const redactor = options.redactor ?? new Redactor();
     const resolved = await resolveConfig(options);
+    learnSecrets(redactor, resolved.services, resolved.config);
     const { docker, engine } = await connectDocker(options.env ?? process.env);
-    return new Stack(resolved, new Runtime(docker), engine, options.sink ?? silentSink, new Kind(options.kind));
+    // Every event leaves through the redactor: a step's detail may quote a log line or a command.
+    const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
+    return new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor);
   }
 
   get config(): Config {
@@ -104,7 +117,11 @@ export class Stack {
 
   /** The enabled services' containers as Docker has them, by name: one list call per command. */
   observe(): Promise<Map<string, ObservedContainer>> {
-    this.observed ??= this.runtime.observe(this.services.map((s) => s.settings(this.config).container));
+    this.observed ??= this.runtime.observe(this.services.map((s) => s.settings(this.config).container)).then((found) => {
+      // The containers' own secrets (an older password, a hand-made container's) are masked too.
+      learnSecrets(this.redactor, this.services, this.config, found);
+      return found;
+    });
     return this.observed;
   }
 

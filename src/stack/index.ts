@@ -4,3 +4,4 @@ export type { StackOptions, ResolvedConfig } from "./context.js";
 export { runChecks, reportChecks } from "./verify.js";
 export { renderValues, serviceValues, renderStackEnv, credentialSources, valuesWarnings } from "./values.js";
 export type { LiveStack } from "./values.js";
+export { learnSecrets, redacting } from "./redaction.js";

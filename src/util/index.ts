@@ -9,3 +9,4 @@ export { aliasProblem, yamlError, yamlProblem } from "./yaml-error.js";
 export type { YamlProblem } from "./yaml-error.js";
 export { readInputFile, utf8Text } from "./read-file.js";
 export type { InputFile } from "./read-file.js";
+export { Redactor, MASK } from "./redact.js";

@@ -11,7 +11,8 @@ export function registerDown(program: Command, cli: Cli): void {
     .option("--purge", "also delete the data volumes (asks first; --yes when not interactive)")
     .option("-y, --yes", "do not ask before --purge deletes data")
     .option("--keep-cluster", "leave the kind cluster running")
-    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
+    .option("--delete-cluster", "delete the kind cluster even when dify-local did not create it")
+    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       if (opts.purge && !opts.yes) await confirmPurge();
       const result = await down({
@@ -19,10 +20,15 @@ export function registerDown(program: Command, cli: Cli): void {
         sink: cli.sink(flags),
         purge: opts.purge ?? false,
         keepCluster: opts.keepCluster ?? false,
+        deleteCluster: opts.deleteCluster ?? false,
       });
       cli.closeProgress();
       cli.result(flags, result, () => {
         if (result.clusterDeleted) cli.out(`deleted kind cluster ${result.clusterDeleted}`);
+        if (result.clusterLeftAlone)
+          cli.out(
+            `left kind cluster ${result.clusterLeftAlone} running: dify-local did not create it (dify-local down --delete-cluster deletes it)`,
+          );
         cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
         if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
         if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);

@@ -10,14 +10,22 @@ export function registerInfo(program: Command, cli: Cli): void {
     .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       const result = await info({ ...cli.base(flags), showSecrets: opts.showSecrets ?? false });
-      cli.result(flags, result, () => {
-        for (const s of result.services) {
-          cli.out(`${s.service} (${s.container})`);
-          for (const e of s.endpoints) cli.out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
-          if (s.data) cli.out(`  ${"data".padEnd(10)} ${s.data}`);
-          for (const c of s.credentials) cli.out(`  ${c.label.padEnd(10)} ${c.value}`);
-        }
-        if (result.services.some((s) => s.credentials.some((c) => c.masked))) cli.out("(secrets masked; --show-secrets prints them)");
-      });
+      // --show-secrets is the one way to see them here: that output is printed as is.
+      const reveal = opts.showSecrets ?? false;
+      const out = (line: string) => (reveal ? cli.revealed(`${line}\n`) : cli.out(line));
+      cli.result(
+        flags,
+        result,
+        () => {
+          for (const s of result.services) {
+            out(`${s.service} (${s.container})`);
+            for (const e of s.endpoints) out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
+            if (s.data) out(`  ${"data".padEnd(10)} ${s.data}`);
+            for (const c of s.credentials) out(`  ${c.label.padEnd(10)} ${c.value}`);
+          }
+          if (result.services.some((s) => s.credentials.some((c) => c.masked))) out("(secrets masked; --show-secrets prints them)");
+        },
+        { reveal },
+      );
     });
 }

@@ -16,7 +16,10 @@ export function registerValues(program: Command, cli: Cli): void {
     .option("--chart <line>", "chart line: 3.7 or 3.9 (default: the --merge file's, else 3.9)")
     .option("--format <format>", "yaml (Helm values) or env (community edition .env names)")
     .option("-o, --output <file>", "write to FILE (mode 0600) instead of stdout")
-    .option("--merge <file>", "update only these keys in an existing values.yaml, keeping every other key and comment (backup FILE.bak)")
+    .option(
+      "--merge <file>",
+      "update only these keys in an existing values.yaml, keeping every other key and comment (backup FILE.bak; FILE.bak.N when earlier backups exist)",
+    )
     .action(async (opts: ValuesFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
       const result = await values({
@@ -28,12 +31,13 @@ export function registerValues(program: Command, cli: Cli): void {
       });
       for (const w of result.warnings) cli.err(`warning: ${w}`);
       if (result.secrets?.created) cli.err(`generated chart secrets in ${result.secrets.file} (0600); later renders reuse them`);
-      cli.result(flags, result, () => renderValues(cli, result));
+      // The rendered text is what the user asked for, secrets included (stdout only; -o writes a 0600 file).
+      cli.result(flags, result, () => renderValues(cli, result), { reveal: result.text !== undefined });
     });
 }
 
 function renderValues(cli: Cli, result: ValuesResult): void {
-  if (result.text !== undefined) process.stdout.write(result.text);
+  if (result.text !== undefined) cli.revealed(result.text);
   else if (result.written) cli.out(`wrote ${result.written} (mode 0600)`);
   else if (result.merged) {
     const m = result.merged;

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { withTimeout } from "../../util/index.js";
-import { bucket, port, region, secret, serviceSchema } from "../fields.js";
+import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 
@@ -14,7 +14,7 @@ export const minioSchema = serviceSchema(
   {
     port: port.default(9000),
     consolePort: port.default(9001),
-    rootUser: secret
+    rootUser: credential
       .refine((v) => v.length >= 3, "must be at least 3 characters (MinIO's rule)")
       .refine((v) => !/[=,]/.test(v), 'must not contain "=" or "," (reserved by MinIO)')
       .default("minioadmin"),
