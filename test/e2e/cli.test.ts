@@ -98,7 +98,8 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
   it("up --dry-run plans five creations and changes nothing", async () => {
     const run = await cli(["up", "--dry-run"]);
     expect(run.code).toBe(0);
-    for (const c of containers) expect(run.stdout).toMatch(new RegExp(`create\\s+${c}\\s+does not exist`));
+    // ACTION, CONTAINER, DATA (the volume it will use), REASON.
+    for (const c of containers) expect(run.stdout).toMatch(new RegExp(`create\\s+${c}\\s+volume ${c}-data\\s+does not exist`));
     for (const c of containers) expect(await exists("container", c)).toBe(false);
   });
 
@@ -139,7 +140,9 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
       ["qdrant", "running", "healthy"],
     ]);
     const table = await cli(["status"]);
-    expect(table.stdout).toMatch(/^postgres\s+dev-postgres\s+running\s+postgresql:\/\/postgres@127\.0\.0\.1:55432\s+healthy$/m);
+    expect(table.stdout).toMatch(
+      /^postgres\s+dev-postgres\s+running\s+postgresql:\/\/postgres@127\.0\.0\.1:55432\s+healthy\s+volume dev-postgres-data$/m,
+    );
 
     const verify = await cli(["verify"]);
     expect(verify.code).toBe(0);
