@@ -43,6 +43,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     cli.closeProgress();
     const opts = program.opts<GlobalFlags>();
     return reportError(err, opts.json ?? argv.includes("--json"), opts.verbose ?? argv.includes("--verbose"));
+  } finally {
+    cli.dispose();
   }
   return cli.exitCode;
 }

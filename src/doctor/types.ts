@@ -1,6 +1,7 @@
 import type { Config } from "../config/index.js";
 import type { Finding } from "../engine/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
+import type { VolumeEntry } from "../stack/index.js";
 
 export type { Finding, Severity } from "../engine/index.js";
 
@@ -18,6 +19,11 @@ export interface DoctorFacts {
   /** Per enabled service: its container as Docker has it and, when not running, its last log lines. */
   containers: Array<{ service: string; name: string; observed: ObservedContainer | undefined; logs: string }>;
   ports: Array<{ service: string; key: string; hostIp: string; port: number; status: "free" | "ours" | "taken"; holder?: string }>;
+  /**
+   * Per enabled service: its data volume, whether the engine has it, and dify-local's record of
+   * having used it (a recorded volume that is missing was deleted, with its data).
+   */
+  volumes: Array<{ service: string; name: string; exists: boolean; recorded: VolumeEntry | undefined }>;
   /** Each running service's own findings (its module's doctor rule), in the services' order. */
   services: Finding[];
   /** The cluster's verify checks as findings, when the cluster is enabled and exists. */

@@ -23,6 +23,11 @@ export interface ExecResult {
 export class Runtime {
   constructor(private readonly docker: Docker) {}
 
+  /** Resolves when the engine answers a ping. */
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
   /** The engine's version, as `docker version` reports it. */
   async version(): Promise<string> {
     return (await this.docker.version()).Version;
@@ -77,10 +82,10 @@ export class Runtime {
    * Pulls an image through the Engine API, reporting summed layer bytes. The error names the
    * image and carries the registry's own words (unreachable, not found, unauthorised).
    */
-  async pull(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+  async pull(ref: string, onProgress: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
     const layers = new Map<string, PullProgress>();
     try {
-      const stream = await this.docker.pull(ref);
+      const stream = await this.docker.pull(ref, signal ? { abortSignal: signal } : {});
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(
           stream,
@@ -106,6 +111,7 @@ export class Runtime {
         );
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw new OperationError(`pulling image ${ref} failed: ${registryReason(err)}`, {
         hint: `check the image reference in the config and that its registry is reachable (docker pull ${ref})`,
         cause: err,
@@ -122,6 +128,13 @@ export class Runtime {
     }
     await this.docker.createVolume({ Name: name, Labels: { [LABELS.managed]: "true", [LABELS.component]: component } });
     return "created";
+  }
+
+  /** Those of `names` that exist, whoever made them. */
+  async existingVolumes(names: readonly string[]): Promise<Set<string>> {
+    const res = await this.docker.listVolumes();
+    const wanted = new Set(names);
+    return new Set((res.Volumes ?? []).map((v) => v.Name).filter((n) => wanted.has(n)));
   }
 
   /** Those of `names` that exist and carry our label (volumes made by hand are never ours to delete). */

@@ -9,9 +9,12 @@ import {
   type ConfigSchema,
 } from "../config/index.js";
 import { silentSink, type EventSink } from "../engine/index.js";
-import { connectDocker, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
+import { DifyLocalError, EnvironmentError, InterruptedError, OperationError, SubprocessError, messageOf } from "../errors.js";
+import { connectDocker, ENGINE_HINT, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
-import { deepMerge } from "../util/index.js";
+import { deepMerge, withTimeout } from "../util/index.js";
+import { acquireLock } from "./lock.js";
+import { VolumeRecord } from "./volumes.js";
 
 /** Options every command takes. */
 export interface StackOptions {
@@ -30,6 +33,20 @@ export interface StackOptions {
   services?: readonly Service[];
   /** How `kind` is run; default: the `kind` binary on PATH. */
   kind?: KindRunner;
+  /**
+   * Interrupts the command: it stops between steps (a wait for readiness or for the lock at once),
+   * finishes no new step, and rejects with an {@link InterruptedError} saying what it had done.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of the commands that change the stack (`up`, `down`): one at a time per engine and config. */
+export interface ExclusiveOptions {
+  /**
+   * When another dify-local command holds the stack's lock: wait for it (default, with a progress
+   * event naming it), or, with false, stop at once with a {@link ConflictError} naming its pid.
+   */
+  wait?: boolean;
 }
 
 /** A validated configuration, where it came from, and the services it configures. */
@@ -72,6 +89,8 @@ export class Stack {
   readonly enabled: readonly Service[];
   /** Where this machine reaches the published ports. */
   readonly host: string;
+  /** The data volumes dify-local has used on this engine (to tell a deleted one from a new one). */
+  readonly volumes: VolumeRecord;
   private observed: Promise<Map<string, ObservedContainer>> | undefined;
   private clusterHandle: Cluster | undefined;
 
@@ -81,16 +100,90 @@ export class Stack {
     readonly engine: EngineAddress,
     readonly sink: EventSink,
     private readonly kind: Kind,
+    private readonly options: StackOptions,
   ) {
     this.enabled = resolved.services.filter((s) => s.settings(resolved.config).enabled);
     this.host = probeHost(resolved.config);
+    this.volumes = VolumeRecord.of(this.env, engine.address);
   }
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
   static async open(options: StackOptions): Promise<Stack> {
     const resolved = await resolveConfig(options);
+    options.signal?.throwIfAborted();
     const { docker, engine } = await connectDocker(options.env ?? process.env);
-    return new Stack(resolved, new Runtime(docker), engine, options.sink ?? silentSink, new Kind(options.kind));
+    return new Stack(resolved, new Runtime(docker), engine, options.sink ?? silentSink, new Kind(options.kind), options);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  /** The caller's interruption signal, for the waits that take it. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  /** The interruption, when the command has been interrupted. */
+  interruption(): InterruptedError | undefined {
+    const signal = this.options.signal;
+    if (!signal?.aborted) return undefined;
+    const reason: unknown = signal.reason;
+    return reason instanceof InterruptedError ? reason : new InterruptedError("interrupted");
+  }
+
+  /** Between steps: stops here when the command has been interrupted. */
+  checkpoint(): void {
+    const interrupted = this.interruption();
+    if (interrupted) throw interrupted;
+  }
+
+  /**
+   * Runs a command that changes the stack while holding the stack's lock (one per engine and
+   * config), released on every way out. A failure while the engine no longer answers is reported
+   * as that: an {@link EnvironmentError} (exit 3), not as whichever call noticed first.
+   */
+  async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
+    const lock = await acquireLock({
+      engine: this.engine.address,
+      names: [...this.services.map((s) => s.settings(this.config).container), `kind:${this.config.cluster.name}`],
+      command,
+      wait: options.wait ?? true,
+      sink: this.sink,
+      signal: this.options.signal,
+      env: this.env,
+    }).catch((err: unknown) => {
+      throw this.interruption() ?? err;
+    });
+    try {
+      return await body();
+    } catch (err) {
+      throw await this.explain(command, err);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** An interruption stays one; a failure of the engine's own is named as such. */
+  private async explain(command: string, err: unknown): Promise<unknown> {
+    const interrupted = this.interruption();
+    if (interrupted) return err instanceof InterruptedError ? err : interrupted;
+    const engineMayBeAt = !(err instanceof DifyLocalError) || err instanceof OperationError || err instanceof SubprocessError;
+    if (!engineMayBeAt || (await this.engineAnswers())) return err;
+    return new EnvironmentError(`the Docker engine at ${this.engine.address} stopped answering during ${command}: ${messageOf(err)}`, {
+      hint: `${ENGINE_HINT} Once it answers again, run \`dify-local ${command}\` again: it continues from where it stopped.`,
+      cause: err,
+    });
+  }
+
+  /** Whether the engine answers a ping within 1.5 s. */
+  async engineAnswers(): Promise<boolean> {
+    try {
+      await withTimeout("ping", 1500, this.runtime.ping());
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   get config(): Config {

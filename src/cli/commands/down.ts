@@ -11,14 +11,17 @@ export function registerDown(program: Command, cli: Cli): void {
     .option("--purge", "also delete the data volumes (asks first; --yes when not interactive)")
     .option("-y, --yes", "do not ask before --purge deletes data")
     .option("--keep-cluster", "leave the kind cluster running")
-    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean }, cmd: Command) => {
+    .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
+    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; wait: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       if (opts.purge && !opts.yes) await confirmPurge();
       const result = await down({
         ...cli.base(flags),
         sink: cli.sink(flags),
+        signal: cli.interruptible(),
         purge: opts.purge ?? false,
         keepCluster: opts.keepCluster ?? false,
+        wait: opts.wait,
       });
       cli.closeProgress();
       cli.result(flags, result, () => {
