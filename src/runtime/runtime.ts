@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { extract } from "tar-stream";
 import { OperationError, messageOf } from "../errors.js";
+import { pollUntil } from "../util/index.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
 /** Bytes done of total for one image pull, summed over its layers. */
@@ -51,8 +52,21 @@ export class Runtime {
     const hits = list.filter((c) => c.Names.some((n) => wanted.has(n.replace(/^\//, ""))));
     const inspected = await Promise.all(hits.map((c) => this.inspect(c.Id)));
     const out = new Map<string, ObservedContainer>();
-    for (const c of inspected) if (c) out.set(c.name, c);
+    for (const c of inspected) {
+      // Being removed (by a command that was stopped half-way, or by hand): as good as gone.
+      if (c?.state === "removing") await this.waitGone(c.id);
+      else if (c) out.set(c.name, c);
+    }
     return out;
+  }
+
+  /** Returns once a container the engine is removing is gone (its removal takes as long as its volumes' unmount). */
+  private async waitGone(id: string): Promise<void> {
+    await pollUntil(async () => ((await this.inspect(id)) ? undefined : true), {
+      timeoutMs: 60_000,
+      onTimeout: () =>
+        new OperationError(`container ${id.slice(0, 12)} is still being removed after 60s`, { hint: `docker rm -f ${id.slice(0, 12)}` }),
+    });
   }
 
   /** Inspects one container by id or name; undefined when it does not exist. */
@@ -213,7 +227,10 @@ export class Runtime {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: false });
     } catch (err) {
-      if (statusOf(err) !== 404) throw err;
+      if (statusOf(err) === 404) return;
+      // 409 "removal ... already in progress": someone else removes it; done once it is gone.
+      if (statusOf(err) === 409 && /already in progress/.test(messageOf(err))) await this.waitGone(id);
+      else throw err;
     }
   }
 

@@ -13,7 +13,7 @@ import { DifyLocalError, EnvironmentError, InterruptedError, OperationError, Sub
 import { connectDocker, ENGINE_HINT, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
 import { deepMerge, withTimeout } from "../util/index.js";
-import { acquireLock } from "./lock.js";
+import { acquireLock, lockPath } from "./lock.js";
 import { VolumeRecord } from "./volumes.js";
 
 /** Options every command takes. */
@@ -146,7 +146,7 @@ export class Stack {
   async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
     const lock = await acquireLock({
       engine: this.engine.address,
-      names: [...this.services.map((s) => s.settings(this.config).container), `kind:${this.config.cluster.name}`],
+      names: this.lockNames(),
       command,
       wait: options.wait ?? true,
       sink: this.sink,
@@ -162,6 +162,16 @@ export class Stack {
     } finally {
       await lock.release();
     }
+  }
+
+  /** The lock file `up` and `down` take for this engine and config. */
+  get lockPath(): string {
+    return lockPath(this.env, this.engine.address, this.lockNames());
+  }
+
+  /** What the lock is per, besides the engine: every container name of the config, and its cluster. */
+  private lockNames(): string[] {
+    return [...this.services.map((s) => s.settings(this.config).container), `kind:${this.config.cluster.name}`];
   }
 
   /** An interruption stays one; a failure of the engine's own is named as such. */
