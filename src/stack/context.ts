@@ -153,7 +153,7 @@ export class Stack {
       signal: this.options.signal,
       env: this.env,
     }).catch((err: unknown) => {
-      throw this.interruption() ?? err;
+      throw this.interruption() ? this.interruptedDuring(command, "while waiting for the lock, before changing anything") : err;
     });
     try {
       return await body();
@@ -177,12 +177,22 @@ export class Stack {
   /** An interruption stays one; a failure of the engine's own is named as such. */
   private async explain(command: string, err: unknown): Promise<unknown> {
     const interrupted = this.interruption();
-    if (interrupted) return err instanceof InterruptedError ? err : interrupted;
+    // A command's own summary of what it did stays; otherwise say where it stopped.
+    if (interrupted) return err instanceof InterruptedError && err !== interrupted ? err : this.interruptedDuring(command);
     const engineMayBeAt = !(err instanceof DifyLocalError) || err instanceof OperationError || err instanceof SubprocessError;
     if (!engineMayBeAt || (await this.engineAnswers())) return err;
     return new EnvironmentError(`the Docker engine at ${this.engine.address} stopped answering during ${command}: ${messageOf(err)}`, {
       hint: `${ENGINE_HINT} Once it answers again, run \`dify-local ${command}\` again: it continues from where it stopped.`,
       cause: err,
+    });
+  }
+
+  /** The interruption, worded for `command`, with the way on. */
+  private interruptedDuring(command: string, where = "it finished the step in flight and started no other"): InterruptedError {
+    const interrupted = this.interruption() ?? new InterruptedError("interrupted");
+    return new InterruptedError(`${command} ${interrupted.message}: ${where}`, {
+      ...(interrupted.signal ? { signal: interrupted.signal } : {}),
+      hint: `run \`dify-local ${command}\` again to finish`,
     });
   }
 
