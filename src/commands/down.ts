@@ -130,6 +130,7 @@ async function handleVolumes(
     );
   }
   // Deleted on purpose (or, for a volume already gone, its loss acknowledged): not a loss for the next `up` to report.
-  for (const v of names) if (!foreign.includes(v)) await stack.volumes.remove(v);
+  const record = await stack.volumes();
+  for (const v of names) if (!foreign.includes(v)) await record.remove(v);
   return { volumesRemoved: volumes, volumesKept: [], volumesLeftAlone: foreign };
 }

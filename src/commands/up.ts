@@ -274,7 +274,7 @@ async function lostVolumes(stack: Stack, item: PlanItem): Promise<VolumeEntry[]>
   if (item.action !== "create" && item.action !== "recreate") return [];
   const entries: VolumeEntry[] = [];
   for (const v of item.spec.volumes) {
-    const entry = await stack.volumes.get(v.volume);
+    const entry = await (await stack.volumes()).get(v.volume);
     if (entry) entries.push(entry);
   }
   if (entries.length === 0) return [];
@@ -285,8 +285,9 @@ async function lostVolumes(stack: Stack, item: PlanItem): Promise<VolumeEntry[]>
 /** Remembers the data volumes the service's container now uses (see `VolumeRecord`). */
 async function recordVolumes(stack: Stack, item: PlanItem): Promise<void> {
   const made = item.action === "create" || item.action === "recreate";
+  const record = await stack.volumes();
   for (const v of item.spec.volumes) {
-    if (made || item.observed?.mounts.some((m) => m.name === v.volume)) await stack.volumes.add(v.volume, item.component);
+    if (made || item.observed?.mounts.some((m) => m.name === v.volume)) await record.add(v.volume, item.component);
   }
 }
 

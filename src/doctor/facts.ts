@@ -4,7 +4,7 @@ import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
+import { engineKey, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
@@ -76,7 +76,8 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
   facts.containers = perService.map((p) => p.container);
-  facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, address));
+  const id = await engine.runtime.engineId().catch(() => "");
+  facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)));
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();

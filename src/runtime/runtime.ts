@@ -29,6 +29,15 @@ export class Runtime {
     await this.docker.ping();
   }
 
+  /**
+   * The engine's own id (`docker info`'s ID), the same whatever address reaches it (a socket, a
+   * symlink to it, a proxy); empty when the engine reports none.
+   */
+  async engineId(): Promise<string> {
+    const info = (await this.docker.info()) as { ID?: string };
+    return info.ID ?? "";
+  }
+
   /** The engine's version, as `docker version` reports it. */
   async version(): Promise<string> {
     return (await this.docker.version()).Version;

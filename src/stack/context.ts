@@ -49,6 +49,14 @@ export interface ExclusiveOptions {
   wait?: boolean;
 }
 
+/**
+ * What identifies an engine for the lock and the volume record: its id (`docker info`), so every
+ * address that reaches it (a socket, a symlink to it, a proxy) shares them; else its address.
+ */
+export function engineKey(id: string, address: string): string {
+  return id ? `engine-id:${id}` : address;
+}
+
 /** A validated configuration, where it came from, and the services it configures. */
 export interface ResolvedConfig {
   config: Config;
@@ -89,8 +97,7 @@ export class Stack {
   readonly enabled: readonly Service[];
   /** Where this machine reaches the published ports. */
   readonly host: string;
-  /** The data volumes dify-local has used on this engine (to tell a deleted one from a new one). */
-  readonly volumes: VolumeRecord;
+  private identity: Promise<string> | undefined;
   private observed: Promise<Map<string, ObservedContainer>> | undefined;
   private clusterHandle: Cluster | undefined;
 
@@ -104,7 +111,6 @@ export class Stack {
   ) {
     this.enabled = resolved.services.filter((s) => s.settings(resolved.config).enabled);
     this.host = probeHost(resolved.config);
-    this.volumes = VolumeRecord.of(this.env, engine.address);
   }
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
@@ -117,6 +123,20 @@ export class Stack {
 
   get env(): NodeJS.ProcessEnv {
     return this.options.env ?? process.env;
+  }
+
+  /** What identifies the engine for the lock and the volume record (see {@link engineKey}). */
+  engineIdentity(): Promise<string> {
+    this.identity ??= this.runtime
+      .engineId()
+      .catch(() => "")
+      .then((id) => engineKey(id, this.engine.address));
+    return this.identity;
+  }
+
+  /** The data volumes dify-local has used on this engine (to tell a deleted one from a new one). */
+  async volumes(): Promise<VolumeRecord> {
+    return VolumeRecord.of(this.env, await this.engineIdentity());
   }
 
   /** The caller's interruption signal, for the waits that take it. */
@@ -145,7 +165,7 @@ export class Stack {
    */
   async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
     const lock = await acquireLock({
-      engine: this.engine.address,
+      engine: await this.engineIdentity(),
       names: this.lockNames(),
       command,
       wait: options.wait ?? true,
@@ -165,8 +185,8 @@ export class Stack {
   }
 
   /** The lock file `up` and `down` take for this engine and config. */
-  get lockPath(): string {
-    return lockPath(this.env, this.engine.address, this.lockNames());
+  async lockPath(): Promise<string> {
+    return lockPath(this.env, await this.engineIdentity(), this.lockNames());
   }
 
   /** What the lock is per, besides the engine: every container name of the config, and its cluster. */

@@ -1,5 +1,5 @@
 /** The stack every command opens (config, engine, sink, shared observations) and the work commands share. */
-export { Stack, resolveConfig } from "./context.js";
+export { Stack, resolveConfig, engineKey } from "./context.js";
 export type { StackOptions, ResolvedConfig, ExclusiveOptions } from "./context.js";
 export { acquireLock, lockDir, lockPath, StackLock } from "./lock.js";
 export type { LockHolder, LockRequest } from "./lock.js";

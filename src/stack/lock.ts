@@ -19,7 +19,7 @@ export interface LockHolder {
 
 /** What a command asks the lock for. */
 export interface LockRequest {
-  /** The engine address (`unix:///var/run/docker.sock`, `tcp://...`). */
+  /** What identifies the engine: its id, or its address (`unix:///var/run/docker.sock`, `tcp://...`). */
   engine: string;
   /** The names the config gives the stack's containers (and its cluster): the lock is per engine and config. */
   names: readonly string[];
@@ -46,7 +46,7 @@ export function lockDir(env: NodeJS.ProcessEnv): string {
   return join(tmpdir(), `dify-local-${process.getuid?.() ?? "user"}`);
 }
 
-/** The lock file of one engine and config: named by a hash of the engine address and the container names. */
+/** The lock file of one engine and config: named by a hash of the engine's identity and the container names. */
 export function lockPath(env: NodeJS.ProcessEnv, engine: string, names: readonly string[]): string {
   const key = createHash("sha256")
     .update([engine, ...[...names].sort()].join("\0"))

@@ -31,7 +31,7 @@ export function stateDir(env: NodeJS.ProcessEnv): string {
 export class VolumeRecord {
   private constructor(private readonly dir: string) {}
 
-  /** The record of the engine at `engine` (its address), under the state directory of `env`. */
+  /** The record of one engine (its id, or its address), under the state directory of `env`. */
   static of(env: NodeJS.ProcessEnv, engine: string): VolumeRecord {
     const key = createHash("sha256").update(engine).digest("hex").slice(0, 16);
     return new VolumeRecord(join(stateDir(env), "volumes", key));

@@ -121,7 +121,7 @@ describe.skipIf(!inject("engine"))("one up or down at a time per engine and conf
   });
 
   it("a lock left by a process that is gone is taken over, with a warning naming its pid", async () => {
-    const { lockPath } = await Stack.open({ config, env: { ...process.env, ...env } });
+    const lockPath = await (await Stack.open({ config, env: { ...process.env, ...env } })).lockPath();
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
     const pid = Number(dead.stdout);
     const stale = { pid, command: "up", startedAt: new Date().toISOString(), hostname: hostname(), engine: "?", token: "killed" };

@@ -1,7 +1,6 @@
 import Docker from "dockerode";
 import type { ConfigInput } from "../../src/config/index.js";
-import { resolveEngine } from "../../src/runtime/index.js";
-import { VolumeRecord } from "../../src/stack/index.js";
+import { engineKey, VolumeRecord } from "../../src/stack/index.js";
 import { FIXTURE_IMAGES } from "./fixtures.js";
 
 /** The engine, the way the tests reach it (DOCKER_HOST honoured, as the tool does). */
@@ -89,7 +88,8 @@ export async function cleanup(cfg: ConfigInput, more: { containers?: string[]; v
         .catch(() => undefined),
     ),
   );
-  const record = VolumeRecord.of(process.env, resolveEngine(process.env).address);
+  const { ID } = (await docker.info()) as { ID: string };
+  const record = VolumeRecord.of(process.env, engineKey(ID, ""));
   await Promise.all([...volumes, ...(more.volumes ?? [])].map((v) => record.remove(v)));
 }
 
