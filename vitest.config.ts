@@ -1,4 +1,10 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
+
+// The Docker tiers keep dify-local's record of used volumes (see src/stack/volumes.ts) in the
+// temporary directory, never in the user's ~/.local/state.
+const env = { DIFY_LOCAL_STATE_DIR: join(tmpdir(), "dify-local-tests-state") };
 
 // Three tiers, runnable alone with --project: unit (pure, co-located), integration (a real Docker
 // engine, files run one after another because they share it), e2e (the built CLI).
@@ -17,6 +23,7 @@ export default defineConfig({
       {
         test: {
           name: "integration",
+          env,
           include: ["test/integration/**/*.test.ts"],
           sequence: { groupOrder: 1 },
           globalSetup: ["test/support/global-setup.ts"],
@@ -28,6 +35,7 @@ export default defineConfig({
       {
         test: {
           name: "e2e",
+          env,
           include: ["test/e2e/**/*.test.ts"],
           sequence: { groupOrder: 2 },
           globalSetup: ["test/support/global-setup.ts"],

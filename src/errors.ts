@@ -14,6 +14,9 @@ export const ExitCode = {
   environment: 3,
   /** The machine is in a state dify-local will not override on its own: a port or name is taken. */
   conflict: 4,
+  /** Interrupted by SIGINT (Ctrl-C), as shells report it (128 + 2); SIGTERM gives 143 (128 + 15). */
+  interrupted: 130,
+  terminated: 143,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -49,6 +52,23 @@ export class EnvironmentError extends DifyLocalError {
 export class ConflictError extends DifyLocalError {
   constructor(message: string, options: { hint?: string } = {}) {
     super(message, { exitCode: ExitCode.conflict, ...options });
+  }
+}
+
+/**
+ * The command was interrupted (Ctrl-C, SIGTERM, or a library caller's AbortSignal) and stopped
+ * between steps: what finished is in the message, nothing was left half-made, and the next `up`
+ * continues from there.
+ */
+export class InterruptedError extends DifyLocalError {
+  /** The signal that interrupted it, when it was one. */
+  readonly signal: "SIGINT" | "SIGTERM" | undefined;
+  constructor(message: string, options: { signal?: "SIGINT" | "SIGTERM"; hint?: string } = {}) {
+    super(message, {
+      exitCode: options.signal === "SIGTERM" ? ExitCode.terminated : ExitCode.interrupted,
+      ...(options.hint ? { hint: options.hint } : {}),
+    });
+    this.signal = options.signal;
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { redactingSink, type EventSink } from "../engine/index.js";
+import { ExitCode, InterruptedError } from "../errors.js";
 import type { StackOptions } from "../stack/index.js";
 import { Redactor } from "../util/index.js";
 import { JsonSink, PlainSink, TtySink } from "./render.js";
@@ -24,6 +25,8 @@ export class Cli {
   /** The one redaction point of this run: given to the library command, applied to all output. */
   readonly redactor = new Redactor();
   private tty: TtySink | undefined;
+
+  private interrupt: { controller: AbortController; dispose: () => void } | undefined;
 
   /** One line on stdout, secrets masked. */
   out(line: string): void {
@@ -57,6 +60,43 @@ export class Cli {
       ...(flags.config !== undefined ? { configFile: flags.config } : {}),
       ...(flags.cluster === false ? { overrides: { cluster: { enabled: false } } } : {}),
     };
+  }
+
+  /**
+   * For a command that stops cleanly between steps (`up`, `down`): from now on SIGINT (Ctrl-C) and
+   * SIGTERM abort the returned signal instead of killing the process, so the command finishes the
+   * step in flight, starts no other, releases its lock and says what it did (exit 130, or 143 for
+   * SIGTERM). A second signal exits at once (the lock is still released, by its exit hook). Other
+   * commands keep the default: the signal ends them.
+   */
+  interruptible(): AbortSignal {
+    if (this.interrupt) return this.interrupt.controller.signal;
+    const controller = new AbortController();
+    const handle = (signal: "SIGINT" | "SIGTERM"): void => {
+      const code = signal === "SIGINT" ? ExitCode.interrupted : ExitCode.terminated;
+      if (controller.signal.aborted) {
+        this.err(`\n${signal} again: exiting now; the step in flight may be unfinished (the next \`dify-local up\` completes it)`);
+        process.exit(code);
+      }
+      this.err(`\n${signal}: stopping after the step in flight (Ctrl-C again quits at once)`);
+      controller.abort(new InterruptedError(`interrupted by ${signal}`, { signal }));
+    };
+    const onInt = (): void => handle("SIGINT");
+    const onTerm = (): void => handle("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+    const dispose = (): void => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+    };
+    this.interrupt = { controller, dispose };
+    return controller.signal;
+  }
+
+  /** Gives SIGINT and SIGTERM back their default (after the command). */
+  dispose(): void {
+    this.interrupt?.dispose();
+    this.interrupt = undefined;
   }
 
   /** JSON lines with --json; live rows on a terminal; plain lines otherwise. Secrets masked in each. */

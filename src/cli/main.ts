@@ -44,6 +44,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     const opts = program.opts<GlobalFlags>();
     // The library masked what it knew; the CLI's redactor knows the same secrets and masks once more.
     return reportError(cli.redactor.redactError(err), opts.json ?? argv.includes("--json"), opts.verbose ?? argv.includes("--verbose"));
+  } finally {
+    cli.dispose();
   }
   return cli.exitCode;
 }

@@ -13,8 +13,10 @@ export class JsonSink implements EventSink {
 export class PlainSink implements EventSink {
   constructor(private readonly out: NodeJS.WritableStream = process.stderr) {}
   emit(event: Event): void {
-    if (event.status === "progress" || event.status === "start") return;
-    this.out.write(`${event.status.padEnd(4)} ${event.step}${event.detail ? `: ${event.detail}` : ""}\n`);
+    // A start is news only when it says what the step waits for ("waiting for another dify-local up").
+    if (event.status === "progress" || (event.status === "start" && !event.detail)) return;
+    const label = event.status === "start" ? "wait" : event.status;
+    this.out.write(`${label.padEnd(4)} ${event.step}${event.detail ? `: ${event.detail}` : ""}\n`);
   }
 }
 

@@ -3,6 +3,7 @@ import { messageOf } from "../errors.js";
 import type { LabelledContainer } from "../runtime/index.js";
 import type { Cluster } from "./cluster.js";
 import { CERTS_D, HOST_ALIAS } from "./files.js";
+import { KIND_NETWORK } from "./wiring.js";
 
 /** A host port pods must reach at host.docker.internal, with the config key it comes from. */
 export interface ServicePort {
@@ -13,7 +14,8 @@ export interface ServicePort {
 /**
  * The seed's cluster verifications, each a named check: the cluster exists, its nodes are Ready,
  * and every node has hosts.toml, resolves the host alias and reaches the registry and every host
- * service port (`hostPorts`, from the enabled services).
+ * service port (`hostPorts`, from the enabled services); and the registry container is on the
+ * kind network (`up` joins it there).
  */
 export async function clusterChecks(cluster: Cluster, hostPorts: readonly ServicePort[]): Promise<Check[]> {
   const exists: Check = { id: "cluster.exists", ok: false, what: `kind cluster ${cluster.name} exists` };
@@ -23,7 +25,22 @@ export async function clusterChecks(cluster: Cluster, hostPorts: readonly Servic
     return [{ ...exists, detail: messageOf(err), fix: "install kind, then run `dify-local up`" }];
   }
   const perNode = await Promise.all((await cluster.nodes()).map((node) => nodeChecks(cluster, node, hostPorts)));
-  return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat()];
+  const network = cluster.config.registry.enabled ? [await registryOnNetwork(cluster)] : [];
+  return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat(), ...network];
+}
+
+async function registryOnNetwork(cluster: Cluster): Promise<Check> {
+  const name = cluster.config.registry.container;
+  const container = await cluster.runtime.inspect(name);
+  return outcome(
+    "cluster.registry-network",
+    container?.networks.includes(KIND_NETWORK) ?? false,
+    `${name} is on the ${KIND_NETWORK} network`,
+    {
+      detail: container ? `it is on ${container.networks.join(", ") || "no network"}` : "it does not exist",
+      fix: "run `dify-local up` to connect it",
+    },
+  );
 }
 
 async function nodesReady(cluster: Cluster): Promise<Check> {

@@ -2,9 +2,9 @@ import { KIND_NETWORK } from "../cluster/index.js";
 import { step } from "../engine/index.js";
 import { EnvironmentError, UserError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
-import { Stack, type StackOptions } from "../stack/index.js";
+import { Stack, type ExclusiveOptions, type StackOptions } from "../stack/index.js";
 
-export interface DownOptions extends StackOptions {
+export interface DownOptions extends StackOptions, ExclusiveOptions {
   /** Also delete the data volumes dify-local made. The CLI asks for confirmation first. */
   purge?: boolean;
   /** Leave the kind cluster running. */
@@ -32,23 +32,27 @@ export interface DownResult {
  * when dify-local created it (or `deleteCluster`). Data volumes stay
  * unless `purge`, which deletes only the config's volumes that carry dify-local's label.
  * Containers and volumes made by hand under the config's names are never removed; the result
- * names them (`leftAlone`, `volumesLeftAlone`).
+ * names them (`leftAlone`, `volumesLeftAlone`). Holds the stack's lock, as `up` does.
  */
 export async function down(options: DownOptions = {}): Promise<DownResult> {
   if (options.keepCluster && options.deleteCluster) {
     throw new UserError("--keep-cluster and --delete-cluster cannot be used together", { key: "--delete-cluster" });
   }
   const stack = await Stack.open(options);
-  const { removed, leftAlone } = await removeContainers(stack);
-  const { deleted: clusterDeleted, leftAlone: clusterLeftAlone } = await deleteCluster(stack, {
-    keep: options.keepCluster ?? false,
-    evenIfNotOurs: options.deleteCluster ?? false,
+  return stack.exclusive("down", options, async () => {
+    const { removed, leftAlone } = await removeContainers(stack);
+    stack.checkpoint();
+    const { deleted: clusterDeleted, leftAlone: clusterLeftAlone } = await deleteCluster(stack, {
+      keep: options.keepCluster ?? false,
+      evenIfNotOurs: options.deleteCluster ?? false,
+    });
+    // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
+    if (clusterDeleted && (await stack.runtime.removeNetworkIfOurs(KIND_NETWORK))) {
+      stack.sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
+    }
+    stack.checkpoint();
+    return { clusterDeleted, clusterLeftAlone, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)) };
   });
-  // The kind network dify-local made on Linux (kind keeps a network it finds): gone with the last node.
-  if (clusterDeleted && (await stack.runtime.removeNetworkIfOurs(KIND_NETWORK))) {
-    stack.sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
-  }
-  return { clusterDeleted, clusterLeftAlone, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)) };
 }
 
 /** Stops and removes the containers dify-local made; names the ones made by hand, which stay. */
@@ -143,12 +147,17 @@ async function handleVolumes(
     if (volumes.length > 0) sink.emit({ step: "volumes", status: "skip", detail: `kept ${volumes.join(", ")} (--purge deletes them)` });
     return { volumesRemoved: [], volumesKept: volumes, volumesLeftAlone: foreign };
   }
-  for (const v of volumes)
+  for (const v of volumes) {
+    stack.checkpoint();
     await step(
       sink,
       `volume ${v}`,
       () => runtime.removeVolume(v),
       () => "removed",
     );
+  }
+  // Deleted on purpose (or, for a volume already gone, its loss acknowledged): not a loss for the next `up` to report.
+  const record = await stack.volumes();
+  for (const v of names) if (!foreign.includes(v)) await record.remove(v);
   return { volumesRemoved: volumes, volumesKept: [], volumesLeftAlone: foreign };
 }

@@ -21,12 +21,12 @@ import {
   type PlanItem,
   type Readiness,
 } from "../engine/index.js";
-import { ConflictError, OperationError, UserError, messageOf } from "../errors.js";
+import { ConflictError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
-import { runChecks, Stack, type StackOptions } from "../stack/index.js";
+import { dataLostMessage, runChecks, Stack, type ExclusiveOptions, type StackOptions, type VolumeEntry } from "../stack/index.js";
 
-export interface UpOptions extends StackOptions {
+export interface UpOptions extends StackOptions, ExclusiveOptions {
   /** Print the plan and change nothing. */
   dryRun?: boolean;
   /** `missing` (default) pulls only absent images; `always` pulls every image and recreates containers whose image changed. */
@@ -39,6 +39,12 @@ export interface UpResult {
   plan: Plan;
   /** What changed, in words; empty on a converged stack. */
   changes: string[];
+  /**
+   * What the user must know although `up` went on: a data volume dify-local had used that was
+   * found deleted ("volume X was missing and has been created empty: data from before is lost").
+   * With `dryRun`, the volumes that would be created empty so.
+   */
+  warnings: string[];
   checks: Check[];
   ok: boolean;
   dryRun: boolean;
@@ -54,24 +60,64 @@ export function parsePull(pull: unknown): "missing" | "always" {
 }
 
 /**
+ * What `up` has done so far, one list of changes per pipeline (services in the plan's order, then
+ * the cluster), so the result lists them in a stable order; an interrupted `up` says them.
+ */
+interface Progress {
+  pipelines: string[][];
+  warnings: string[];
+}
+
+function allChanges(progress: Progress): string[] {
+  return progress.pipelines.flat();
+}
+
+/**
  * Converges the machine to the config: preflight, images, containers, readiness, init, the
- * cluster, verify. Idempotent: on a converged stack it changes nothing and says so.
+ * cluster, verify. Idempotent: on a converged stack it changes nothing and says so. Holds the
+ * stack's lock while it changes anything (another `up` or `down` on the same engine and config
+ * waits, or stops at once with `wait: false`).
  */
 export async function up(options: UpOptions = {}): Promise<UpResult> {
   // Options first, then the configuration: bad input never reaches the engine.
   const pullMode = parsePull(options.pull);
   const stack = await Stack.open(options);
-  const dryRun = options.dryRun ?? false;
-  const alias = await preflightCluster(stack, dryRun);
+  if (options.dryRun) return dryRun(stack, options);
+  return stack.exclusive("up", options, async () => {
+    const progress: Progress = { pipelines: [], warnings: [] };
+    try {
+      return await converged(stack, { ...options, pull: pullMode }, progress);
+    } catch (err) {
+      const interrupted = stack.interruption();
+      throw interrupted ? summary(interrupted, progress) : err;
+    }
+  });
+}
+
+async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
+  const alias = await preflightCluster(stack, true);
+  const specs = stack.enabled.map((s) => specOf(stack, s, alias));
+  // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
+  const plan = planFor(specs, await stack.observe(), {
+    recreate: options.recreate ?? false,
+    mask: (text: string) => stack.redactor.redact(text),
+  });
+  const warnings: string[] = [];
+  for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
+  return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
+}
+
+async function converged(stack: Stack, options: UpOptions & { pull: "missing" | "always" }, progress: Progress): Promise<UpResult> {
+  const pullMode = options.pull;
+  const alias = await preflightCluster(stack, false);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const planOptions = { recreate: options.recreate ?? false, mask: (text: string) => stack.redactor.redact(text) };
   const plan = planFor(specs, observed, planOptions);
-  if (dryRun) return { plan, changes: [], checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
-
   refuseConflicts(plan);
   const kindPorts = await clusterPortsToCheck(stack);
+  stack.checkpoint();
   await step(
     stack.sink,
     "preflight ports",
@@ -87,16 +133,32 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
       : changesOf(plan)
           .filter((i) => i.action !== "start")
           .map((i) => i.spec);
-  const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode);
+  const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode, stack.signal);
   // With --pull always, a container of ours on an older image id is planned for recreation.
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
 
-  const changes = await converge(stack, final, alias);
+  await converge(stack, final, alias, progress);
   stack.forgetObserved();
+  stack.checkpoint();
   const checks = await runChecks(stack);
   const ok = checks.every((c) => c.ok);
+  const changes = allChanges(progress);
+  const warnings = progress.warnings;
   stack.sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
-  return { plan: final, changes, checks, ok, dryRun: false };
+  return { plan: final, changes, warnings, checks, ok, dryRun: false };
+}
+
+/** An interrupted `up`: what it had done, and that the next `up` continues from there. */
+function summary(interrupted: InterruptedError, progress: Progress): InterruptedError {
+  const changes = allChanges(progress);
+  const done = changes.length
+    ? `before stopping it made ${changes.length} change${changes.length === 1 ? "" : "s"}: ${changes.join("; ")}`
+    : "nothing had been changed yet";
+  const lost = progress.warnings.length ? `; ${progress.warnings.join("; ")}` : "";
+  return new InterruptedError(`up ${interrupted.message}: it finished the step in flight and started no other; ${done}${lost}`, {
+    ...(interrupted.signal ? { signal: interrupted.signal } : {}),
+    hint: "run `dify-local up` again: it continues from here (a container removed for a recreate is created again)",
+  });
 }
 
 /** Before anything changes: kind must be there, and on Linux the kind network's gateway known. */
@@ -154,13 +216,22 @@ function refuseConflicts(plan: Plan): void {
 
 /**
  * Every service's pipeline (container, ready, init) side by side, and the cluster's (create, wait
- * ready, then, once the registry container is up too, the wiring). Returns what changed.
+ * ready, then, once the registry container is up too, the wiring). Records what changed in
+ * `progress` as it happens. Interrupted, every pipeline stops before its next step.
  */
-async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined): Promise<string[]> {
-  const pipelines = new Map(plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item)]));
-  const work: Array<Promise<string[]>> = [...pipelines.values()];
-  if (alias) work.push(convergeCluster(stack, alias, pipelines.get("registry")));
+async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress): Promise<void> {
+  const pipeline = (): string[] => {
+    const changes: string[] = [];
+    progress.pipelines.push(changes);
+    return changes;
+  };
+  const pipelines = new Map(
+    plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item, pipeline(), progress)]),
+  );
+  const work: Array<Promise<unknown>> = [...pipelines.values()];
+  if (alias) work.push(convergeCluster(stack, alias, pipelines.get("registry"), pipeline()));
   const results = await Promise.allSettled(work);
+  stack.checkpoint();
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
   const first: unknown = failed[0]?.reason;
   if (failed.length === 1 && first instanceof Error) throw first;
@@ -168,7 +239,6 @@ async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined):
     const messages = [...new Set(failed.map((f) => messageOf(f.reason)))];
     throw new OperationError(`${messages.length} steps failed:\n  ${messages.join("\n  ")}`);
   }
-  return results.flatMap((r) => (r.status === "fulfilled" ? r.value : []));
 }
 
 function serviceNamed(stack: Stack, name: string): Service {
@@ -177,45 +247,81 @@ function serviceNamed(stack: Stack, name: string): Service {
   return service;
 }
 
-async function convergeService(stack: Stack, service: Service, item: PlanItem): Promise<string[]> {
+async function convergeService(stack: Stack, service: Service, item: PlanItem, changes: string[], progress: Progress): Promise<void> {
   const { sink, runtime, config } = stack;
+  stack.checkpoint();
+  const lost = await lostVolumes(stack, item);
   const id = await step(
     sink,
     `${service.name} container`,
     () => applyItem(runtime, item),
     () => describeAction(item),
   );
-  const changes =
-    item.action === "create" || item.action === "recreate" || item.action === "start"
-      ? [`${item.container}: ${pastTense(item.action)}`]
-      : [];
+  if (item.action === "create" || item.action === "recreate" || item.action === "start")
+    changes.push(`${item.container}: ${pastTense(item.action)}`);
+  for (const entry of lost) {
+    const message = dataLostMessage(entry, true);
+    sink.emit({ step: `volume ${entry.volume}`, status: "warn", detail: message });
+    progress.warnings.push(message);
+  }
+  await recordVolumes(stack, item);
+  stack.checkpoint();
   const started = Date.now();
   const readiness: Readiness = { title: service.title, probe: (container) => service.probe(stack.contextFor(container)) };
   const live = await step(
     sink,
     `${service.name} ready`,
-    () => waitReady(runtime, readiness, id, config.readyTimeout),
+    () => waitReady(runtime, readiness, id, config.readyTimeout, stack.signal),
     () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
   const init = service.init?.bind(service);
-  if (!init) return changes;
+  if (!init) return;
+  stack.checkpoint();
   const made = await step(
     sink,
     `${service.name} init`,
     () => init(stack.contextFor(live)),
     (m) => (m.length ? m.join("; ") : "nothing to do"),
   );
-  return [...changes, ...made.map((m) => `${item.container}: ${m}`)];
+  changes.push(...made.map((m) => `${item.container}: ${m}`));
 }
 
-async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined): Promise<string[]> {
+/**
+ * The data volumes a create or recreate is about to make although dify-local has used them
+ * before: someone deleted them (with the container, as Docker requires), and their data with them.
+ */
+async function lostVolumes(stack: Stack, item: PlanItem): Promise<VolumeEntry[]> {
+  if (item.action !== "create" && item.action !== "recreate") return [];
+  const entries: VolumeEntry[] = [];
+  for (const v of item.spec.volumes) {
+    const entry = await (await stack.volumes()).get(v.volume);
+    if (entry) entries.push(entry);
+  }
+  if (entries.length === 0) return [];
+  const existing = await stack.runtime.existingVolumes(entries.map((e) => e.volume));
+  return entries.filter((e) => !existing.has(e.volume));
+}
+
+/** Remembers the data volumes the service's container now uses (see `VolumeRecord`). */
+async function recordVolumes(stack: Stack, item: PlanItem): Promise<void> {
+  const made = item.action === "create" || item.action === "recreate";
+  const record = await stack.volumes();
+  for (const v of item.spec.volumes) {
+    if (made || item.observed?.mounts.some((m) => m.name === v.volume)) await record.add(v.volume, item.component);
+  }
+}
+
+async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined, changes: string[]): Promise<void> {
   const ctx = { cluster: stack.cluster(), alias };
-  const changes: string[] = [];
-  for (const action of CLUSTER_CREATE_ACTIONS) changes.push(...(await runAction(stack.sink, action, ctx)));
+  for (const action of CLUSTER_CREATE_ACTIONS) {
+    stack.checkpoint();
+    changes.push(...(await runAction(stack.sink, action, ctx)));
+  }
   // The wiring needs the registry container as well as the nodes.
   await registry;
+  stack.checkpoint();
   const wired = await Promise.all(CLUSTER_WIRE_ACTIONS.map((action) => runAction(stack.sink, action, ctx)));
-  return [...changes, ...wired.flat()];
+  changes.push(...wired.flat());
 }
 
 function pastTense(action: "create" | "recreate" | "start"): string {

@@ -4,7 +4,7 @@ import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { learnSecrets, resolveConfig, type StackOptions } from "../stack/index.js";
+import { engineKey, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ExposureFact, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
@@ -66,6 +66,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
     tools: { kind: kindTool, helm, kubectl },
     containers: [],
     ports: [],
+    volumes: [],
     services: [],
   };
   const values = (observed: ReadonlyMap<string, ObservedContainer>): Promise<ValuesFacts | undefined> =>
@@ -82,6 +83,8 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
     const gateway = await engine.runtime.networkGateway(KIND_NETWORK).catch(() => undefined);
     if (gateway) facts.kindGateway = gateway;
   }
+  const id = await engine.runtime.engineId().catch(() => "");
+  facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)));
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
@@ -147,6 +150,23 @@ async function serviceFacts(
     }),
   );
   return { container: { service: service.name, name, observed: c, logs }, ports };
+}
+
+/** Each enabled service's data volume: does the engine have it, and has dify-local used it? */
+async function volumeFacts(
+  config: Config,
+  enabled: readonly Service[],
+  runtime: Runtime,
+  record: VolumeRecord,
+): Promise<DoctorFacts["volumes"]> {
+  const names = enabled.map((s) => s.settings(config).volume);
+  const existing = await runtime.existingVolumes(names);
+  return Promise.all(
+    enabled.map(async (s) => {
+      const name = s.settings(config).volume;
+      return { service: s.name, name, exists: existing.has(name), recorded: await record.get(name) };
+    }),
+  );
 }
 
 /** The ingress ports kind publishes on the control plane: fine when that node holds them. */

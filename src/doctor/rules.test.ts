@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../config/index.js";
 import { minioFindings, postgresFindings } from "../services/index.js";
-import { containers, exposure, ports, prerequisites } from "./rules.js";
+import { containers, exposure, ports, prerequisites, volumes } from "./rules.js";
 import type { DoctorFacts } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 
@@ -13,6 +13,7 @@ function facts(over: Partial<DoctorFacts> = {}): DoctorFacts {
     tools: { kind: { version: "0.27.0" }, helm: true, kubectl: true },
     containers: [],
     ports: [],
+    volumes: [],
     services: [],
     ...over,
   };
@@ -273,5 +274,36 @@ describe("exposure", () => {
   it("says nothing without containers", () => {
     expect(exposure(facts({ exposure: [] }))).toEqual([]);
     expect(exposure(facts())).toEqual([]);
+  });
+});
+
+describe("volumes", () => {
+  const since = "2024-05-01T10:00:00.000Z";
+  it("a data volume dify-local used that is gone is an error: its data is lost", () => {
+    const found = volumes(
+      facts({
+        volumes: [
+          {
+            service: "postgres",
+            name: "dev-postgres-data",
+            exists: false,
+            recorded: { volume: "dev-postgres-data", component: "postgres", since },
+          },
+          { service: "redis", name: "dev-redis-data", exists: true, recorded: { volume: "dev-redis-data", component: "redis", since } },
+        ],
+      }),
+    );
+    expect(found).toEqual([
+      {
+        id: "volumes.postgres",
+        severity: "error",
+        what: `volume dev-postgres-data is missing: its data is lost (in use since ${since})`,
+        why: expect.stringContaining("deleted outside dify-local") as unknown,
+        fix: expect.stringContaining("restore dev-postgres-data from a backup") as unknown,
+      },
+    ]);
+  });
+  it("a missing volume dify-local never used is just not made yet", () => {
+    expect(volumes(facts({ volumes: [{ service: "redis", name: "dev-redis-data", exists: false, recorded: undefined }] }))).toEqual([]);
   });
 });

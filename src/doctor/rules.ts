@@ -1,5 +1,6 @@
 import { KIND_INSTALL_HINT, MIN_KIND_VERSION } from "../cluster/index.js";
 import { airplayNote } from "../engine/index.js";
+import { dataLostMessage } from "../stack/index.js";
 import type { DoctorFacts, Finding } from "./types.js";
 
 /** A rule: facts in, findings out. Pure, so each is unit-testable on hand-made facts. */
@@ -114,6 +115,30 @@ export const containers: Rule = (f) =>
     }
     return { id, severity: "ok", what: `container ${c.name} is running` };
   });
+
+/**
+ * Data volumes dify-local used that are gone: deleted by hand (with their container, as Docker
+ * requires), by `docker volume prune`, or with the engine's data. Their data is lost; `up` would
+ * start the service on an empty volume. Said loudly, never papered over.
+ */
+export const volumes: Rule = (f) =>
+  f.volumes.flatMap((v): Finding[] =>
+    v.recorded && !v.exists
+      ? [
+          {
+            id: `volumes.${v.service}`,
+            severity: "error",
+            what: dataLostMessage(v.recorded, false),
+            why:
+              `dify-local kept ${v.service}'s data in it; it was deleted outside dify-local (docker volume rm, docker volume prune, ` +
+              "or the engine's data reset), and its data with it",
+            fix:
+              `restore ${v.name} from a backup if you have one; otherwise \`dify-local up\` creates it empty (and says so), ` +
+              "or `dify-local down --purge` starts over on purpose",
+          },
+        ]
+      : [],
+  );
 
 /** Each running service's own diagnosis, from its module. */
 export const services: Rule = (f) => f.services;

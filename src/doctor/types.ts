@@ -1,6 +1,7 @@
 import type { Config } from "../config/index.js";
 import type { Finding } from "../engine/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
+import type { VolumeEntry } from "../stack/index.js";
 
 export type { Finding, Severity } from "../engine/index.js";
 
@@ -22,6 +23,11 @@ export interface DoctorFacts {
   exposure?: ExposureFact[];
   /** The kind network's gateway (native Linux engine): ports published there serve pods, not the network. */
   kindGateway?: string;
+  /**
+   * Per enabled service: its data volume, whether the engine has it, and dify-local's record of
+   * having used it (a recorded volume that is missing was deleted, with its data).
+   */
+  volumes: Array<{ service: string; name: string; exists: boolean; recorded: VolumeEntry | undefined }>;
   /** Each running service's own findings (its module's doctor rule), in the services' order. */
   services: Finding[];
   /** The cluster's verify checks as findings, when the cluster is enabled and exists. */

@@ -47,12 +47,14 @@ export async function pullImages(
   sink: EventSink,
   specs: readonly ContainerSpec[],
   mode: "missing" | "always",
+  signal?: AbortSignal,
 ): Promise<Map<string, string>> {
   const refs = [...new Set(specs.map((s) => s.image))];
   const pulled = new Map<string, string>();
   const results = await Promise.allSettled(
     refs.map(async (ref) => {
       const name = `image ${ref}`;
+      signal?.throwIfAborted();
       if (mode === "missing" && (await runtime.imageId(ref))) {
         sink.emit({ step: name, status: "skip", detail: "present" });
         return;
@@ -61,7 +63,7 @@ export async function pullImages(
         sink,
         name,
         async () => {
-          await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }));
+          await runtime.pull(ref, (progress) => sink.emit({ step: name, status: "progress", progress }), signal);
         },
         () => "pulled",
       );
@@ -70,6 +72,7 @@ export async function pullImages(
     }),
   );
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === "rejected").map((r) => r.reason as unknown);
+  signal?.throwIfAborted();
   if (failures.length === 1) throw failures[0];
   if (failures.length > 1) {
     throw new OperationError(`${failures.length} images could not be pulled:\n  ${failures.map(messageOf).join("\n  ")}`, {
@@ -157,13 +160,15 @@ export interface Readiness {
 
 /**
  * Waits for a service's protocol probe to succeed, with backoff from a short first interval and
- * no fixed sleeps. Fails early, with the container's last log lines, when the container stops.
+ * no fixed sleeps. Fails early, with the container's last log lines, when the container stops;
+ * stops between attempts when `signal` is aborted.
  */
 export async function waitReady(
   runtime: Runtime,
   target: Readiness,
   containerId: string,
   timeoutSeconds: number,
+  signal?: AbortSignal,
 ): Promise<ObservedContainer> {
   let lastError = "";
   let name = containerId.slice(0, 12);
@@ -192,6 +197,7 @@ export async function waitReady(
     },
     {
       timeoutMs: timeoutSeconds * 1000,
+      signal,
       onTimeout: async () => {
         const logs = await runtime.logTail(containerId);
         return new OperationError(

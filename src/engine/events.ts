@@ -1,5 +1,9 @@
-/** Where a step is in its life. `progress` carries bytes for image pulls. */
-export type EventStatus = "start" | "ok" | "fail" | "skip" | "warn" | "progress";
+/**
+ * Where a step is in its life. `progress` carries bytes for image pulls; `warn` is something the
+ * user must know although the command goes on (data found lost, a stale lock taken over). A
+ * `start` with a detail says what the step is waiting for.
+ */
+export type EventStatus = "start" | "ok" | "fail" | "skip" | "progress" | "warn";
 
 /** One thing that happened during a command; the library never prints, it emits these. */
 export interface Event {

@@ -2,6 +2,7 @@ import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { extract } from "tar-stream";
 import { OperationError, messageOf } from "../errors.js";
+import { pollUntil } from "../util/index.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
 /** Bytes done of total for one image pull, summed over its layers. */
@@ -22,6 +23,20 @@ export interface ExecResult {
  */
 export class Runtime {
   constructor(private readonly docker: Docker) {}
+
+  /** Resolves when the engine answers a ping. */
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  /**
+   * The engine's own id (`docker info`'s ID), the same whatever address reaches it (a socket, a
+   * symlink to it, a proxy); empty when the engine reports none.
+   */
+  async engineId(): Promise<string> {
+    const info = (await this.docker.info()) as { ID?: string };
+    return info.ID ?? "";
+  }
 
   /** The engine's version, as `docker version` reports it. */
   async version(): Promise<string> {
@@ -46,8 +61,21 @@ export class Runtime {
     const hits = list.filter((c) => c.Names.some((n) => wanted.has(n.replace(/^\//, ""))));
     const inspected = await Promise.all(hits.map((c) => this.inspect(c.Id)));
     const out = new Map<string, ObservedContainer>();
-    for (const c of inspected) if (c) out.set(c.name, c);
+    for (const c of inspected) {
+      // Being removed (by a command that was stopped half-way, or by hand): as good as gone.
+      if (c?.state === "removing") await this.waitGone(c.id);
+      else if (c) out.set(c.name, c);
+    }
     return out;
+  }
+
+  /** Returns once a container the engine is removing is gone (its removal takes as long as its volumes' unmount). */
+  private async waitGone(id: string): Promise<void> {
+    await pollUntil(async () => ((await this.inspect(id)) ? undefined : true), {
+      timeoutMs: 60_000,
+      onTimeout: () =>
+        new OperationError(`container ${id.slice(0, 12)} is still being removed after 60s`, { hint: `docker rm -f ${id.slice(0, 12)}` }),
+    });
   }
 
   /** Inspects one container by id or name; undefined when it does not exist. */
@@ -77,10 +105,10 @@ export class Runtime {
    * Pulls an image through the Engine API, reporting summed layer bytes. The error names the
    * image and carries the registry's own words (unreachable, not found, unauthorised).
    */
-  async pull(ref: string, onProgress: (p: PullProgress) => void): Promise<void> {
+  async pull(ref: string, onProgress: (p: PullProgress) => void, signal?: AbortSignal): Promise<void> {
     const layers = new Map<string, PullProgress>();
     try {
-      const stream = await this.docker.pull(ref);
+      const stream = await this.docker.pull(ref, signal ? { abortSignal: signal } : {});
       await new Promise<void>((resolve, reject) => {
         this.docker.modem.followProgress(
           stream,
@@ -106,6 +134,7 @@ export class Runtime {
         );
       });
     } catch (err) {
+      if (signal?.aborted) throw signal.reason;
       throw new OperationError(`pulling image ${ref} failed: ${registryReason(err)}`, {
         hint: `check the image reference in the config and that its registry is reachable (docker pull ${ref})`,
         cause: err,
@@ -140,6 +169,13 @@ export class Runtime {
       if (statusOf(err) === 404) return undefined;
       throw err;
     }
+  }
+
+  /** Those of `names` that exist, whoever made them. */
+  async existingVolumes(names: readonly string[]): Promise<Set<string>> {
+    const res = await this.docker.listVolumes();
+    const wanted = new Set(names);
+    return new Set((res.Volumes ?? []).map((v) => v.Name).filter((n) => wanted.has(n)));
   }
 
   /** Those of `names` that exist and carry our label (volumes made by hand are never ours to delete). */
@@ -217,7 +253,10 @@ export class Runtime {
     try {
       await this.docker.getContainer(id).remove({ force: true, v: false });
     } catch (err) {
-      if (statusOf(err) !== 404) throw err;
+      if (statusOf(err) === 404) return;
+      // 409 "removal ... already in progress": someone else removes it; done once it is gone.
+      if (statusOf(err) === 409 && /already in progress/.test(messageOf(err))) await this.waitGone(id);
+      else throw err;
     }
   }
 

@@ -9,10 +9,21 @@ import {
   type ConfigSchema,
 } from "../config/index.js";
 import { redactingSink, silentSink, type EventSink } from "../engine/index.js";
-import { connectDocker, describeMount, mountAt, Runtime, type EngineAddress, type ObservedContainer } from "../runtime/index.js";
+import { DifyLocalError, EnvironmentError, InterruptedError, OperationError, SubprocessError, messageOf } from "../errors.js";
+import {
+  connectDocker,
+  describeMount,
+  ENGINE_HINT,
+  mountAt,
+  Runtime,
+  type EngineAddress,
+  type ObservedContainer,
+} from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
-import { deepMerge, Redactor } from "../util/index.js";
+import { deepMerge, Redactor, withTimeout } from "../util/index.js";
+import { acquireLock, lockPath } from "./lock.js";
 import { learnSecrets } from "./redaction.js";
+import { VolumeRecord } from "./volumes.js";
 
 /** Options every command takes. */
 export interface StackOptions {
@@ -37,6 +48,28 @@ export interface StackOptions {
    * new one per command.
    */
   redactor?: Redactor;
+  /**
+   * Interrupts the command: it stops between steps (a wait for readiness or for the lock at once),
+   * finishes no new step, and rejects with an {@link InterruptedError} saying what it had done.
+   */
+  signal?: AbortSignal;
+}
+
+/** Options of the commands that change the stack (`up`, `down`): one at a time per engine and config. */
+export interface ExclusiveOptions {
+  /**
+   * When another dify-local command holds the stack's lock: wait for it (default, with a progress
+   * event naming it), or, with false, stop at once with a {@link ConflictError} naming its pid.
+   */
+  wait?: boolean;
+}
+
+/**
+ * What identifies an engine for the lock and the volume record: its id (`docker info`), so every
+ * address that reaches it (a socket, a symlink to it, a proxy) shares them; else its address.
+ */
+export function engineKey(id: string, address: string): string {
+  return id ? `engine-id:${id}` : address;
 }
 
 /** A validated configuration, where it came from, and the services it configures. */
@@ -79,6 +112,7 @@ export class Stack {
   readonly enabled: readonly Service[];
   /** Where this machine reaches the published ports. */
   readonly host: string;
+  private identity: Promise<string> | undefined;
   private observed: Promise<Map<string, ObservedContainer>> | undefined;
   private clusterHandle: Cluster | undefined;
 
@@ -90,6 +124,7 @@ export class Stack {
     private readonly kind: Kind,
     /** Masks every secret the command has learnt (the config's, the containers'). */
     readonly redactor: Redactor,
+    private readonly options: StackOptions,
   ) {
     this.enabled = resolved.services.filter((s) => s.settings(resolved.config).enabled);
     this.host = probeHost(resolved.config);
@@ -99,11 +134,117 @@ export class Stack {
   static async open(options: StackOptions): Promise<Stack> {
     const redactor = options.redactor ?? new Redactor();
     const resolved = await resolveConfig(options);
+    options.signal?.throwIfAborted();
     learnSecrets(redactor, resolved.services, resolved.config);
     const { docker, engine } = await connectDocker(options.env ?? process.env);
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.
     const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
-    return new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor);
+    return new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
+  }
+
+  get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  /** What identifies the engine for the lock and the volume record (see {@link engineKey}). */
+  engineIdentity(): Promise<string> {
+    this.identity ??= this.runtime
+      .engineId()
+      .catch(() => "")
+      .then((id) => engineKey(id, this.engine.address));
+    return this.identity;
+  }
+
+  /** The data volumes dify-local has used on this engine (to tell a deleted one from a new one). */
+  async volumes(): Promise<VolumeRecord> {
+    return VolumeRecord.of(this.env, await this.engineIdentity());
+  }
+
+  /** The caller's interruption signal, for the waits that take it. */
+  get signal(): AbortSignal | undefined {
+    return this.options.signal;
+  }
+
+  /** The interruption, when the command has been interrupted. */
+  interruption(): InterruptedError | undefined {
+    const signal = this.options.signal;
+    if (!signal?.aborted) return undefined;
+    const reason: unknown = signal.reason;
+    return reason instanceof InterruptedError ? reason : new InterruptedError("interrupted");
+  }
+
+  /** Between steps: stops here when the command has been interrupted. */
+  checkpoint(): void {
+    const interrupted = this.interruption();
+    if (interrupted) throw interrupted;
+  }
+
+  /**
+   * Runs a command that changes the stack while holding the stack's lock (one per engine and
+   * config), released on every way out. A failure while the engine no longer answers is reported
+   * as that: an {@link EnvironmentError} (exit 3), not as whichever call noticed first.
+   */
+  async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
+    const lock = await acquireLock({
+      engine: await this.engineIdentity(),
+      names: this.lockNames(),
+      command,
+      wait: options.wait ?? true,
+      sink: this.sink,
+      signal: this.options.signal,
+      env: this.env,
+    }).catch((err: unknown) => {
+      throw this.interruption() ? this.interruptedDuring(command, "while waiting for the lock, before changing anything") : err;
+    });
+    try {
+      return await body();
+    } catch (err) {
+      throw await this.explain(command, err);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** The lock file `up` and `down` take for this engine and config. */
+  async lockPath(): Promise<string> {
+    return lockPath(this.env, await this.engineIdentity(), this.lockNames());
+  }
+
+  /** What the lock is per, besides the engine: every container name of the config, and its cluster. */
+  private lockNames(): string[] {
+    return [...this.services.map((s) => s.settings(this.config).container), `kind:${this.config.cluster.name}`];
+  }
+
+  /** An interruption stays one; a failure of the engine's own is named as such. */
+  private async explain(command: string, err: unknown): Promise<unknown> {
+    const interrupted = this.interruption();
+    // A command's own summary of what it did stays; otherwise say where it stopped.
+    if (interrupted) return err instanceof InterruptedError && err !== interrupted ? err : this.interruptedDuring(command);
+    const engineMayBeAt = !(err instanceof DifyLocalError) || err instanceof OperationError || err instanceof SubprocessError;
+    if (!engineMayBeAt || (await this.engineAnswers())) return err;
+    return new EnvironmentError(`the Docker engine at ${this.engine.address} stopped answering during ${command}: ${messageOf(err)}`, {
+      hint: `${ENGINE_HINT} Once it answers again, run \`dify-local ${command}\` again: it continues from where it stopped.`,
+      cause: err,
+    });
+  }
+
+  /** The interruption, worded for `command`, with the way on. */
+  private interruptedDuring(command: string, where = "it finished the step in flight and started no other"): InterruptedError {
+    const interrupted = this.interruption() ?? new InterruptedError("interrupted");
+    return new InterruptedError(`${command} ${interrupted.message}: ${where}`, {
+      ...(interrupted.signal ? { signal: interrupted.signal } : {}),
+      hint: `run \`dify-local ${command}\` again to finish`,
+    });
+  }
+
+  /** Whether the engine answers a ping within 1.5 s. */
+  async engineAnswers(): Promise<boolean> {
+    try {
+      await withTimeout("ping", 1500, this.runtime.ping());
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   get config(): Config {

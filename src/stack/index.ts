@@ -1,6 +1,10 @@
 /** The stack every command opens (config, engine, sink, shared observations) and the work commands share. */
-export { Stack, resolveConfig } from "./context.js";
-export type { StackOptions, ResolvedConfig } from "./context.js";
+export { Stack, resolveConfig, engineKey } from "./context.js";
+export type { StackOptions, ResolvedConfig, ExclusiveOptions } from "./context.js";
+export { acquireLock, lockDir, lockPath, StackLock } from "./lock.js";
+export type { LockHolder, LockRequest } from "./lock.js";
+export { VolumeRecord, stateDir, dataLostMessage } from "./volumes.js";
+export type { VolumeEntry } from "./volumes.js";
 export { runChecks, reportChecks } from "./verify.js";
 export { renderValues, serviceValues, renderStackEnv, credentialSources, valuesWarnings } from "./values.js";
 export type { LiveStack } from "./values.js";

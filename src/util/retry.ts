@@ -10,6 +10,8 @@ export interface PollOptions extends Backoff {
   timeoutMs: number;
   /** The error to throw when time is up; it may read what the last attempts saw. */
   onTimeout: () => Error | Promise<Error>;
+  /** Stops the wait between attempts (and during a sleep) with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -23,14 +25,30 @@ export async function pollUntil<T>(attempt: () => Promise<T | undefined>, option
   const maxMs = options.maxMs ?? 2000;
   let delay = options.initialMs ?? 100;
   for (;;) {
+    options.signal?.throwIfAborted();
     const result = await attempt();
     if (result !== undefined) return result;
     if (Date.now() + delay > deadline) throw await options.onTimeout();
-    await sleep(delay);
+    await sleep(delay, options.signal);
     delay = Math.min(Math.round(delay * factor), maxMs);
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`; with a signal, rejects with its reason as soon as it is aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason as Error);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }

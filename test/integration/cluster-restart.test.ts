@@ -9,10 +9,16 @@
  * (bind-mounted from its container directory) and rebuilds from the container's config on every
  * start; dify-local adds the alias by writing into it, which the engine does not know about.
  * A real kind node is the same kind of container, so this is what a user's restart does.
+ * - the registry's link to the kind network removed by hand: `verify` names it, `up` restores it.
+ *   The network itself cannot be deleted while the cluster runs (the engine refuses: asserted);
+ *   deleted while the cluster is stopped, it takes kind's own nodes with it (they no longer start),
+ *   which only recreating the cluster repairs, and `up` never deletes a cluster.
+ * Both are faults of issue 8 §2: each ends with verify green and a Redis key written before still there.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { down, up, verify } from "../../src/index.js";
 import { KubeApiDouble } from "../support/kube-api-double.js";
@@ -31,6 +37,8 @@ const config = testConfig("restart", BASE, {
   cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 80, httpsPort: BASE + 81, readyTimeout: 20 },
 });
 const serviceContainers = [config.registry!.container!, config.redis!.container!];
+const REGISTRY = config.registry!.container!;
+const KEY = "dlt:restart";
 const savedEnv = {
   PATH: process.env.PATH,
   FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
@@ -66,6 +74,16 @@ function aliasLine(hosts: string): string | undefined {
   return hosts.split("\n").find((l) => l.trim().split(/\s+/).slice(1).includes(ALIAS));
 }
 
+async function withRedis<T>(body: (r: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis({ host: "127.0.0.1", port: BASE + 2, password: "devpassword", lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    return await body(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 async function kindGateway(): Promise<string> {
   const info = (await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } };
   const gateway = info.IPAM.Config.map((c) => c.Gateway).find((g) => g?.includes("."));
@@ -84,6 +102,7 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     process.env.PATH = `${resolve("test/support/fake-kind")}:${savedEnv.PATH ?? ""}`;
     const result = await up({ config });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    await withRedis((r) => r.set(KEY, "written before the faults"));
   });
   afterAll(async () => {
     // down deletes the cluster (through the fake kind) and a kind network dify-local made.
@@ -145,5 +164,28 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     expect(fixed.checks.filter((c) => !c.ok)).toEqual([]);
     expect(aliasLine(await etcHosts(WORKER))).toBe(`${gateway}\t${ALIAS}`);
     expect((await verify({ config })).ok).toBe(true);
+    expect(await withRedis((r) => r.get(KEY))).toBe("written before the faults");
+  });
+
+  it("the registry's link to the kind network removed by hand: verify names it, up restores it (the network itself is kept by the engine)", async () => {
+    // While the cluster runs, the engine refuses to delete its network.
+    await expect(docker.getNetwork("kind").remove()).rejects.toThrow(/active endpoints/);
+    await docker.getNetwork("kind").disconnect({ Container: REGISTRY, Force: true });
+    expect(Object.keys((await docker.getContainer(REGISTRY).inspect()).NetworkSettings.Networks)).not.toContain("kind");
+
+    const checked = await verify({ config });
+    expect(checked.checks.filter((c) => !c.ok)).toEqual([
+      expect.objectContaining({
+        id: "cluster.registry-network",
+        detail: expect.stringMatching(/^it is on /) as unknown,
+        fix: "run `dify-local up` to connect it",
+      }),
+    ]);
+    const fixed = await up({ config });
+    expect(fixed.changes).toEqual([`connected ${REGISTRY} to the kind network`]);
+    expect(Object.keys((await docker.getContainer(REGISTRY).inspect()).NetworkSettings.Networks)).toContain("kind");
+    expect(fixed.checks.filter((c) => !c.ok)).toEqual([]);
+    expect((await verify({ config })).ok).toBe(true);
+    expect(await withRedis((r) => r.get(KEY))).toBe("written before the faults");
   });
 });

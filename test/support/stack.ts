@@ -1,5 +1,6 @@
 import Docker from "dockerode";
 import type { ConfigInput } from "../../src/config/index.js";
+import { engineKey, VolumeRecord } from "../../src/stack/index.js";
 import { FIXTURE_IMAGES } from "./fixtures.js";
 
 /** The engine, the way the tests reach it (DOCKER_HOST honoured, as the tool does). */
@@ -65,7 +66,10 @@ export function namesOf(cfg: ConfigInput): { containers: string[]; volumes: stri
   return { containers, volumes };
 }
 
-/** Removes every container and volume a config makes (whatever state they are in). */
+/**
+ * Removes every container and volume a config makes (whatever state they are in), and dify-local's
+ * record of having used those volumes (so the next run's `up` does not report them as lost).
+ */
 export async function cleanup(cfg: ConfigInput, more: { containers?: string[]; volumes?: string[] } = {}): Promise<void> {
   const { containers, volumes } = namesOf(cfg);
   await Promise.all(
@@ -84,6 +88,9 @@ export async function cleanup(cfg: ConfigInput, more: { containers?: string[]; v
         .catch(() => undefined),
     ),
   );
+  const { ID } = (await docker.info()) as { ID: string };
+  const record = VolumeRecord.of(process.env, engineKey(ID, ""));
+  await Promise.all([...volumes, ...(more.volumes ?? [])].map((v) => record.remove(v)));
 }
 
 /** Inspects the named containers: id and start time, to prove a rerun touched nothing. */

@@ -12,31 +12,36 @@ export function registerDown(program: Command, cli: Cli): void {
     .option("-y, --yes", "do not ask before --purge deletes data")
     .option("--keep-cluster", "leave the kind cluster running")
     .option("--delete-cluster", "delete the kind cluster even when dify-local did not create it")
-    .action(async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean }, cmd: Command) => {
-      const flags = cli.flags(cmd);
-      if (opts.purge && !opts.yes) await confirmPurge();
-      const result = await down({
-        ...cli.base(flags),
-        sink: cli.sink(flags),
-        purge: opts.purge ?? false,
-        keepCluster: opts.keepCluster ?? false,
-        deleteCluster: opts.deleteCluster ?? false,
-      });
-      cli.closeProgress();
-      cli.result(flags, result, () => {
-        if (result.clusterDeleted) cli.out(`deleted kind cluster ${result.clusterDeleted}`);
-        if (result.clusterLeftAlone)
-          cli.out(
-            `left kind cluster ${result.clusterLeftAlone} running: dify-local did not create it (dify-local down --delete-cluster deletes it)`,
-          );
-        cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
-        if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
-        if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
-        if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
-        if (result.volumesLeftAlone.length)
-          cli.out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
-      });
-    });
+    .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
+    .action(
+      async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean; wait: boolean }, cmd: Command) => {
+        const flags = cli.flags(cmd);
+        if (opts.purge && !opts.yes) await confirmPurge();
+        const result = await down({
+          ...cli.base(flags),
+          sink: cli.sink(flags),
+          signal: cli.interruptible(),
+          purge: opts.purge ?? false,
+          keepCluster: opts.keepCluster ?? false,
+          deleteCluster: opts.deleteCluster ?? false,
+          wait: opts.wait,
+        });
+        cli.closeProgress();
+        cli.result(flags, result, () => {
+          if (result.clusterDeleted) cli.out(`deleted kind cluster ${result.clusterDeleted}`);
+          if (result.clusterLeftAlone)
+            cli.out(
+              `left kind cluster ${result.clusterLeftAlone} running: dify-local did not create it (dify-local down --delete-cluster deletes it)`,
+            );
+          cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
+          if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
+          if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
+          if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
+          if (result.volumesLeftAlone.length)
+            cli.out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
+        });
+      },
+    );
 }
 
 async function confirmPurge(): Promise<void> {

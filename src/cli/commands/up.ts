@@ -10,14 +10,17 @@ export function registerUp(program: Command, cli: Cli): void {
     .option("--dry-run", "print the plan and change nothing")
     .addOption(new Option("--pull <mode>", "when to pull images: missing | always").default("missing"))
     .option("--recreate", "replace containers with the seed's names that were made by hand and differ from the config")
-    .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean }, cmd: Command) => {
+    .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
+    .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; wait: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       const result = await up({
         ...cli.base(flags),
         sink: cli.sink(flags),
+        signal: cli.interruptible(),
         dryRun: opts.dryRun ?? false,
         pull: parsePull(opts.pull),
         recreate: opts.recreate ?? false,
+        wait: opts.wait,
       });
       cli.closeProgress();
       renderUp(cli, flags, result);
@@ -40,6 +43,7 @@ function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
     plan,
     ...(result.cluster ? { cluster: result.cluster } : {}),
     changes: result.changes,
+    warnings: result.warnings,
     checks: result.checks,
   };
   cli.result(flags, json, () => (result.dryRun ? renderPlan(cli, result) : renderOutcome(cli, result)));
@@ -63,11 +67,13 @@ function renderPlan(cli: Cli, result: UpResult): void {
   const rows = result.plan.items.map((i) => [i.action, i.container, dataOf(i.data), i.reason]);
   cli.out(table(["ACTION", "CONTAINER", "DATA", "REASON"], [...rows, ...clusterRow.map(([a, c, r]) => [a ?? "", c ?? "", "", r ?? ""])]));
   for (const w of result.plan.items.flatMap((i) => i.warnings)) cli.out(`! ${w}`);
+  for (const w of result.warnings) cli.out(`! ${w}`);
 }
 
 function renderOutcome(cli: Cli, result: UpResult): void {
   const failed = result.checks.filter((c) => !c.ok);
   if (failed.length > 0) cli.out(renderChecks(failed));
+  for (const w of result.warnings) cli.out(`! ${w}`);
   cli.out(
     result.changes.length === 0
       ? "✓ up to date: nothing changed"
