@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, stat } from "node:fs/promises";
+import { chmod, mkdir, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { EnvironmentError, UserError } from "../errors.js";
-import { writeFileAtomic } from "../util/index.js";
+import { readTextIfExists, writeFileAtomic } from "../util/index.js";
 
 /**
  * The keys the Dify EE chart wants generated once per installation. Rendering the values again
@@ -141,13 +141,8 @@ export async function writePrivateFile(
 }
 
 async function readSecretsFile(file: string): Promise<Partial<HelmSecrets> | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
+  const text = await readTextIfExists(file);
+  if (text === undefined) return undefined;
   const data = parseSecretsText(file, text);
   const out: Partial<HelmSecrets> = {};
   for (const key of Object.keys(SECRET_BYTES) as Array<keyof HelmSecrets>) {

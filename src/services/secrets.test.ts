@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { describe, expect, it } from "vitest";
+import { observedContainer } from "../../test/support/observed.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import { asSecret, secret, secretFieldValues, serviceSchema } from "./fields.js";
 import { BUILTIN_SERVICES, minioSchema, postgresSchema, qdrantSchema, redisSchema, registrySchema } from "./index.js";
@@ -15,25 +16,8 @@ const config = (sections: Record<string, unknown> = {}): StackConfig => ({
   qdrant: qdrantSchema.parse(sections.qdrant ?? {}),
 });
 
-function container(over: Partial<ObservedContainer>): ObservedContainer {
-  return {
-    id: "x",
-    name: "x",
-    image: "redis:7",
-    imageId: "sha256:x",
-    running: true,
-    state: "running",
-    startedAt: "",
-    labels: {},
-    env: {},
-    cmd: [],
-    ports: [],
-    mounts: [],
-    restart: "no",
-    networks: [],
-    ...over,
-  };
-}
+const container = (over: Partial<ObservedContainer>): ObservedContainer =>
+  observedContainer("x", { image: "redis:7", restart: "no", ...over });
 
 describe("secret fields", () => {
   it("are found through objects, defaults, optionals and refinements", () => {

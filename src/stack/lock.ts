@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, unlinkSync } from "node:fs";
-import { link, lstat, mkdir, readFile, unlink, writeFile } from "node:fs/promises";
+import { link, lstat, mkdir, unlink, writeFile } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EventSink } from "../engine/index.js";
 import { ConflictError, EnvironmentError, messageOf } from "../errors.js";
-import { sleep } from "../util/index.js";
+import { readTextIfExists, sleep } from "../util/index.js";
 
 /** What a lock file holds: who took it, for what, and a token only its owner knows. */
 export interface LockHolder {
@@ -170,14 +170,8 @@ async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
 
 /** The holder of a lock file; undefined when there is none. A file that does not parse is nobody's. */
 async function readHolder(path: string): Promise<LockHolder | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
-  return parseHolder(text);
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : parseHolder(text);
 }
 
 function parseHolder(text: string): LockHolder {

@@ -13,6 +13,7 @@ import {
   type HelmSecrets,
 } from "../helm/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
+import { observedContainer } from "../../test/support/observed.js";
 import { SERVICES } from "../services/index.js";
 import { credentialSources, renderStackEnv, renderValues, valuesWarnings, type LiveStack } from "./values.js";
 
@@ -39,25 +40,7 @@ const ONLY_37 = {
   "enterprise.innerApi.apiKey": "ent-inner",
 };
 
-function container(name: string, over: Partial<ObservedContainer>): ObservedContainer {
-  return {
-    id: name,
-    name,
-    image: "x",
-    imageId: "sha256:x",
-    running: true,
-    state: "running",
-    startedAt: "",
-    labels: {},
-    env: {},
-    cmd: [],
-    ports: [],
-    mounts: [],
-    restart: "unless-stopped",
-    networks: [],
-    ...over,
-  };
-}
+const container = observedContainer;
 
 function stack(input: ConfigInput, containers: ObservedContainer[] = []): LiveStack {
   return { services: SERVICES, config: parseConfig(input), observed: new Map(containers.map((c) => [c.name, c])) };

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { mkdir, readFile, unlink } from "node:fs/promises";
+import { mkdir, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { writeFileAtomic } from "../util/index.js";
+import { readTextIfExists, writeFileAtomic } from "../util/index.js";
 
 /** What dify-local remembers of a data volume it has used: enough to say its data is gone. */
 export interface VolumeEntry {
@@ -43,13 +43,8 @@ export class VolumeRecord {
 
   /** The entry of a volume, when dify-local has used it. */
   async get(volume: string): Promise<VolumeEntry | undefined> {
-    let text: string;
-    try {
-      text = await readFile(this.file(volume), "utf8");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-      throw err;
-    }
+    const text = await readTextIfExists(this.file(volume));
+    if (text === undefined) return undefined;
     try {
       const data = JSON.parse(text) as Partial<VolumeEntry>;
       return { volume, component: String(data.component ?? "?"), since: String(data.since ?? "?") };

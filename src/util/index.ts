@@ -7,6 +7,6 @@ export type { AtomicWriteOptions } from "./atomic-write.js";
 export { deepMerge, isPlainObject } from "./merge.js";
 export { aliasProblem, yamlError, yamlProblem } from "./yaml-error.js";
 export type { YamlProblem } from "./yaml-error.js";
-export { readInputFile, utf8Text } from "./read-file.js";
+export { readInputFile, readTextIfExists, utf8Text } from "./read-file.js";
 export type { InputFile } from "./read-file.js";
 export { Redactor, MASK } from "./redact.js";

@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { open, readFile, type FileHandle } from "node:fs/promises";
 import { isUtf8 } from "node:buffer";
 import { UserError } from "../errors.js";
 
@@ -113,4 +113,14 @@ function firstInvalidByte(bytes: Buffer): number {
     offset += Buffer.byteLength(char, "utf8");
   }
   return offset;
+}
+
+/** A file's UTF-8 text, or undefined when it does not exist; any other failure is thrown as is. */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
 }
