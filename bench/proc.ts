@@ -1,0 +1,94 @@
+/**
+ * One process, timed as a user waits for it: from spawn to exit, with its peak resident memory.
+ * Peak RSS comes from GNU time (`/usr/bin/time -f %M`) when installed; otherwise, for Node
+ * processes only, from a preload that writes `process.resourceUsage().maxRSS` at exit.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { performance } from "node:perf_hooks";
+
+const GNU_TIME = "/usr/bin/time";
+const HAS_GNU_TIME = existsSync(GNU_TIME);
+const RSS_PRELOAD = pathToFileURL(resolve("bench/maxrss.mjs")).href;
+
+export interface Run {
+  ms: number;
+  /** Peak resident set size in kB; undefined when it could not be measured. */
+  rssKb: number | undefined;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Command {
+  cmd: string;
+  args: readonly string[];
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** How peak memory is measured on this machine, for the report. */
+export const RSS_METHOD = HAS_GNU_TIME ? "GNU time %M" : "process.resourceUsage().maxRSS at exit (Node processes only)";
+
+let scratch: string | undefined;
+
+async function rssFile(): Promise<string> {
+  scratch ??= await mkdtemp(join(tmpdir(), "dlb-rss-"));
+  return join(scratch, "rss");
+}
+
+/** Removes the scratch directory of the RSS files. */
+export async function cleanupProc(): Promise<void> {
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+}
+
+/** Runs a command once and measures it. */
+export async function run(c: Command): Promise<Run> {
+  const file = await rssFile();
+  await rm(file, { force: true });
+  const isNode = c.cmd === process.execPath;
+  let cmd = c.cmd;
+  let args = [...c.args];
+  let env: NodeJS.ProcessEnv = { ...process.env, ...c.env };
+  if (HAS_GNU_TIME) {
+    args = ["-f", "%M", "-o", file, cmd, ...args];
+    cmd = GNU_TIME;
+  } else if (isNode) {
+    args = ["--import", RSS_PRELOAD, ...args];
+    env = { ...env, BENCH_RSS_FILE: file };
+  }
+  const t0 = performance.now();
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const child = spawn(cmd, args, { cwd: c.cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", fail);
+    child.on("close", (code) => done({ code, stdout, stderr }));
+  });
+  const ms = performance.now() - t0;
+  return { ms, rssKb: await readRss(file), ...out };
+}
+
+async function readRss(file: string): Promise<number | undefined> {
+  try {
+    // GNU time writes "Command exited with non-zero status N" before the number when the exit is not 0.
+    const last = (await readFile(file, "utf8")).trim().split("\n").at(-1) ?? "";
+    const kb = Number.parseInt(last, 10);
+    return Number.isFinite(kb) ? kb : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Times an in-process piece of work (a baseline made of several steps). */
+export async function timeWork(work: () => Promise<void>): Promise<number> {
+  const t0 = performance.now();
+  await work();
+  return performance.now() - t0;
+}
