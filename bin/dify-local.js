@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher so `npx dify-local` works from a clone once `npm install` has built dist/.
-import { main } from "../dist/cli/main.js";
+// `started` (ms since the process started) lets --timings tell Node's start from module loading.
+const started = performance.now();
+const { main } = await import("../dist/cli/main.js");
 
-process.exitCode = await main(process.argv);
+process.exitCode = await main(process.argv, { started });

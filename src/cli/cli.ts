@@ -4,6 +4,7 @@ import { ExitCode, InterruptedError } from "../errors.js";
 import type { StackOptions } from "../stack/index.js";
 import { Redactor } from "../util/index.js";
 import { JsonSink, PlainSink, TtySink } from "./render.js";
+import { timingSink } from "./timings.js";
 
 /** The flags every command takes. */
 export interface GlobalFlags {
@@ -101,7 +102,8 @@ export class Cli {
 
   /** JSON lines with --json; live rows on a terminal; plain lines otherwise. Secrets masked in each. */
   sink(flags: GlobalFlags): EventSink {
-    return redactingSink(this.rawSink(flags), (text) => this.redact(text));
+    // Each step timed (--timings), then every detail masked on its way out.
+    return redactingSink(timingSink(this.rawSink(flags)), (text) => this.redact(text));
   }
 
   private rawSink(flags: GlobalFlags): EventSink {

@@ -9,6 +9,7 @@ import { registerStatus, registerVerify } from "./commands/status.js";
 import { registerStorage } from "./commands/storage.js";
 import { registerUp } from "./commands/up.js";
 import { registerValues } from "./commands/values.js";
+import { startTimings, type Startup } from "./timings.js";
 
 /** Every verb, in the order `--help` lists them. */
 const COMMANDS: readonly Register[] = [
@@ -24,8 +25,12 @@ const COMMANDS: readonly Register[] = [
   registerRegistry,
 ];
 
-/** The CLI: parses argv, runs the command, and maps errors to exit codes. Returns the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+/**
+ * The CLI: parses argv, runs the command, and maps errors to exit codes. Returns the exit code.
+ * `startup` (from the bin file) tells Node's own start from the loading of the CLI's modules in `--timings`.
+ */
+export async function main(argv: readonly string[], startup?: Startup): Promise<number> {
+  startTimings(argv, startup);
   const cli = new Cli();
   const program = new Command("dify-local")
     .description("Bring up, verify and tear down the local infrastructure for Dify Enterprise Edition.")
@@ -33,6 +38,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .option("--json", "machine-readable output: JSON lines")
     .option("--no-cluster", "leave the kind cluster out: host services only (config: cluster.enabled: false)")
     .option("--verbose", "show stack traces on errors")
+    .option("--timings", "print where the time went at the end, on stderr (also DIFY_LOCAL_TIMINGS=1)")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(cli.redact(s)), writeOut: (s) => process.stdout.write(s) });

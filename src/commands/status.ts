@@ -1,4 +1,5 @@
 import { messageOf } from "../errors.js";
+import { timed } from "../util/index.js";
 import { LABELS } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
@@ -43,7 +44,7 @@ async function serviceStatus(stack: Stack, service: Service): Promise<ServiceSta
   };
   if (!c?.running) return { ...base, health: "unknown" };
   try {
-    await service.probe(stack.contextFor(c));
+    await timed(`probe ${service.name}`, () => service.probe(stack.contextFor(c)));
     return { ...base, health: "healthy" };
   } catch (err) {
     return { ...base, health: "unhealthy", detail: messageOf(err) };

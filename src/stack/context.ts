@@ -20,7 +20,7 @@ import {
   type ObservedContainer,
 } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
-import { deepMerge, Redactor, withTimeout } from "../util/index.js";
+import { deepMerge, Redactor, timed, withTimeout } from "../util/index.js";
 import { acquireLock, lockPath } from "./lock.js";
 import { learnSecrets } from "./redaction.js";
 import { VolumeRecord } from "./volumes.js";
@@ -133,10 +133,10 @@ export class Stack {
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
   static async open(options: StackOptions): Promise<Stack> {
     const redactor = options.redactor ?? new Redactor();
-    const resolved = await resolveConfig(options);
+    const resolved = await timed("config", () => resolveConfig(options));
     options.signal?.throwIfAborted();
     learnSecrets(redactor, resolved.services, resolved.config);
-    const { docker, engine } = await connectDocker(options.env ?? process.env);
+    const { docker, engine } = await timed("engine connect", () => connectDocker(options.env ?? process.env));
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.
     const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
     return new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
@@ -258,7 +258,9 @@ export class Stack {
 
   /** The enabled services' containers as Docker has them, by name: one list call per command. */
   observe(): Promise<Map<string, ObservedContainer>> {
-    this.observed ??= this.runtime.observe(this.services.map((s) => s.settings(this.config).container)).then((found) => {
+    this.observed ??= timed("observe containers", () =>
+      this.runtime.observe(this.services.map((s) => s.settings(this.config).container)),
+    ).then((found) => {
       // The containers' own secrets (an older password, a hand-made container's) are masked too.
       learnSecrets(this.redactor, this.services, this.config, found);
       return found;

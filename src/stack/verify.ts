@@ -1,5 +1,6 @@
 import { clusterChecks } from "../cluster/index.js";
 import type { Check, EventSink } from "../engine/index.js";
+import { timed } from "../util/index.js";
 import type { Service } from "../services/index.js";
 import type { Stack } from "./context.js";
 
@@ -11,7 +12,7 @@ async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
   const what = `container ${name} is running`;
   if (!container?.running)
     return [{ id, ok: false, what, detail: container ? `it is ${container.state}` : "it does not exist", fix: "run `dify-local up`" }];
-  return [{ id, ok: true, what }, ...(await service.checks(stack.contextFor(container)))];
+  return [{ id, ok: true, what }, ...(await timed(`checks ${service.name}`, () => service.checks(stack.contextFor(container))))];
 }
 
 /**

@@ -10,3 +10,5 @@ export type { YamlProblem } from "./yaml-error.js";
 export { readInputFile, readTextIfExists, utf8Text } from "./read-file.js";
 export type { InputFile } from "./read-file.js";
 export { Redactor, MASK } from "./redact.js";
+export { addSpan, lazyModule, recordTimings, recordedSpans, timed, timingsOn } from "./timings.js";
+export type { Span } from "./timings.js";
