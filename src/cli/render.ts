@@ -1,4 +1,4 @@
-import { createLogUpdate } from "log-update";
+import { lazyLogUpdate } from "./log-update.js";
 import type { Check, Event, EventSink, Finding } from "../engine/index.js";
 
 /** JSON lines on stdout, one object per event; scripts read these with `--json`. */
@@ -28,7 +28,7 @@ export class TtySink implements EventSink {
   private readonly rows = new Map<string, Event>();
   private frame = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly update = createLogUpdate(process.stderr);
+  private readonly update = lazyLogUpdate(process.stderr);
 
   emit(event: Event): void {
     const prev = this.rows.get(event.step);

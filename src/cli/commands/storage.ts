@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { storageCopy, storageGet, storageList } from "../../commands/index.js";
 import { UserError } from "../../errors.js";
+import { loadCommand } from "../load.js";
 import type { Cli } from "../cli.js";
 import { table } from "../render.js";
 
@@ -11,6 +11,7 @@ export function registerStorage(program: Command, cli: Cli): void {
     .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given")
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const { storageList } = await loadCommand(() => import("../../commands/index.js"));
       const result = await storageList({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
       cli.result(flags, result, () => {
         if (result.objects.length === 0) cli.out(`no objects in bucket ${result.bucket}${prefix ? ` under ${prefix}` : ""}`);
@@ -28,6 +29,7 @@ export function registerStorage(program: Command, cli: Cli): void {
     .description('upload a local file as KEY (the seed\'s "correct way": never copy into the data directory)')
     .action(async (local: string, key: string, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const { storageCopy } = await loadCommand(() => import("../../commands/index.js"));
       const result = await storageCopy({ ...cli.base(flags), local, key });
       cli.result(flags, result, () => cli.out(`uploaded ${local} to ${result.bucket}/${result.key} (${result.size} bytes)`));
     });
@@ -37,11 +39,12 @@ export function registerStorage(program: Command, cli: Cli): void {
     .option("--force", "overwrite an existing local file")
     .action(async (key: string, local: string | undefined, opts: { force?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
+      if (local === undefined && flags.json)
+        throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", {
+          key: "--json",
+        });
+      const { storageGet } = await loadCommand(() => import("../../commands/index.js"));
       if (local === undefined) {
-        if (flags.json)
-          throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", {
-            key: "--json",
-          });
         process.stdout.write(await storageGet({ ...cli.base(flags), key }));
         return;
       }

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
-import { parsePull, up, type UpResult } from "../../commands/index.js";
+import type { UpResult } from "../../commands/index.js";
+import { loadCommand } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { plural, renderChecks, table } from "../render.js";
 
@@ -13,6 +14,7 @@ export function registerUp(program: Command, cli: Cli): void {
     .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
     .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; wait: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const { up, parsePull } = await loadCommand(() => import("../../commands/index.js"));
       const result = await up({
         ...cli.base(flags),
         sink: cli.sink(flags),

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { values, type ValuesResult } from "../../commands/index.js";
+import type { ValuesResult } from "../../commands/index.js";
+import { loadCommand } from "../load.js";
 import type { Cli } from "../cli.js";
 
 interface ValuesFlags {
@@ -22,6 +23,7 @@ export function registerValues(program: Command, cli: Cli): void {
     )
     .action(async (opts: ValuesFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const { values } = await loadCommand(() => import("../../commands/index.js"));
       const result = await values({
         ...cli.base(flags),
         ...(opts.chart !== undefined ? { chart: opts.chart } : {}),
