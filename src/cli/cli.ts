@@ -1,8 +1,8 @@
 import type { Command } from "commander";
-import { redactingSink, type EventSink } from "../engine/index.js";
+import { redactingSink, type EventSink } from "../engine/events.js";
 import { ExitCode, InterruptedError } from "../errors.js";
 import type { StackOptions } from "../stack/index.js";
-import { Redactor } from "../util/index.js";
+import { Redactor } from "../util/redact.js";
 import { JsonSink, PlainSink, TtySink } from "./render.js";
 import { timingSink } from "./timings.js";
 

@@ -1,4 +1,4 @@
-import { timed } from "../util/index.js";
+import { timed } from "../util/timings.js";
 
 /**
  * A library command module, loaded when its command runs: `--help` and argument errors never load

@@ -1,5 +1,5 @@
 import type { Event, EventSink } from "../engine/index.js";
-import { addSpan, recordTimings, recordedSpans, timingsOn, type Span } from "../util/index.js";
+import { addSpan, recordTimings, recordedSpans, timingsOn, type Span } from "../util/timings.js";
 
 /** When the bin file started running (ms since the process started), to tell Node's start from module loading. */
 export interface Startup {
