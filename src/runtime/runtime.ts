@@ -1,6 +1,5 @@
 import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
-import { extract } from "tar-stream";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
@@ -320,6 +319,8 @@ export class Runtime {
       if (statusOf(err) === 404) return false;
       throw err;
     }
+    // Loaded on first use: only the commands that read files out of containers need it.
+    const { extract } = await import("tar-stream");
     await new Promise<void>((resolve, reject) => {
       const tar = extract();
       tar.on("entry", (header, entry, next) => {

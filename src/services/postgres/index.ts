@@ -1,4 +1,4 @@
-import pg from "pg";
+import type pg from "pg";
 import { z } from "zod";
 import { FatalProbeError, check, type Finding } from "../../engine/index.js";
 import type { ValuesTree } from "../../helm/index.js";
@@ -71,7 +71,11 @@ type Ctx = ServiceContext<PostgresSettings, PostgresLive>;
 /** Runs `body` on a client of the `postgres` maintenance database, logged in with the configured password. */
 async function withClient<T>(ctx: Pick<Ctx, "host" | "settings">, body: (c: pg.Client) => Promise<T>): Promise<T> {
   const { port: p, user, password } = ctx.settings;
-  const client = new pg.Client({
+  // Loaded on first use: commands that never talk to PostgreSQL do not pay for it.
+  const {
+    default: { Client },
+  } = await import("pg");
+  const client = new Client({
     host: ctx.host,
     port: p,
     user,

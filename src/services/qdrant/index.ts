@@ -1,4 +1,4 @@
-import { QdrantClient } from "@qdrant/js-client-rest";
+import type { QdrantClient } from "@qdrant/js-client-rest";
 import type { z } from "zod";
 import { check } from "../../engine/index.js";
 import { withTimeout } from "../../util/index.js";
@@ -32,7 +32,9 @@ function url(ctx: Pick<Ctx, "host" | "settings">): string {
   return `http://${ctx.host}:${ctx.settings.port}`;
 }
 
-function client(ctx: Pick<Ctx, "host" | "settings">): QdrantClient {
+/** A Qdrant client for the local container; the library is loaded on first use. */
+async function client(ctx: Pick<Ctx, "host" | "settings">): Promise<QdrantClient> {
+  const { QdrantClient } = await import("@qdrant/js-client-rest");
   // The key goes in as a header: the client's `apiKey` option prints a warning over plain HTTP,
   // which a loopback connection to a local container is by design. The compatibility check is a
   // version round trip per client; we only need the data calls.
@@ -58,7 +60,7 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
   },
   live: liveQdrant,
   async probe(ctx) {
-    await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
+    await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await client(ctx)).getCollections());
   },
   async checks(ctx) {
     return Promise.all([
@@ -67,7 +69,7 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
         `Qdrant on ${url(ctx)} lists collections with the api-key`,
         "check qdrant.apiKey; `dify-local up` recreates a drifted container",
         async () => {
-          await withTimeout("GET /collections", PROBE_TIMEOUT_MS, client(ctx).getCollections());
+          await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await client(ctx)).getCollections());
         },
       ),
       check(

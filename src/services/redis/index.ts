@@ -1,4 +1,3 @@
-import { Redis } from "ioredis";
 import { z } from "zod";
 import { check } from "../../engine/index.js";
 import { port, secret, serviceSchema } from "../fields.js";
@@ -40,6 +39,8 @@ export async function redisPing(
   ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">,
   password: string | undefined,
 ): Promise<string> {
+  // Loaded on first use: commands that never talk to Redis do not pay for it.
+  const { Redis } = await import("ioredis");
   const client = new Redis({
     host: ctx.host,
     port: ctx.settings.port,
