@@ -172,7 +172,8 @@ async function rotateCredentials(stack: Stack, plan: Plan, progress: Progress): 
   const changes: string[] = [];
   progress.pipelines.push(changes);
   for (const item of plan.items) {
-    const rotate = serviceNamed(stack, item.component).rotate;
+    const service = serviceNamed(stack, item.component);
+    const rotate = service.rotate?.bind(service);
     if (item.action !== "recreate" || !rotate || !item.observed) continue;
     stack.checkpoint();
     const made = await step(

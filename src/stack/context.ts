@@ -100,7 +100,7 @@ export async function resolveConfig(options: StackOptions & { persistCredentials
       ...(options.env ? { env: options.env } : {}),
       persist: options.persistCredentials ?? true,
     });
-    return credentials.underlay as ConfigInput | undefined;
+    return credentials.underlay;
   };
   if (options.config !== undefined && options.configFile === undefined) {
     const input = merged(options.config, options.overrides);
