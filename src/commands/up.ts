@@ -33,6 +33,12 @@ export interface UpOptions extends StackOptions, ExclusiveOptions {
   pull?: "missing" | "always";
   /** Replace containers with the seed's names that were made outside dify-local and differ from the config. */
   recreate?: boolean;
+  /**
+   * `--generate-passwords`: as `credentials: generate` in the config: random passwords and keys
+   * instead of the seed's, kept in the user's config directory; an existing stack is switched to
+   * them (PostgreSQL's password changed in place, the containers recreated, the data kept).
+   */
+  generatePasswords?: boolean;
 }
 
 export interface UpResult {
@@ -81,7 +87,12 @@ function allChanges(progress: Progress): string[] {
 export async function up(options: UpOptions = {}): Promise<UpResult> {
   // Options first, then the configuration: bad input never reaches the engine.
   const pullMode = parsePull(options.pull);
-  const stack = await Stack.open(options);
+  const stack = await Stack.open({
+    ...options,
+    ...(options.generatePasswords ? { overrides: { ...options.overrides, credentials: "generate" as const } } : {}),
+    // A dry run generates in memory and keeps nothing: later commands must not switch to passwords no up applied.
+    persistCredentials: !options.dryRun,
+  });
   if (options.dryRun) return dryRun(stack, options);
   return stack.exclusive("up", options, async () => {
     const progress: Progress = { pipelines: [], warnings: [] };
@@ -109,6 +120,9 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
 
 async function converged(stack: Stack, options: UpOptions & { pull: "missing" | "always" }, progress: Progress): Promise<UpResult> {
   const pullMode = options.pull;
+  const generated = stack.resolved.credentials;
+  if (generated.created && generated.file)
+    stack.sink.emit({ step: "credentials", status: "ok", detail: `generated random passwords and keys, kept in ${generated.file}` });
   const alias = await preflightCluster(stack, false);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
@@ -136,6 +150,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const pulled = await pullImages(stack.runtime, stack.sink, needed, pullMode, stack.signal);
   // With --pull always, a container of ours on an older image id is planned for recreation.
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
+  await rotateCredentials(stack, final, progress);
 
   await converge(stack, final, alias, progress);
   stack.forgetObserved();
@@ -146,6 +161,29 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const warnings = progress.warnings;
   stack.sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
   return { plan: final, changes, warnings, checks, ok, dryRun: false };
+}
+
+/**
+ * Before any container is replaced: the services that keep their credentials in their data
+ * (PostgreSQL) change them in place to the configured ones, through the running containers' old
+ * ones; one that cannot refuses with the steps (nothing has been changed yet).
+ */
+async function rotateCredentials(stack: Stack, plan: Plan, progress: Progress): Promise<void> {
+  const changes: string[] = [];
+  progress.pipelines.push(changes);
+  for (const item of plan.items) {
+    const service = serviceNamed(stack, item.component);
+    const rotate = service.rotate?.bind(service);
+    if (item.action !== "recreate" || !rotate || !item.observed) continue;
+    stack.checkpoint();
+    const made = await step(
+      stack.sink,
+      `${item.component} credentials`,
+      () => rotate(stack.contextFor(item.observed)),
+      (m) => (m.length ? m.join("; ") : "unchanged"),
+    );
+    changes.push(...made.map((m) => `${item.container}: ${m}`));
+  }
 }
 
 /** An interrupted `up`: what it had done, and that the next `up` continues from there. */

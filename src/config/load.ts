@@ -21,6 +21,11 @@ export interface LoadConfigOptions {
   overrides?: ConfigInput;
   /** The schema to validate with; default: the built-in services'. */
   schema?: ConfigSchema;
+  /**
+   * Values layered under the file, given the configuration validated without them (generated
+   * credentials, which depend on its container names): a value the file or the overrides set wins.
+   */
+  underlay?: (config: Config) => Promise<ConfigInput | undefined>;
 }
 
 /** A loaded configuration and where it came from. */
@@ -42,8 +47,15 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   const path = resolve(options.cwd ?? process.cwd(), options.file ?? DEFAULT_CONFIG_FILE);
   const text = await readConfigFile(path, explicit);
   const schema = options.schema ?? configSchema;
-  if (text === undefined) return { config: parseConfig(options.overrides ?? {}, schema), source: undefined };
-  return { config: parseConfigText(text, path, options.overrides, schema), source: path };
+  if (text === undefined) {
+    const input = options.overrides ?? {};
+    const first = parseConfig(input, schema);
+    const under = await options.underlay?.(first);
+    return { config: under ? parseConfig(deepMerge(under, input), schema) : first, source: undefined };
+  }
+  const first = parseConfigText(text, path, options.overrides, schema);
+  const under = await options.underlay?.(first);
+  return { config: under ? parseConfigText(text, path, options.overrides, schema, under) : first, source: path };
 }
 
 /** Validates an in-memory configuration object (the library entry point for tests and scripts). */
@@ -57,9 +69,16 @@ export function parseConfig(input: unknown, schema: ConfigSchema = configSchema)
 export const MAX_ALIAS_COUNT = 100;
 
 /** Parses YAML text and validates it; errors carry `file:line` and the key path. */
-export function parseConfigText(text: string, file = "<config>", overrides?: ConfigInput, schema: ConfigSchema = configSchema): Config {
+export function parseConfigText(
+  text: string,
+  file = "<config>",
+  overrides?: ConfigInput,
+  schema: ConfigSchema = configSchema,
+  underlay?: ConfigInput,
+): Config {
   const data = parseYaml(text, file);
-  const merged = overrides ? deepMerge(data.value, overrides) : data.value;
+  const value = underlay ? deepMerge(underlay, data.value) : data.value;
+  const merged = overrides ? deepMerge(value, overrides) : value;
   const result = schema.safeParse(merged);
   if (result.success) return result.data;
   throw issuesToError(result.error.issues, { doc: data.doc, lineCounter: data.lineCounter, file });

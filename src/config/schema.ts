@@ -67,6 +67,12 @@ const globalShape = {
   bind: ipv4.default("127.0.0.1"),
   /** How long to wait for each service to answer, in seconds. */
   readyTimeout: seconds.default(120),
+  /**
+   * The services' passwords and keys: `seed`, the seed's (devpassword...); `generate`, random ones
+   * kept 0600 in the user's config directory (see `up --generate-passwords`). Unset: the generated
+   * set when one was made for this configuration's containers, else the seed's.
+   */
+  credentials: z.enum(["seed", "generate"]).optional(),
   cluster: clusterSchema.default({}),
 };
 

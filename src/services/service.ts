@@ -97,6 +97,13 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
   probe(ctx: ServiceContext<S, L>): Promise<void>;
   /** Idempotent setup after readiness; returns what it changed (empty when nothing). */
   init?(ctx: ServiceContext<S, L>): Promise<string[]>;
+  /**
+   * Before `up` replaces its container with one of other credentials: changes them in place where
+   * the service keeps them in its data (PostgreSQL's volume keeps the password it was initialised
+   * with), through the running container's current ones; returns what it changed (empty when
+   * nothing needed it). When it cannot, throws a `ConflictError` with the steps and changes nothing.
+   */
+  rotate?(ctx: ServiceContext<S, L>): Promise<string[]>;
   /** Its verify checks, beyond "the container runs". */
   checks(ctx: ServiceContext<S, L>): Promise<Check[]>;
   endpoints(settings: S, hosts: { host: string; cluster: string }): Endpoint[];
@@ -125,6 +132,8 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   probe(ctx: ErasedContext): Promise<void>;
   /** Present when the service has an idempotent init after readiness. */
   init?(ctx: ErasedContext): Promise<string[]>;
+  /** Present when the service keeps credentials in its data: see {@link ServiceDefinition.rotate}. */
+  rotate?(ctx: ErasedContext): Promise<string[]>;
   checks(ctx: ErasedContext): Promise<Check[]>;
   endpoints(config: StackConfig): Endpoint[];
   credentials(config: StackConfig, container: ObservedContainer | undefined): Credential[];
@@ -177,6 +186,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     };
   };
   const init = def.init?.bind(def);
+  const rotate = def.rotate?.bind(def);
   const ports = (config: StackConfig): PortBinding[] =>
     def.container
       .ports(section(config))
@@ -191,6 +201,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     credentialSource: (config, container) => (def.live ? def.live(section(config), container).source : undefined),
     probe: (ctx) => def.probe(context(ctx)),
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
+    ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),
     checks: (ctx) => def.checks(context(ctx)),
     endpoints: (config) => def.endpoints(section(config), { host: probeHost(config), cluster: CLUSTER_HOST }),
     credentials(config, container) {

@@ -21,6 +21,7 @@ import {
 } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
 import { deepMerge, Redactor, timed, withTimeout } from "../util/index.js";
+import { chooseCredentials, type CredentialsChoice } from "./credentials.js";
 import { acquireLock, lockPath } from "./lock.js";
 import { learnSecrets } from "./redaction.js";
 import { VolumeRecord } from "./volumes.js";
@@ -78,25 +79,43 @@ export interface ResolvedConfig {
   source: string | undefined;
   /** Every service of the stack, enabled or not, in order. */
   services: readonly Service[];
+  /** Whose passwords and keys the configuration uses: the seed's, or generated ones (and where they are kept). */
+  credentials: CredentialsChoice;
 }
 
-/** Validates the configuration (bad input never reaches the engine); touches nothing. */
-export async function resolveConfig(options: StackOptions): Promise<ResolvedConfig> {
+/**
+ * Validates the configuration (bad input never reaches the engine); touches nothing but, with
+ * generated credentials asked for and none made yet, their file (unless `persistCredentials` is
+ * false: a dry run). Generated values fill the secret keys the configuration does not set.
+ */
+export async function resolveConfig(options: StackOptions & { persistCredentials?: boolean }): Promise<ResolvedConfig> {
   const services = options.services ?? SERVICES;
   // A caller's own services add their sections; the built-in ones keep their types.
   const schema: ConfigSchema = options.services
     ? (configSchemaFor(Object.fromEntries(services.map((s) => [s.name, s]))) as unknown as ConfigSchema)
     : configSchema;
+  let credentials: CredentialsChoice = { mode: "seed" };
+  const underlay = async (config: Config): Promise<ConfigInput | undefined> => {
+    credentials = await chooseCredentials(config, services, {
+      ...(options.env ? { env: options.env } : {}),
+      persist: options.persistCredentials ?? true,
+    });
+    return credentials.underlay;
+  };
   if (options.config !== undefined && options.configFile === undefined) {
-    return { config: parseConfig(merged(options.config, options.overrides), schema), source: undefined, services };
+    const input = merged(options.config, options.overrides);
+    const first = parseConfig(input, schema);
+    const under = await underlay(first);
+    return { config: under ? parseConfig(merged(under, input), schema) : first, source: undefined, services, credentials };
   }
   const loaded = await loadConfig({
     ...(options.configFile !== undefined ? { file: options.configFile } : {}),
     ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
     overrides: merged(options.config ?? {}, options.overrides),
     schema,
+    underlay,
   });
-  return { ...loaded, services };
+  return { ...loaded, services, credentials };
 }
 
 function merged(a: ConfigInput, b: ConfigInput | undefined): ConfigInput {
@@ -131,7 +150,7 @@ export class Stack {
   }
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
-  static async open(options: StackOptions): Promise<Stack> {
+  static async open(options: StackOptions & { persistCredentials?: boolean }): Promise<Stack> {
     const redactor = options.redactor ?? new Redactor();
     const resolved = await timed("config", () => resolveConfig(options));
     options.signal?.throwIfAborted();

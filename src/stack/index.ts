@@ -9,3 +9,13 @@ export { runChecks, reportChecks } from "./verify.js";
 export { renderValues, serviceValues, renderStackEnv, credentialSources, valuesWarnings } from "./values.js";
 export type { LiveStack } from "./values.js";
 export { learnSecrets, redacting } from "./redaction.js";
+export {
+  chooseCredentials,
+  credentialsFile,
+  loadOrCreateCredentials,
+  randomCredential,
+  readCredentials,
+  secretFields,
+  CREDENTIALS_DIR,
+} from "./credentials.js";
+export type { CredentialsChoice, CredentialsMode, GeneratedCredentials, LoadedCredentials } from "./credentials.js";

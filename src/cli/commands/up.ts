@@ -11,23 +11,30 @@ export function registerUp(program: Command, cli: Cli): void {
     .option("--dry-run", "print the plan and change nothing")
     .addOption(new Option("--pull <mode>", "when to pull images: missing | always").default("missing"))
     .option("--recreate", "replace containers with the seed's names that were made by hand and differ from the config")
+    .option(
+      "--generate-passwords",
+      "random passwords and keys instead of the seed's (as credentials: generate), kept in the user's config directory; switches an existing stack in place",
+    )
     .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
-    .action(async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; wait: boolean }, cmd: Command) => {
-      const flags = cli.flags(cmd);
-      const { up, parsePull } = await loadCommand(() => import("../../commands/index.js"));
-      const result = await up({
-        ...cli.base(flags),
-        sink: cli.sink(flags),
-        signal: cli.interruptible(),
-        dryRun: opts.dryRun ?? false,
-        pull: parsePull(opts.pull),
-        recreate: opts.recreate ?? false,
-        wait: opts.wait,
-      });
-      cli.closeProgress();
-      renderUp(cli, flags, result);
-      if (!result.ok) cli.exitCode = 1;
-    });
+    .action(
+      async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; generatePasswords?: boolean; wait: boolean }, cmd: Command) => {
+        const flags = cli.flags(cmd);
+        const { up, parsePull } = await loadCommand(() => import("../../commands/index.js"));
+        const result = await up({
+          ...cli.base(flags),
+          sink: cli.sink(flags),
+          signal: cli.interruptible(),
+          dryRun: opts.dryRun ?? false,
+          pull: parsePull(opts.pull),
+          recreate: opts.recreate ?? false,
+          generatePasswords: opts.generatePasswords ?? false,
+          wait: opts.wait,
+        });
+        cli.closeProgress();
+        renderUp(cli, flags, result);
+        if (!result.ok) cli.exitCode = 1;
+      },
+    );
 }
 
 function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {

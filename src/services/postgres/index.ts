@@ -2,7 +2,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { FatalProbeError, check, type Finding } from "../../engine/index.js";
 import type { ValuesTree } from "../../helm/index.js";
-import { messageOf } from "../../errors.js";
+import { ConflictError, messageOf } from "../../errors.js";
 import { identifier, port, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 
@@ -92,6 +92,44 @@ async function withClient<T>(ctx: Pick<Ctx, "host" | "settings">, body: (c: pg.C
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/**
+ * Changes the superuser's password in place to the configured one before its container is
+ * recreated with it (POSTGRES_PASSWORD would not change a data directory already initialised):
+ * logs in with the password the running container was started with and runs ALTER USER. Nothing to
+ * do when the configured password already logs in (an earlier `up` changed it and stopped), when
+ * there is no container, or when the user changes too. Refuses with the steps, changing nothing,
+ * when the container is stopped or neither password logs in.
+ */
+export async function rotatePassword(ctx: Ctx): Promise<string[]> {
+  const { settings: c, live, container } = ctx;
+  if (!container || live.source !== "container" || live.password === c.password || live.user !== c.user) return [];
+  if (!container.running) {
+    throw new ConflictError(
+      `${c.container} is ${container.state}: its volume ${c.volume} keeps the old password of ${c.user}, which dify-local changes in place (ALTER USER) only through the running server`,
+      { hint: `start it (docker start ${c.container}) and run dify-local up again; nothing was changed` },
+    );
+  }
+  try {
+    await withClient(ctx, (cl) => cl.query("SELECT 1"));
+    return [];
+  } catch (err) {
+    if (!isAuthFailure(err)) throw err;
+  }
+  try {
+    await withClient({ host: ctx.host, settings: { ...c, password: live.password } }, (cl) =>
+      cl.query(`ALTER USER ${cl.escapeIdentifier(c.user)} WITH PASSWORD ${cl.escapeLiteral(c.password)}`),
+    );
+  } catch (err) {
+    if (!isAuthFailure(err)) throw err;
+    const advice = passwordMismatchAdvice(c);
+    throw new ConflictError(
+      `PostgreSQL rejects both the configured password and the one ${c.container} was started with, so dify-local cannot change it in place: ${advice.why}`,
+      { hint: `${advice.fix}; then run dify-local up again. Nothing was changed` },
+    );
+  }
+  return [`changed the password of ${c.user} in place (ALTER USER; the data in ${c.volume} is kept)`];
 }
 
 /** Databases among `wanted` that do not exist. */
@@ -216,6 +254,7 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
       return missing.map((db) => `created database ${db}`);
     });
   },
+  rotate: rotatePassword,
   async checks(ctx) {
     const c = ctx.settings;
     const auth = await check(
