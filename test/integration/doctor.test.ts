@@ -14,7 +14,7 @@ import pg from "pg";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor } from "../../src/commands/doctor.js";
-import { OperationError, up, values } from "../../src/index.js";
+import { down, OperationError, up, values } from "../../src/index.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 21800;
@@ -75,6 +75,9 @@ describe.skipIf(!inject("engine"))("doctor", () => {
 
   it("a PostgreSQL volume initialised with another password: up fails fast, doctor explains both fixes", async () => {
     const other = testConfig("doctor", BASE, { postgres: { password: "another-password" } });
+    // A new container on the old volume (with its container in place, up would change the password
+    // in place with ALTER USER, through the password that container was started with).
+    await down({ config });
     const err = await up({ config: other }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OperationError);
     // The explanation, not "did not answer within 90s": the readiness loop stopped at the refusal.
