@@ -12,7 +12,7 @@ import { verify as verifyCommand } from "./verify.js";
 // Every command that opens the stack runs through its redaction point: events and errors carry
 // no secret (see `redacting`). `hosts` knows no secret.
 export const up = redacting(upCommand);
-export { parsePull } from "./up.js";
+export { parsePull } from "../engine/index.js";
 export type { UpOptions, UpResult } from "./up.js";
 export const down = redacting(downCommand);
 export type { DownOptions, DownResult } from "./down.js";

@@ -20,8 +20,9 @@ import {
   type Plan,
   type PlanItem,
   type Readiness,
+  parsePull,
 } from "../engine/index.js";
-import { ConflictError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
+import { ConflictError, InterruptedError, OperationError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import { dataLostMessage, runChecks, Stack, type ExclusiveOptions, type StackOptions, type VolumeEntry } from "../stack/index.js";
@@ -59,11 +60,6 @@ export interface UpResult {
 }
 
 /** `--pull`: "missing" (the default) or "always"; anything else is a UserError naming the flag. */
-export function parsePull(pull: unknown): "missing" | "always" {
-  if (pull === undefined) return "missing";
-  if (pull === "missing" || pull === "always") return pull;
-  throw new UserError(`--pull must be missing or always (got ${JSON.stringify(pull)})`, { key: "--pull" });
-}
 
 /**
  * What `up` has done so far, one list of changes per pipeline (services in the plan's order, then

@@ -8,3 +8,5 @@ export { checkPorts, checkCarriedData, pullImages, applyItem, waitReady, FatalPr
 export type { Readiness } from "./converge.js";
 export { portFree, portHolder, portState, airplayNote } from "./ports.js";
 export type { PortState } from "./ports.js";
+export { parsePull } from "./pull-mode.js";
+export type { PullMode } from "./pull-mode.js";

@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import type { UpResult } from "../../commands/index.js";
+import { parsePull } from "../../engine/pull-mode.js";
 import { loadCommand } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { plural, renderChecks, table } from "../render.js";
@@ -19,13 +20,15 @@ export function registerUp(program: Command, cli: Cli): void {
     .action(
       async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; generatePasswords?: boolean; wait: boolean }, cmd: Command) => {
         const flags = cli.flags(cmd);
-        const { up, parsePull } = await loadCommand(() => import("../../commands/index.js"));
+        // Checked before the library is loaded: a bad flag answers at once.
+        const pull = parsePull(opts.pull);
+        const { up } = await loadCommand(() => import("../../commands/index.js"));
         const result = await up({
           ...cli.base(flags),
           sink: cli.sink(flags),
           signal: cli.interruptible(),
           dryRun: opts.dryRun ?? false,
-          pull: parsePull(opts.pull),
+          pull,
           recreate: opts.recreate ?? false,
           generatePasswords: opts.generatePasswords ?? false,
           wait: opts.wait,
