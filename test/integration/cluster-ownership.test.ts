@@ -6,13 +6,12 @@
  * double stand in as in cluster.test.ts; own names and ports.
  */
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CREATED_MARKER } from "../../src/cluster/index.js";
 import { down, RecordingSink, status, up, UserError } from "../../src/index.js";
-import { KubeApiDouble } from "../support/kube-api-double.js";
+import { FAKE_KIND, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
 
 const BASE = 23250;
@@ -25,26 +24,7 @@ const config = testConfig("owner", BASE, {
   qdrant: { enabled: false },
   cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 40, httpsPort: BASE + 41, readyTimeout: 20 },
 });
-const FAKE_KIND = resolve("test/support/fake-kind");
-const savedEnv = {
-  PATH: process.env.PATH,
-  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
-  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
-};
-let api: KubeApiDouble;
-let stateDir: string;
-
-async function removeNodes(): Promise<void> {
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
-  await Promise.all(
-    list.map((n) =>
-      docker
-        .getContainer(n.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined),
-    ),
-  );
-}
+let fake: FakeCluster;
 
 /** `kind ARGS` as a user runs it (the fake kind on PATH). */
 function kind(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -70,27 +50,17 @@ async function marker(): Promise<string | undefined> {
 
 describe.skipIf(!inject("engine"))("down deletes only a cluster dify-local created (fake kind, API double, real engine)", () => {
   beforeAll(async () => {
-    await removeNodes();
     await cleanup(config);
-    stateDir = await mkdtemp(join(tmpdir(), "dlt-fake-kind-owner-"));
-    api = new KubeApiDouble(CLUSTER);
-    process.env.FAKE_KIND_API_SERVER = await api.start();
-    process.env.FAKE_KIND_STATE_DIR = stateDir;
-    process.env.PATH = `${FAKE_KIND}:${savedEnv.PATH ?? ""}`;
+    fake = await startFakeCluster(CLUSTER);
   });
   afterAll(async () => {
-    await removeNodes();
+    await fake.removeNodes();
     await cleanup(config);
-    await api.stop();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await rm(stateDir, { recursive: true, force: true });
+    await fake.stop();
   });
 
   it("a cluster made by someone else: up adopts it, down leaves it running and says so", async () => {
-    const file = join(stateDir, "init-sh-kind.yaml");
+    const file = join(fake.stateDir, "init-sh-kind.yaml");
     await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n");
     expect(await kind(["create", "cluster", "--name", CLUSTER, "--config", file])).toMatchObject({ code: 0 });
 

@@ -6,12 +6,9 @@
  * the host services off the proxy: the nodes' curl to host.docker.internal honours those variables.
  * Same pattern as cluster.test.ts, with its own names and ports.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor, down, up } from "../../src/index.js";
-import { KubeApiDouble } from "../support/kube-api-double.js";
+import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 22800;
@@ -28,47 +25,18 @@ const config = testConfig("proxy", BASE, {
     proxy: { http: PROXY, https: PROXY, noProxy: ["git.corp.example"] },
   },
 });
-const FAKE_KIND = resolve("test/support/fake-kind");
-const savedEnv = {
-  PATH: process.env.PATH,
-  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
-  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
-};
-let api: KubeApiDouble;
-let stateDir: string;
-
-async function removeNodes(): Promise<void> {
-  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
-  await Promise.all(
-    list.map((n) =>
-      docker
-        .getContainer(n.Id)
-        .remove({ force: true, v: true })
-        .catch(() => undefined),
-    ),
-  );
-}
+let fake: FakeCluster;
 
 describe.skipIf(!inject("engine"))("node proxies (fake kind passing them into real node containers)", () => {
   beforeAll(async () => {
-    await removeNodes();
     await cleanup(config);
-    stateDir = await mkdtemp(join(tmpdir(), "dlt-fake-kind-proxy-"));
-    api = new KubeApiDouble(CLUSTER);
-    process.env.FAKE_KIND_API_SERVER = await api.start();
-    process.env.FAKE_KIND_STATE_DIR = stateDir;
-    process.env.PATH = `${FAKE_KIND}:${savedEnv.PATH ?? ""}`;
+    fake = await startFakeCluster(CLUSTER);
   });
   afterAll(async () => {
     await down({ config }).catch(() => undefined);
-    await removeNodes();
+    await fake.removeNodes();
     await cleanup(config);
-    await api.stop();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await rm(stateDir, { recursive: true, force: true });
+    await fake.stop();
   });
 
   it("every node gets the proxy, with the host alias, localhost, cluster names and the kind subnet in NO_PROXY; every check still passes", async () => {

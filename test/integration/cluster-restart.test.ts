@@ -15,13 +15,10 @@
  *   which only recreating the cluster repairs, and `up` never deletes a cluster.
  * Both are faults of issue 8 §2: each ends with verify green and a Redis key written before still there.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { down, up, verify } from "../../src/index.js";
-import { KubeApiDouble } from "../support/kube-api-double.js";
+import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 22400;
@@ -39,25 +36,7 @@ const config = testConfig("restart", BASE, {
 const serviceContainers = [config.registry!.container!, config.redis!.container!];
 const REGISTRY = config.registry!.container!;
 const KEY = "dlt:restart";
-const savedEnv = {
-  PATH: process.env.PATH,
-  FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
-  FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
-};
-let api: KubeApiDouble;
-let stateDir: string;
-
-async function removeNodes(): Promise<void> {
-  const nodes = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${CLUSTER}`] }) });
-  await Promise.all(
-    nodes.map((n) =>
-      docker
-        .getContainer(n.Id)
-        .remove({ force: true })
-        .catch(() => undefined),
-    ),
-  );
-}
+let fake: FakeCluster;
 
 /** A node's /etc/hosts, read through the archive API (no exec, so nothing is changed by reading). */
 async function etcHosts(node: string): Promise<string> {
@@ -94,12 +73,7 @@ async function kindGateway(): Promise<string> {
 describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node restart (fake kind, API double, real engine)", () => {
   beforeAll(async () => {
     await cleanup(config);
-    await removeNodes();
-    stateDir = await mkdtemp(join(tmpdir(), "dlt-restart-kind-"));
-    api = new KubeApiDouble(CLUSTER);
-    process.env.FAKE_KIND_API_SERVER = await api.start();
-    process.env.FAKE_KIND_STATE_DIR = stateDir;
-    process.env.PATH = `${resolve("test/support/fake-kind")}:${savedEnv.PATH ?? ""}`;
+    fake = await startFakeCluster(CLUSTER);
     const result = await up({ config });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
     await withRedis((r) => r.set(KEY, "written before the faults"));
@@ -107,14 +81,9 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
   afterAll(async () => {
     // down deletes the cluster (through the fake kind) and a kind network dify-local made.
     await down({ config }).catch(() => undefined);
-    await removeNodes();
+    await fake.removeNodes();
     await cleanup(config);
-    await api.stop();
-    for (const [k, v] of Object.entries(savedEnv)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
-    await rm(stateDir, { recursive: true, force: true });
+    await fake.stop();
   });
 
   it("publishes every host port on 127.0.0.1 and the kind gateway only, never on all addresses", async () => {

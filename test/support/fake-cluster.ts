@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { KubeApiDouble } from "./kube-api-double.js";
+import { docker } from "./stack.js";
+
+/** The fake `kind` executable's folder, put first on PATH while a test runs. */
+export const FAKE_KIND = resolve("test/support/fake-kind");
+
+/** A test's kind cluster: the fake `kind` on PATH, its state folder, and the Kubernetes API double it points kubeconfigs at. */
+export interface FakeCluster {
+  api: KubeApiDouble;
+  /** Where the fake kind records the configs it was given and its calls. */
+  stateDir: string;
+  /** Removes the cluster's node containers (any state). */
+  removeNodes(): Promise<void>;
+  /** Stops the API double, restores PATH and the fake's variables, removes the state folder. */
+  stop(): Promise<void>;
+}
+
+/** Removes every node container of the kind cluster `name`. */
+export async function removeNodes(name: string): Promise<void> {
+  const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`io.x-k8s.kind.cluster=${name}`] }) });
+  await Promise.all(
+    list.map((n) =>
+      docker
+        .getContainer(n.Id)
+        .remove({ force: true, v: true })
+        .catch(() => undefined),
+    ),
+  );
+}
+
+/**
+ * Starts the API double for cluster `name` and points the fake kind at it (FAKE_KIND_API_SERVER,
+ * FAKE_KIND_STATE_DIR, PATH), after removing any node of that name left from an earlier run.
+ */
+export async function startFakeCluster(name: string): Promise<FakeCluster> {
+  const saved = {
+    PATH: process.env.PATH,
+    FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
+    FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
+  };
+  await removeNodes(name);
+  const stateDir = await mkdtemp(join(tmpdir(), `dlt-fake-kind-${name}-`));
+  const api = new KubeApiDouble(name);
+  process.env.FAKE_KIND_API_SERVER = await api.start();
+  process.env.FAKE_KIND_STATE_DIR = stateDir;
+  process.env.PATH = `${FAKE_KIND}:${saved.PATH ?? ""}`;
+  return {
+    api,
+    stateDir,
+    removeNodes: () => removeNodes(name),
+    async stop() {
+      await api.stop();
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      await rm(stateDir, { recursive: true, force: true });
+    },
+  };
+}
