@@ -9,19 +9,9 @@ import { SERVICES } from "../services/index.js";
 import { renderValues } from "../stack/index.js";
 import { loadValuesFile, mergeValuesFile, mergeValuesText } from "./merge.js";
 import { flattenValues, valueAt } from "./values.js";
+import { TEST_CHART_SECRETS } from "../../test/support/chart-secrets.js";
 
-const SECRETS = {
-  appSecretKey: "app-key",
-  enterpriseAppSecretKey: "ent-key",
-  adminAPIsSecretKeySalt: "salt",
-  passwordEncryptionKey: "aes-key",
-  innerApiKey: "inner-key",
-  apiInnerApiKey: "api-inner",
-  sandboxApiKey: "sandbox-key",
-  pluginDaemonApiKey: "daemon-key",
-  pluginConnectorApiKey: "connector-key",
-  enterpriseInnerApiKey: "ent-inner",
-};
+const SECRETS = TEST_CHART_SECRETS;
 const V37 = renderValues({ services: SERVICES, config: parseConfig({}), observed: new Map() }, { chart: "3.7", secrets: SECRETS });
 
 /** A user's values.yaml in the chart's own style, with the layout yaml's serializer would not reproduce. */

@@ -1,34 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseConfig, type ConfigInput } from "../config/index.js";
-import {
-  detectChart,
-  flattenValues,
-  formatKeyPath,
-  parseChart,
-  valueAt,
-  valuesYaml,
-  VALUES_MARKER,
-  ENV_MARKER,
-  type HelmSecrets,
-} from "../helm/index.js";
+import { detectChart, flattenValues, formatKeyPath, parseChart, valueAt, valuesYaml, VALUES_MARKER, ENV_MARKER } from "../helm/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import { observedContainer } from "../../test/support/observed.js";
 import { SERVICES } from "../services/index.js";
 import { credentialSources, renderStackEnv, renderValues, valuesWarnings, type LiveStack } from "./values.js";
+import { TEST_CHART_SECRETS } from "../../test/support/chart-secrets.js";
 
-const SECRETS: HelmSecrets = {
-  appSecretKey: "app-key",
-  enterpriseAppSecretKey: "ent-key",
-  adminAPIsSecretKeySalt: "salt",
-  passwordEncryptionKey: "aes-key",
-  innerApiKey: "inner-key",
-  apiInnerApiKey: "api-inner",
-  sandboxApiKey: "sandbox-key",
-  pluginDaemonApiKey: "daemon-key",
-  pluginConnectorApiKey: "connector-key",
-  enterpriseInnerApiKey: "ent-inner",
-};
+const SECRETS = TEST_CHART_SECRETS;
 
 /** Chart 3.7's keys beyond the common ones: its built-in MinIO switched off and its per-service inner API keys. */
 const ONLY_37 = {
