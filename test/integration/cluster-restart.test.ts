@@ -15,10 +15,10 @@
  *   which only recreating the cluster repairs, and `up` never deletes a cluster.
  * Both are faults of issue 8 §2: each ends with verify green and a Redis key written before still there.
  */
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { down, up, verify } from "../../src/index.js";
 import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
+import { withRedis } from "../support/clients.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 22400;
@@ -53,16 +53,6 @@ function aliasLine(hosts: string): string | undefined {
   return hosts.split("\n").find((l) => l.trim().split(/\s+/).slice(1).includes(ALIAS));
 }
 
-async function withRedis<T>(body: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: "127.0.0.1", port: BASE + 2, password: "devpassword", lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    return await body(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
 async function kindGateway(): Promise<string> {
   const info = (await docker.getNetwork("kind").inspect()) as { IPAM: { Config: Array<{ Gateway?: string }> } };
   const gateway = info.IPAM.Config.map((c) => c.Gateway).find((g) => g?.includes("."));
@@ -76,7 +66,7 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     fake = await startFakeCluster(CLUSTER);
     const result = await up({ config });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
-    await withRedis((r) => r.set(KEY, "written before the faults"));
+    await withRedis(BASE + 2, (r) => r.set(KEY, "written before the faults"));
   });
   afterAll(async () => {
     // down deletes the cluster (through the fake kind) and a kind network dify-local made.
@@ -133,7 +123,7 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     expect(fixed.checks.filter((c) => !c.ok)).toEqual([]);
     expect(aliasLine(await etcHosts(WORKER))).toBe(`${gateway}\t${ALIAS}`);
     expect((await verify({ config })).ok).toBe(true);
-    expect(await withRedis((r) => r.get(KEY))).toBe("written before the faults");
+    expect(await withRedis(BASE + 2, (r) => r.get(KEY))).toBe("written before the faults");
   });
 
   it("the registry's link to the kind network removed by hand: verify names it, up restores it (the network itself is kept by the engine)", async () => {
@@ -155,6 +145,6 @@ describe.skipIf(!inject("engine"))("cluster safety: published ports, and a node 
     expect(Object.keys((await docker.getContainer(REGISTRY).inspect()).NetworkSettings.Networks)).toContain("kind");
     expect(fixed.checks.filter((c) => !c.ok)).toEqual([]);
     expect((await verify({ config })).ok).toBe(true);
-    expect(await withRedis((r) => r.get(KEY))).toBe("written before the faults");
+    expect(await withRedis(BASE + 2, (r) => r.get(KEY))).toBe("written before the faults");
   });
 });

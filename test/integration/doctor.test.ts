@@ -9,12 +9,12 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse, stringify } from "yaml";
-import * as Minio from "minio";
 import pg from "pg";
 import { pack } from "tar-stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor } from "../../src/commands/doctor.js";
 import { down, OperationError, up, values } from "../../src/index.js";
+import { seedS3 } from "../support/clients.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 21800;
@@ -102,14 +102,7 @@ describe.skipIf(!inject("engine"))("doctor", () => {
   });
 
   it("a removed bucket policy, and a file copied into the data directory", async () => {
-    const s3 = new Minio.Client({
-      endPoint: "127.0.0.1",
-      port: BASE + 3,
-      useSSL: false,
-      accessKey: "minioadmin",
-      secretKey: "minioadmin123",
-      pathStyle: true,
-    });
+    const s3 = seedS3(BASE + 3);
     await s3.putObject("dify", "assets/icon.png", Buffer.from("through S3"));
     await s3.setBucketPolicy("dify", "");
     // What the seed warns against: a file put straight into /data/dify (docker cp).
@@ -189,14 +182,7 @@ describe.skipIf(!inject("engine"))("doctor", () => {
   });
 
   it("a missing bucket", async () => {
-    const s3 = new Minio.Client({
-      endPoint: "127.0.0.1",
-      port: BASE + 3,
-      useSSL: false,
-      accessKey: "minioadmin",
-      secretKey: "minioadmin123",
-      pathStyle: true,
-    });
+    const s3 = seedS3(BASE + 3);
     const objects: string[] = [];
     for await (const o of s3.listObjectsV2("dify", "", true) as AsyncIterable<{ name?: string }>) if (o.name) objects.push(o.name);
     await s3.removeObjects("dify", objects);

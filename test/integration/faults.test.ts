@@ -13,9 +13,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer, connect, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as Minio from "minio";
 import pg from "pg";
-import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor, down, OperationError, RecordingSink, up, verify, type ConfigInput } from "../../src/index.js";
@@ -23,6 +21,7 @@ import { resolveEngine } from "../../src/runtime/index.js";
 import { lockDir } from "../../src/stack/index.js";
 import { CliChild } from "../support/cli-child.js";
 import { removeImage } from "../support/images.js";
+import { seedS3, withRedis } from "../support/clients.js";
 import { cleanup, docker, namesOf, testConfig } from "../support/stack.js";
 
 const BASE = 23300;
@@ -49,24 +48,7 @@ async function sql<T extends pg.QueryResultRow>(query: string, params: unknown[]
   }
 }
 
-async function withRedis<T>(body: (r: Redis) => Promise<T>): Promise<T> {
-  const redis = new Redis({ host: "127.0.0.1", port: BASE + 2, password: "devpassword", lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    return await body(redis);
-  } finally {
-    redis.disconnect();
-  }
-}
-
-const s3 = new Minio.Client({
-  endPoint: "127.0.0.1",
-  port: BASE + 3,
-  useSSL: false,
-  accessKey: "minioadmin",
-  secretKey: "minioadmin123",
-  pathStyle: true,
-});
+const s3 = seedS3(BASE + 3);
 
 /** A row committed (autocommit: committed when the INSERT returns). */
 async function writeRow(v: string): Promise<void> {
@@ -75,7 +57,7 @@ async function writeRow(v: string): Promise<void> {
 }
 
 async function writeKey(key: string, value: string): Promise<void> {
-  await withRedis((r) => r.set(key, value));
+  await withRedis(BASE + 2, (r) => r.set(key, value));
   written.keys.set(key, value);
 }
 
@@ -94,7 +76,7 @@ async function streamText(stream: NodeJS.ReadableStream): Promise<string> {
 async function expectDataIntact(): Promise<void> {
   const rows = await sql<{ v: string }>("SELECT v FROM faults ORDER BY v");
   expect(rows.map((r) => r.v)).toEqual([...written.rows].sort());
-  for (const [key, value] of written.keys) expect(await withRedis((r) => r.get(key)), key).toBe(value);
+  for (const [key, value] of written.keys) expect(await withRedis(BASE + 2, (r) => r.get(key)), key).toBe(value);
   for (const [key, body] of written.objects) expect(await streamText(await s3.getObject("dify", key)), key).toBe(body);
 }
 
