@@ -3,6 +3,7 @@ import { isMap, isNode, LineCounter, parseDocument, type Document } from "yaml";
 import type { z, ZodIssue } from "zod";
 import { UserError } from "../errors.js";
 import { aliasProblem, deepMerge, isPlainObject, yamlProblem } from "../util/index.js";
+import { interpolateEnv, keyPath } from "./interpolate.js";
 import { readConfigFile } from "./read.js";
 import { configSchema, type Config, type ConfigInput } from "./schema.js";
 
@@ -26,6 +27,8 @@ export interface LoadConfigOptions {
    * credentials, which depend on its container names): a value the file or the overrides set wins.
    */
   underlay?: (config: Config) => Promise<ConfigInput | undefined>;
+  /** Where `${NAME}` in the file's values is read from; default: process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A loaded configuration and where it came from. */
@@ -53,9 +56,10 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
     const under = await options.underlay?.(first);
     return { config: under ? parseConfig(deepMerge(under, input), schema) : first, source: undefined };
   }
-  const first = parseConfigText(text, path, options.overrides, schema);
+  const env = options.env ?? process.env;
+  const first = parseConfigText(text, path, options.overrides, schema, undefined, env);
   const under = await options.underlay?.(first);
-  return { config: under ? parseConfigText(text, path, options.overrides, schema, under) : first, source: path };
+  return { config: under ? parseConfigText(text, path, options.overrides, schema, under, env) : first, source: path };
 }
 
 /** Validates an in-memory configuration object (the library entry point for tests and scripts). */
@@ -68,20 +72,26 @@ export function parseConfig(input: unknown, schema: ConfigSchema = configSchema)
 /** How many nodes aliases may expand to (the yaml library's `maxAliasCount`): enough for any real config, far too few for an alias bomb. */
 export const MAX_ALIAS_COUNT = 100;
 
-/** Parses YAML text and validates it; errors carry `file:line` and the key path. */
+/**
+ * Parses YAML text, replaces `${NAME}` in its values from `env` (see {@link interpolateEnv}) and
+ * validates it; errors carry `file:line` and the key path.
+ */
 export function parseConfigText(
   text: string,
   file = "<config>",
   overrides?: ConfigInput,
   schema: ConfigSchema = configSchema,
   underlay?: ConfigInput,
+  env: NodeJS.ProcessEnv = process.env,
 ): Config {
   const data = parseYaml(text, file);
-  const value = underlay ? deepMerge(underlay, data.value) : data.value;
+  const where = { doc: data.doc, lineCounter: data.lineCounter, file };
+  const own = interpolateEnv(data.value, env, (path) => `${file}${lineOf(where, path)}: `) as Record<string, unknown>;
+  const value = underlay ? deepMerge(underlay, own) : own;
   const merged = overrides ? deepMerge(value, overrides) : value;
   const result = schema.safeParse(merged);
   if (result.success) return result.data;
-  throw issuesToError(result.error.issues, { doc: data.doc, lineCounter: data.lineCounter, file });
+  throw issuesToError(result.error.issues, where);
 }
 
 /**
@@ -134,9 +144,7 @@ function fullPath(issue: ZodIssue): Array<string | number> {
 }
 
 function formatPath(issue: ZodIssue): string {
-  const path = fullPath(issue);
-  if (path.length === 0) return "<root>";
-  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? p : `.${p}`)).join("");
+  return keyPath(fullPath(issue));
 }
 
 function describe(issue: ZodIssue): string {

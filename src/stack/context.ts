@@ -114,6 +114,7 @@ export async function resolveConfig(options: StackOptions & { persistCredentials
     overrides: merged(options.config ?? {}, options.overrides),
     schema,
     underlay,
+    ...(options.env ? { env: options.env } : {}),
   });
   return { ...loaded, services, credentials };
 }

@@ -82,6 +82,7 @@ describe.skipIf(!inject("engine"))(
       ["a cluster name longer than kind allows", `cluster:\n  name: dify-${"k".repeat(46)}\n`, "cluster.name", 2],
       ["a huge timeout", "readyTimeout: 1e12\n", "readyTimeout", 1],
       ["a duplicate key", `redis:\n  port: ${BASE + 2}\n  port: ${BASE + 12}\n`, "redis.port", 3],
+      ["a password from an unset environment variable", "postgres:\n  password: ${DLT_BADCLI_UNSET}\n", "postgres.password", 2],
     ];
     it.each(YAML)("--config with %s: stderr names file:line and the key, --json carries the key", async (_label, snippet, key, n) => {
       const { text, line } = overBase(snippet, base);
