@@ -87,7 +87,14 @@ function rows(results: readonly Summary[], nodeId: string): string[][] {
   ]);
 }
 
-const HEAD = ["what", "median", "min", "max", "vs node -e 0", "peak RSS"];
+const head = (results: readonly Summary[], nodeId: string): string[] => [
+  "what",
+  "median",
+  "min",
+  "max",
+  `vs ${nodeId === "node" ? "node -e 0" : (results.find((r) => r.id === nodeId)?.label ?? nodeId)}`,
+  "peak RSS",
+];
 const TARGET_HEAD = ["target", "measured", "limit", "met"];
 
 function textTable(headers: string[], body: string[][]): string {
@@ -104,7 +111,7 @@ function mdTable(headers: string[], body: string[][]): string {
 const targetRows = (t: readonly TargetResult[]) => t.map((r) => [r.what, r.measured, r.limit, r.met ? "yes" : "**MISSED**"]);
 
 export function terminalReport(results: readonly Summary[], targets: readonly TargetResult[], nodeId: string): string {
-  return `${textTable(HEAD, rows(results, nodeId))}\n\n${textTable(
+  return `${textTable(head(results, nodeId), rows(results, nodeId))}\n\n${textTable(
     TARGET_HEAD,
     targetRows(targets).map((r) => r.map((c) => c.replace(/\*/g, ""))),
   )}`;
@@ -132,7 +139,7 @@ export function markdownReport(
     "",
     `${ctx.runs} runs of each (median, min, max of the wall time from spawn to exit); ${machine}.`,
     "",
-    mdTable(HEAD, rows(results, nodeId)),
+    mdTable(head(results, nodeId), rows(results, nodeId)),
     "",
     mdTable(TARGET_HEAD, targetRows(targets)),
     "",
@@ -142,10 +149,10 @@ export function markdownReport(
   ].join("\n");
 }
 
-/** Writes `<stamp>.json` and `<stamp>.md` under bench/results/, and the same as latest.json / latest.md. */
-export async function writeResults(dir: string, stamp: string, json: object, markdown: string): Promise<string[]> {
+/** Writes `<stamp>.json` and `<stamp>.md` under bench/results/, and the same as `<name>.json` / `<name>.md` (latest.* by default). */
+export async function writeResults(dir: string, stamp: string, json: object, markdown: string, name = "latest"): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const files = [`${stamp}.json`, `${stamp}.md`, "latest.json", "latest.md"].map((f) => join(dir, f));
+  const files = [`${stamp}.json`, `${stamp}.md`, `${name}.json`, `${name}.md`].map((f) => join(dir, f));
   const text = `${JSON.stringify(json, null, 2)}\n`;
   await Promise.all(files.map((f) => writeFile(f, f.endsWith(".json") ? text : markdown)));
   return files;

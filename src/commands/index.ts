@@ -4,7 +4,12 @@ import { down as downCommand } from "./down.js";
 import { info as infoCommand } from "./info.js";
 import { registryList as registryListCommand } from "./registry.js";
 import { status as statusCommand } from "./status.js";
-import { storageCopy as storageCopyCommand, storageGet as storageGetCommand, storageList as storageListCommand } from "./storage.js";
+import {
+  storageCopy as storageCopyCommand,
+  storageGet as storageGetCommand,
+  storageList as storageListCommand,
+  storageObjects as storageObjectsCommand,
+} from "./storage.js";
 import { up as upCommand } from "./up.js";
 import { values as valuesCommand } from "./values.js";
 import { verify as verifyCommand } from "./verify.js";
@@ -28,6 +33,7 @@ export type { RegistryRepository } from "./registry.js";
 export const doctor = redacting(doctorCommand);
 export type { DoctorResult } from "./doctor.js";
 export const storageList = redacting(storageListCommand);
+export const storageObjects = redacting(storageObjectsCommand);
 export const storageCopy = redacting(storageCopyCommand);
 export const storageGet = redacting(storageGetCommand);
 export type {
@@ -38,6 +44,8 @@ export type {
   StorageCopyResult,
   StorageGetOptions,
   StorageGetFileResult,
+  StorageObjects,
+  StorageReadResult,
 } from "./storage.js";
 export { hosts, hostsLine, HOSTS_BEGIN, HOSTS_END } from "./hosts.js";
 export type { HostsOptions, HostsResult } from "./hosts.js";

@@ -1,12 +1,13 @@
 import { lstat, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Stats } from "node:fs";
-import type { Readable } from "node:stream";
+import type { Readable, Transform } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
-import { listAllObjects, liveMinioCredentials, minioClient, type ListedObject } from "../services/index.js";
+import type { EventSink } from "../engine/index.js";
+import { iterateObjects, liveMinioCredentials, minioClient, type ListedObject } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
-import { writeFileAtomic } from "../util/index.js";
+import { byteMeter, writeFileAtomic } from "../util/index.js";
 
 /** One object in the bucket, as `storage ls` lists it. */
 export type StorageObject = ListedObject;
@@ -46,6 +47,23 @@ export interface StorageGetOptions extends StackOptions {
   force?: boolean;
 }
 
+/** An object being downloaded to no file: its bytes as a stream (the CLI pipes it to stdout). */
+export interface StorageReadResult {
+  bucket: string;
+  key: string;
+  /** Bytes, as the server announced them. */
+  size: number;
+  /** The object's bytes; read it to the end or destroy it. */
+  body: Readable;
+}
+
+/** The objects under a prefix, one page in memory at a time. */
+export interface StorageObjects {
+  bucket: string;
+  /** In key order; iterating it lists page after page. */
+  objects: AsyncGenerator<StorageObject>;
+}
+
 export interface StorageGetFileResult {
   /** The absolute path written. */
   written: string;
@@ -57,21 +75,31 @@ const MAX_KEY_BYTES = 1024;
 
 /**
  * Every object in the MinIO bucket under `prefix`, recursively and over all pages (the seed's
- * `mc ls --recursive local/dify`), through the S3 API with the container's live credentials.
+ * `mc ls --recursive local/dify`), through the S3 API with the container's live credentials, as
+ * they come: memory holds one page whatever the bucket holds.
  */
-export async function storageList(options: StorageListOptions = {}): Promise<StorageListResult> {
+export async function storageObjects(options: StorageListOptions = {}): Promise<StorageObjects> {
   const prefix = options.prefix === undefined || options.prefix === "" ? "" : checkKey(options.prefix, "prefix");
   const pageSize = options.pageSize ?? 1000;
   if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)
     throw new UserError(`pageSize must be an integer from 1 to 1000 (got ${pageSize})`, { key: "pageSize" });
   const s3 = await openStorage(options);
-  let objects: StorageObject[];
-  try {
-    objects = await listAllObjects(s3.client, s3.bucket, prefix, pageSize);
-  } catch (err) {
-    throw s3Error(err, s3, "list objects");
+  async function* objects(): AsyncGenerator<StorageObject> {
+    try {
+      yield* iterateObjects(s3.client, s3.bucket, prefix, pageSize);
+    } catch (err) {
+      throw s3Error(err, s3, "list objects");
+    }
   }
-  return { bucket: s3.bucket, objects };
+  return { bucket: s3.bucket, objects: objects() };
+}
+
+/** {@link storageObjects}, collected into one list. */
+export async function storageList(options: StorageListOptions = {}): Promise<StorageListResult> {
+  const { bucket, objects } = await storageObjects(options);
+  const all: StorageObject[] = [];
+  for await (const o of objects) all.push(o);
+  return { bucket, objects: all };
 }
 
 /**
@@ -89,8 +117,11 @@ export async function storageCopy(options: StorageCopyOptions): Promise<StorageC
   try {
     const { size } = await handle.stat();
     const s3 = await openStorage(options);
+    const step = `upload ${key}`;
+    const meter = metered(s3.sink, step, size);
     try {
-      const uploaded = await s3.client.putObject(s3.bucket, key, handle.createReadStream({ autoClose: false }), size);
+      const uploaded = await s3.client.putObject(s3.bucket, key, handle.createReadStream({ autoClose: false }).pipe(meter), size);
+      s3.sink.emit({ step, status: "ok", detail: `${size} bytes` });
       return { bucket: s3.bucket, key, size, etag: uploaded.etag };
     } catch (err) {
       throw s3Error(err, s3, `upload ${options.local} to ${key}`);
@@ -101,36 +132,42 @@ export async function storageCopy(options: StorageCopyOptions): Promise<StorageC
 }
 
 /**
- * Downloads the object `key`. With `local`, writes it there (through a temporary file renamed into
- * place, so a failed download leaves nothing behind) and refuses to replace an existing file
- * unless `force`; without `local`, returns the bytes (the CLI writes them to stdout).
+ * Downloads the object `key`, streaming. With `local`, writes it there (through a temporary file
+ * renamed into place, so a failed download leaves nothing behind) and refuses to replace an
+ * existing file unless `force`; without `local`, returns the open stream of its bytes (the CLI
+ * pipes it to stdout). Memory stays that of a few chunks whatever the object's size; progress
+ * (bytes of total) goes to the sink.
  */
 export async function storageGet(options: StorageGetOptions & { local: string }): Promise<StorageGetFileResult>;
-export async function storageGet(options: StorageGetOptions & { local?: undefined }): Promise<Buffer>;
-export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer>;
-export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | Buffer> {
+export async function storageGet(options: StorageGetOptions & { local?: undefined }): Promise<StorageReadResult>;
+export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | StorageReadResult>;
+export async function storageGet(options: StorageGetOptions): Promise<StorageGetFileResult | StorageReadResult> {
   const key = checkKey(options.key, "key");
   const target =
     options.local === undefined
       ? undefined
       : await localTarget(options.local, resolve(options.cwd ?? process.cwd(), options.local), key, options.force ?? false);
   const s3 = await openStorage(options);
-  let body: Readable;
+  let response: Readable & { headers?: Record<string, string | string[] | undefined> };
   try {
-    body = await s3.client.getObject(s3.bucket, key);
+    response = await s3.client.getObject(s3.bucket, key);
   } catch (err) {
     throw s3Error(err, s3, `download ${key}`, key);
   }
-  if (target === undefined) {
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of body) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
-    } catch (err) {
-      throw s3Error(err, s3, `download ${key}`, key);
-    }
-    return Buffer.concat(chunks);
-  }
+  const size = Number(response.headers?.["content-length"] ?? 0);
+  const step = `download ${key}`;
+  const body = response.pipe(metered(s3.sink, step, size));
+  // A broken download is the S3 error it is, whoever reads the stream.
+  response.on("error", (err) => body.destroy(s3Error(err, s3, `download ${key}`, key)));
+  body.on("end", () => s3.sink.emit({ step, status: "ok", detail: `${size} bytes` }));
+  if (target === undefined) return { bucket: s3.bucket, key, size, body };
   return writeDownload(body, target, key);
+}
+
+/** Counts bytes through a copy and tells the sink, as image pulls do (a byte bar on a terminal). */
+function metered(sink: EventSink, step: string, total: number): Transform {
+  sink.emit({ step, status: "start" });
+  return byteMeter((current) => sink.emit({ step, status: "progress", progress: { current, total } }));
 }
 
 /**
@@ -166,6 +203,8 @@ interface Storage {
   bucket: string;
   /** The S3 endpoint, for messages. */
   endpoint: string;
+  /** The command's progress sink (redacting). */
+  sink: EventSink;
 }
 
 /**
@@ -187,6 +226,7 @@ async function openStorage(options: StackOptions): Promise<Storage> {
     client: await minioClient({ host: stack.host, settings }, liveMinioCredentials(settings, container)),
     bucket: settings.bucket,
     endpoint: `http://${stack.host}:${settings.port}`,
+    sink: stack.sink,
   };
 }
 

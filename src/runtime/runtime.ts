@@ -1,3 +1,4 @@
+import { StringDecoder } from "node:string_decoder";
 import type Docker from "dockerode";
 import { PassThrough } from "node:stream";
 import { OperationError, messageOf } from "../errors.js";
@@ -8,6 +9,29 @@ import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./
 export interface PullProgress {
   current: number;
   total: number;
+}
+
+/** One regular file found in a container. */
+export interface ListedFile {
+  /** Relative to the listed directory. */
+  path: string;
+  size: number;
+}
+
+/** What `listFiles` found; `complete` is false when it stopped at a limit. */
+export interface FileListing {
+  files: ListedFile[];
+  complete: boolean;
+  /** How it listed: `find` inside the container, or the archive API's tar headers. */
+  via: "find" | "archive";
+}
+
+/** Bounds for listing a container's files. */
+export interface ListLimits {
+  /** Stop after this many files (default 200,000). */
+  maxFiles?: number;
+  /** Stop after this long (default 10 s). */
+  timeoutMs?: number;
 }
 
 export interface ExecResult {
@@ -293,24 +317,77 @@ export class Runtime {
   }
 
   /**
-   * Regular files under a directory of a container, relative to it, through the archive API
-   * (works on images without a shell or `find`). Bodies are skipped, not kept.
+   * Regular files under a directory of a container (paths relative to it, with sizes): names and
+   * sizes only, never contents, so the cost does not grow with the data. Asks `find` inside the
+   * container; on an image without it (or without `-printf`), reads the archive API's tar headers
+   * and discards the bodies, which the engine still sends. Stops early, with `complete: false`, at
+   * `maxFiles` entries or after `timeoutMs`. Undefined when the directory does not exist.
    */
-  async listFiles(id: string, dir: string): Promise<string[]> {
-    const files: string[] = [];
-    // The archive's first component is the directory's own name.
-    await this.walkArchive(id, dir, false, (name, type) => {
-      if (type === "file") files.push(name.split("/").slice(1).join("/"));
+  async listFiles(id: string, dir: string, limits: ListLimits = {}): Promise<FileListing | undefined> {
+    const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000) };
+    const viaFind = await this.listWithFind(id, dir, bound);
+    if (viaFind !== undefined) return viaFind;
+    const files: ListedFile[] = [];
+    let complete = true;
+    const found = await this.walkArchive(id, dir, false, (name, type, _body, size) => {
+      // The archive's first component is the directory's own name.
+      if (type === "file") files.push({ path: name.split("/").slice(1).join("/"), size });
+      if (files.length < bound.maxFiles && Date.now() < bound.deadline) return true;
+      complete = false;
+      return false;
     });
-    return files;
+    return found ? { files, complete, via: "archive" } : undefined;
   }
 
-  /** Streams `GET /containers/{id}/archive` through a tar reader; false when the path does not exist. */
+  /** `find DIR -type f -printf '%s %P\0'`, streamed and parsed as it comes; undefined when find cannot list DIR. */
+  private async listWithFind(id: string, dir: string, bound: { maxFiles: number; deadline: number }): Promise<FileListing | undefined> {
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: ["find", dir, "-type", "f", "-printf", "%s %P\\0"],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({ hijack: true, stdin: false });
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(stream, out, new PassThrough().resume());
+    const files: ListedFile[] = [];
+    let complete = true;
+    let rest = "";
+    // Paths are bytes; a character can straddle two chunks.
+    const decoder = new StringDecoder("utf8");
+    const timer = setTimeout(() => stop(), Math.max(0, bound.deadline - Date.now()));
+    const stop = (): void => {
+      complete = false;
+      stream.destroy();
+    };
+    out.on("data", (chunk: Buffer) => {
+      const records = (rest + decoder.write(chunk)).split("\0");
+      rest = records.pop() ?? "";
+      for (const record of records) {
+        const space = record.indexOf(" ");
+        files.push({ path: record.slice(space + 1), size: Number(record.slice(0, space)) });
+        if (files.length >= bound.maxFiles) return stop();
+      }
+    });
+    await new Promise<void>((resolve) => {
+      stream.on("end", resolve);
+      stream.on("close", resolve);
+      stream.on("error", () => resolve());
+    });
+    clearTimeout(timer);
+    if (!complete) return { files, complete, via: "find" };
+    const { ExitCode } = await exec.inspect();
+    return ExitCode === 0 ? { files, complete, via: "find" } : undefined;
+  }
+
+  /**
+   * Streams `GET /containers/{id}/archive` through a tar reader; false when the path does not
+   * exist. `visit` returning false stops the walk (the rest of the archive is not read).
+   */
   private async walkArchive(
     id: string,
     path: string,
     withBodies: boolean,
-    visit: (name: string, type: string | null | undefined, body: Buffer | undefined) => void,
+    visit: (name: string, type: string | null | undefined, body: Buffer | undefined, size: number) => boolean | void,
   ): Promise<boolean> {
     let stream: NodeJS.ReadableStream;
     try {
@@ -327,7 +404,12 @@ export class Runtime {
         const chunks: Buffer[] = [];
         if (withBodies) entry.on("data", (c: unknown) => chunks.push(Buffer.from(c as Uint8Array)));
         entry.on("end", () => {
-          visit(header.name, header.type, withBodies ? Buffer.concat(chunks) : undefined);
+          if (visit(header.name, header.type, withBodies ? Buffer.concat(chunks) : undefined, header.size ?? 0) === false) {
+            (stream as NodeJS.ReadableStream & { destroy(): void }).destroy();
+            tar.destroy();
+            resolve();
+            return;
+          }
           next();
         });
         entry.resume();

@@ -26,6 +26,8 @@ export {
   minioClient,
   liveMinioCredentials,
   listAllObjects,
+  iterateObjects,
+  strayFiles,
   minioFindings,
   MINIO_DATA_DIR,
   anonymousPolicy,

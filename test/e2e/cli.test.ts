@@ -169,7 +169,7 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     expect(cp.code, cp.stderr).toBe(0);
     expect(cp.stdout).toBe("uploaded pkg.difypkg to dify/plugin_packages/pkg.difypkg (12 bytes)\n");
     const ls = await cli(["storage", "ls", "plugin_packages/"]);
-    expect(ls.stdout).toMatch(/^plugin_packages\/pkg\.difypkg\s+12\s+\d{4}-/m);
+    expect(ls.stdout).toMatch(/^LAST MODIFIED\s+SIZE {2}KEY\n\d{4}-\S+\s+12 {2}plugin_packages\/pkg\.difypkg\n$/);
     const get = await cli(["storage", "get", "plugin_packages/pkg.difypkg"]);
     expect(get.stdout).toBe("plugin bytes");
     const missing = await cli(["storage", "cp", "nope.difypkg", "x"]);

@@ -86,7 +86,12 @@ describe.skipIf(!inject("engine"))("the README's safety claims, through the CLI"
     expect(cp.stdout).toBe(`uploaded odd.txt to dify/${key} (20 bytes)\n`);
     const ls = await cli(["storage", "ls", "--json", "a+b/"]);
     expect(ls.code, ls.stderr).toBe(0);
-    expect((JSON.parse(ls.stdout) as { objects: Array<{ key: string }> }).objects.map((o) => o.key)).toEqual([key]);
+    // One JSON object per line, as many lines as objects.
+    const lines = ls.stdout
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; bucket: string; key: string; size: number });
+    expect(lines).toEqual([expect.objectContaining({ type: "object", bucket: "dify", key, size: 20 })]);
     const get = await cli(["storage", "get", key]);
     expect(get.code, get.stderr).toBe(0);
     expect(get.stdout).toBe("odd key, same bytes\n");

@@ -104,10 +104,13 @@ describe.skipIf(!inject("engine"))("doctor", () => {
   it("a removed bucket policy, and a file copied into the data directory", async () => {
     const s3 = seedS3(BASE + 3);
     await s3.putObject("dify", "assets/icon.png", Buffer.from("through S3"));
+    await s3.putObject("dify", "privkeys/t1/private.pem", Buffer.from("through S3"));
     await s3.setBucketPolicy("dify", "");
-    // What the seed warns against: a file put straight into /data/dify (docker cp).
+    // What the seed warns against: a file put straight into /data/dify (docker cp), also one whose
+    // name begins with an existing key (a backup beside the object).
     const tar = pack();
     tar.entry({ name: "copied-directly.difypkg" }, "raw bytes");
+    tar.entry({ name: "privkeys/t1/private.pem.bak" }, "raw bytes");
     tar.finalize();
     await docker.getContainer(names.minio).putArchive(tar as unknown as NodeJS.ReadableStream, { path: "/data/dify" });
 
@@ -118,7 +121,9 @@ describe.skipIf(!inject("engine"))("doctor", () => {
     });
     const stray = found.find((x) => x.id === "minio.direct-files");
     expect(stray?.what).toContain("/data/dify/copied-directly.difypkg");
+    expect(stray?.what).toContain("/data/dify/privkeys/t1/private.pem.bak");
     expect(stray?.what).not.toContain("icon.png");
+    expect(stray?.what).not.toContain("xl.meta");
     expect(stray?.fix).toContain("dify-local storage cp LOCAL_FILE copied-directly.difypkg");
   });
 

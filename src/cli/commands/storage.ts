@@ -1,28 +1,32 @@
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import { loadCommand } from "../load.js";
-import type { Cli } from "../cli.js";
-import { table } from "../render.js";
+import type { Cli, GlobalFlags } from "../cli.js";
+import type { EventSink } from "../../engine/events.js";
 
 export function registerStorage(program: Command, cli: Cli): void {
+  // A byte bar for people on a terminal; scripts (--json, or stderr not a terminal) get only the result.
+  const progress = (flags: GlobalFlags): { sink?: EventSink } => (flags.json || !process.stderr.isTTY ? {} : { sink: cli.sink(flags) });
   const storage = program.command("storage").description("objects in the MinIO bucket, through S3 with the live credentials");
   storage
     .command("ls [prefix]")
-    .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given")
+    .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given; --json: one object per line")
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { storageList } = await loadCommand(() => import("../../commands/index.js"));
-      const result = await storageList({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
-      cli.result(flags, result, () => {
-        if (result.objects.length === 0) cli.out(`no objects in bucket ${result.bucket}${prefix ? ` under ${prefix}` : ""}`);
-        else
-          cli.out(
-            table(
-              ["KEY", "SIZE", "LAST MODIFIED"],
-              result.objects.map((o) => [o.key, String(o.size), o.lastModified]),
-            ),
-          );
-      });
+      const { storageObjects } = await loadCommand(() => import("../../commands/index.js"));
+      const { bucket, objects } = await storageObjects({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
+      // Printed as they come, one page in memory: a bucket of millions lists in constant memory.
+      // Fixed-width columns first and the key last (as `mc ls`), so no row waits for the widest.
+      let count = 0;
+      for await (const o of objects) {
+        if (flags.json) cli.out(JSON.stringify({ type: "object", bucket, ...o }));
+        else {
+          if (count === 0) cli.out(`${"LAST MODIFIED".padEnd(24)}  ${"SIZE".padStart(12)}  KEY`);
+          cli.out(`${o.lastModified.padEnd(24)}  ${String(o.size).padStart(12)}  ${o.key}`);
+        }
+        count++;
+      }
+      if (count === 0 && !flags.json) cli.out(`no objects in bucket ${bucket}${prefix ? ` under ${prefix}` : ""}`);
     });
   storage
     .command("cp <local> <key>")
@@ -30,7 +34,8 @@ export function registerStorage(program: Command, cli: Cli): void {
     .action(async (local: string, key: string, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
       const { storageCopy } = await loadCommand(() => import("../../commands/index.js"));
-      const result = await storageCopy({ ...cli.base(flags), local, key });
+      const result = await storageCopy({ ...cli.base(flags), ...progress(flags), local, key });
+      cli.closeProgress();
       cli.result(flags, result, () => cli.out(`uploaded ${local} to ${result.bucket}/${result.key} (${result.size} bytes)`));
     });
   storage
@@ -45,10 +50,24 @@ export function registerStorage(program: Command, cli: Cli): void {
         });
       const { storageGet } = await loadCommand(() => import("../../commands/index.js"));
       if (local === undefined) {
-        process.stdout.write(await storageGet({ ...cli.base(flags), key }));
+        const { body } = await storageGet({ ...cli.base(flags), ...progress(flags), key });
+        await toStdout(body);
+        cli.closeProgress();
         return;
       }
-      const result = await storageGet({ ...cli.base(flags), key, local, force: opts.force ?? false });
+      const result = await storageGet({ ...cli.base(flags), ...progress(flags), key, local, force: opts.force ?? false });
+      cli.closeProgress();
       cli.result(flags, result, () => cli.out(`wrote ${result.written} (${result.size} bytes)`));
     });
+}
+
+/** Streams to stdout with its backpressure; a reader that stops early (`| head`) ends the download quietly. */
+async function toStdout(body: NodeJS.ReadableStream & { destroy(): void }): Promise<void> {
+  const { pipeline } = await import("node:stream/promises");
+  try {
+    await pipeline(body, process.stdout);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EPIPE") return body.destroy();
+    throw err;
+  }
 }

@@ -78,21 +78,42 @@ export interface ListedObject {
  * key already decoded (the client hands back NextMarker still URL-encoded). The tests' MinIO
  * stand-in cannot issue V2 tokens at all.
  */
-export async function listAllObjects(client: Minio.Client, bucket: string, prefix = "", pageSize = 1000): Promise<ListedObject[]> {
-  const objects: ListedObject[] = [];
+export async function* iterateObjects(client: Minio.Client, bucket: string, prefix = "", pageSize = 1000): AsyncGenerator<ListedObject> {
   let marker = "";
   for (;;) {
     const page = await client.listObjectsQuery(bucket, prefix, marker, { Delimiter: "", MaxKeys: pageSize });
+    let last: string | undefined;
     for (const o of page.objects) {
-      if (o.name !== undefined)
-        objects.push({ key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() });
+      if (o.name === undefined) continue;
+      last = o.name;
+      yield { key: o.name, size: o.size ?? 0, lastModified: (o.lastModified ?? new Date(0)).toISOString() };
     }
-    if (!page.isTruncated) return objects;
-    const last = objects.at(-1)?.key;
+    if (!page.isTruncated) return;
     // A truncated page that moves no further would restart the listing, forever.
     if (last === undefined || last === marker) throw new Error("the listing was truncated without new keys");
     marker = last;
   }
+}
+
+/** Every object under `prefix`, collected (see `iterateObjects`, which holds one page at a time). */
+export async function listAllObjects(client: Minio.Client, bucket: string, prefix = "", pageSize = 1000): Promise<ListedObject[]> {
+  const objects: ListedObject[] = [];
+  for await (const o of iterateObjects(client, bucket, prefix, pageSize)) objects.push(o);
+  return objects;
+}
+
+/**
+ * The files of a bucket's data directory that no object key accounts for. MinIO keeps an object
+ * in a directory named by its key (`KEY/xl.meta`, `KEY/<uuid>/part.1`); its old FS mode kept the
+ * object as the file `KEY` itself. Anything else was put there by hand, including `x.pem.bak`
+ * beside the object `x.pem`. Pure; linear in the paths (each file looks up its own ancestors).
+ */
+export function strayFiles(files: readonly string[], keys: ReadonlySet<string>): string[] {
+  return files.filter((f) => {
+    if (keys.has(f)) return false;
+    for (let i = f.indexOf("/"); i !== -1; i = f.indexOf("/", i + 1)) if (keys.has(f.slice(0, i))) return false;
+    return true;
+  });
 }
 
 async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
@@ -114,7 +135,12 @@ export interface MinioDoctorFacts {
   access: string;
   /** Files in the bucket's data directory that no object key accounts for. */
   strayFiles: string[];
+  /** False when the data directory was too large to list within the doctor's bounds: strays may be missing. */
+  listedAll?: boolean;
 }
+
+/** How long and how far the doctor reads the data directory: it runs when something is wrong, so it must stay quick. */
+const STRAY_LIMITS = { timeoutMs: 10_000, maxFiles: 200_000 };
 
 async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
   const { bucket: name } = ctx.settings;
@@ -122,14 +148,25 @@ async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
     const client = await minioClient(ctx, ctx.live);
     const bucketExists = await client.bucketExists(name);
     if (!bucketExists) return { bucketExists, access: "none", strayFiles: [] };
-    const policy = await currentPolicy(client, name);
-    const keys = (await listAllObjects(client, name)).map((o) => o.key);
     // The data directory is MinIO's, not a filesystem for us: a file there that no object key
     // accounts for was copied in directly (the seed's "DO NOT copy files directly to /data/dify/").
-    // Object storage keeps each object under a path that starts with its key (MinIO: KEY/xl.meta).
-    const files = ctx.container ? await ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`) : [];
-    const strayFiles = files.filter((f) => !keys.some((k) => f === k || f.startsWith(k)));
-    return { bucketExists, access: classifyPolicy(name, policy), strayFiles };
+    // Names and sizes only, read while the keys are listed.
+    const [policy, keys, listing] = await Promise.all([
+      currentPolicy(client, name),
+      (async () => {
+        const set = new Set<string>();
+        for await (const o of iterateObjects(client, name)) set.add(o.key);
+        return set;
+      })(),
+      ctx.container ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, STRAY_LIMITS) : undefined,
+    ]);
+    const files = (listing?.files ?? []).map((f) => f.path);
+    return {
+      bucketExists,
+      access: classifyPolicy(name, policy),
+      strayFiles: strayFiles(files, keys).sort(),
+      ...(listing && !listing.complete ? { listedAll: false } : {}),
+    };
   } catch (err) {
     return { error: messageOf(err), bucketExists: false, access: "none", strayFiles: [] };
   }
@@ -170,6 +207,14 @@ export function minioFindings(c: MinioSettings, f: MinioDoctorFacts): Finding[] 
           fix: "dify-local up (sets the bucket policy as `mc anonymous set` does)",
         },
   );
+  if (f.listedAll === false)
+    out.push({
+      id: "minio.direct-files-bound",
+      severity: "warning",
+      what: `the data directory /data/${name} is too large to check for hand-copied files within ${STRAY_LIMITS.timeoutMs / 1000} s or ${STRAY_LIMITS.maxFiles} files; the check stopped early`,
+      why: "files copied into the data directory by hand may be among those not read",
+      fix: `docker exec ${container} find /data/${name} -type f ! -name xl.meta ! -name 'part.*'`,
+    });
   if (f.strayFiles.length > 0) {
     const shown = f.strayFiles.slice(0, 5).map((p) => `${MINIO_DATA_DIR}/${name}/${p}`);
     out.push({

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench:scale` (issue 14): a command's cost must not grow with the data the user stores.
+ * Times `doctor`, `verify`, `storage ls` and `storage get` as a user runs them (the bin, whole
+ * processes) on a MinIO-only stack, first with an empty bucket, then with 10,000 small objects, then
+ * with 1 GB more in large objects, all in one run; prints the table, writes
+ * bench/results/scale-latest.{md,json}, and exits 1 when a target is missed:
+ * - doctor and verify within 1.2x of their empty-bucket time;
+ * - storage ls linear in the objects (10,000 objects at most 1.2x the per-object cost of 2,000);
+ * - peak memory of every command under 100 MB, whatever the data.
+ * Its own names and ports (24000-24009) and scratch directory; removes what it made.
+ */
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm, truncate, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { stringify } from "yaml";
+import { cleanupProc, run, type Command } from "./proc.js";
+import { evaluate, markdownReport, summarise, terminalReport, writeResults, type Measured, type Target } from "./report.js";
+import { seedS3 } from "../test/support/clients.js";
+import { cleanup, testConfig } from "../test/support/stack.js";
+
+const RUNS = Math.max(1, Number(process.env.BENCH_RUNS ?? 3));
+const BIN = resolve("bin/dify-local.js");
+const BASE = 24000;
+const config = testConfig("benchscale", BASE, {
+  postgres: { enabled: false },
+  redis: { enabled: false },
+  qdrant: { enabled: false },
+  registry: { enabled: false },
+});
+const SMALL = 10_000;
+const FEW = 2_000;
+const LARGE_OBJECTS = 4;
+const LARGE_BYTES = 256 * 1024 * 1024;
+
+interface Phase {
+  id: string;
+  label: string;
+}
+
+const commands = (dir: string, out: string, key: string): Array<{ id: string; label: string; command: Command }> => [
+  { id: "doctor", label: "doctor", command: { cmd: process.execPath, args: [BIN, "doctor"], cwd: dir } },
+  { id: "verify", label: "verify", command: { cmd: process.execPath, args: [BIN, "verify"], cwd: dir } },
+  { id: "ls", label: "storage ls", command: { cmd: process.execPath, args: [BIN, "storage", "ls"], cwd: dir } },
+  {
+    id: "get",
+    label: "storage get KEY FILE",
+    command: { cmd: process.execPath, args: [BIN, "storage", "get", key, out, "--force"], cwd: dir },
+  },
+];
+
+async function measurePhase(phase: Phase, dir: string, key: string): Promise<Measured[]> {
+  const out = join(dir, "out.bin");
+  const list = commands(dir, out, key);
+  const measured = list.map((c): Measured => ({
+    id: `${c.id}-${phase.id}`,
+    label: `${c.label}, ${phase.label}`,
+    command: c.label,
+    dl: true,
+    samples: [],
+    rssKb: [],
+  }));
+  for (let round = 0; round <= RUNS; round++) {
+    process.stderr.write(`${phase.label}: ${round === 0 ? "warm-up round" : `round ${round}/${RUNS}`}\n`);
+    for (const [i, c] of list.entries()) {
+      const r = await run(c.command);
+      // doctor exits 1 when it finds something; the bucket is healthy here, so any failure is the bench's.
+      if (r.code !== 0) throw new Error(`${c.label} (${phase.label}) exited ${r.code}\n${r.stdout}\n${r.stderr}`);
+      if (round === 0) continue;
+      measured[i]?.samples.push(r.ms);
+      measured[i]?.rssKb.push(r.rssKb);
+    }
+  }
+  await rm(out, { force: true });
+  return measured;
+}
+
+/** Puts `count` small objects (spread over prefixes as Dify's are), 16 at a time. */
+async function fill(from: number, count: number): Promise<void> {
+  const s3 = seedS3(BASE + 3);
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < from + count) {
+      const n = next++;
+      await s3.putObject("dify", `files/t${n % 50}/${n}.txt`, Buffer.from(`object ${n}\n`));
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+}
+
+async function fillLarge(dir: string): Promise<string> {
+  const s3 = seedS3(BASE + 3);
+  const file = join(dir, "large.bin");
+  await writeFile(file, "");
+  await truncate(file, LARGE_BYTES);
+  for (let i = 0; i < LARGE_OBJECTS; i++)
+    await s3.putObject("dify", `plugin_packages/large-${i}.difypkg`, createReadStream(file), LARGE_BYTES);
+  await rm(file);
+  return `plugin_packages/large-0.difypkg`;
+}
+
+const TARGETS: Target[] = [
+  { what: "doctor, 10,000 objects <= 1.2x empty bucket", kind: "ratio", scenario: "doctor-10k", baseline: "doctor-empty", limit: 1.2 },
+  { what: "doctor, + 1 GB <= 1.2x empty bucket", kind: "ratio", scenario: "doctor-1g", baseline: "doctor-empty", limit: 1.2 },
+  { what: "verify, 10,000 objects <= 1.2x empty bucket", kind: "ratio", scenario: "verify-10k", baseline: "verify-empty", limit: 1.2 },
+  { what: "verify, + 1 GB <= 1.2x empty bucket", kind: "ratio", scenario: "verify-1g", baseline: "verify-empty", limit: 1.2 },
+  {
+    what: `storage ls linear: ${SMALL} objects <= 1.2 x ${SMALL / FEW} x the time of ${FEW}`,
+    kind: "ratio",
+    scenario: "ls-10k",
+    baseline: "ls-2k",
+    limit: 1.2 * (SMALL / FEW),
+  },
+  { what: "peak RSS of every command <= 100 MB", kind: "rss", limit: 100 },
+];
+
+async function main(): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), "dlb-scale-"));
+  await writeFile(join(dir, "dify-local.yaml"), stringify(config));
+  const measured: Measured[] = [];
+  try {
+    await cleanup(config);
+    const up = await run({ cmd: process.execPath, args: [BIN, "up", "--no-cluster"], cwd: dir });
+    if (up.code !== 0) throw new Error(`up failed:\n${up.stderr}`);
+    const s3 = seedS3(BASE + 3);
+    await s3.putObject("dify", "probe/one.txt", Buffer.from("one object to get\n"));
+    measured.push(...(await measurePhase({ id: "empty", label: "empty bucket" }, dir, "probe/one.txt")));
+    await fill(0, FEW);
+    measured.push(...(await measurePhase({ id: "2k", label: `${FEW} objects` }, dir, "probe/one.txt")));
+    await fill(FEW, SMALL - FEW);
+    measured.push(...(await measurePhase({ id: "10k", label: `${SMALL} objects` }, dir, "probe/one.txt")));
+    const largeKey = await fillLarge(dir);
+    measured.push(...(await measurePhase({ id: "1g", label: `${SMALL} objects + 1 GB` }, dir, largeKey)));
+  } finally {
+    await cleanup(config);
+    await rm(dir, { recursive: true, force: true });
+    await cleanupProc();
+  }
+  const results = measured.map(summarise);
+  const targets = evaluate(TARGETS, results);
+  const ctx = {
+    date: new Date().toISOString(),
+    runs: RUNS,
+    machine: { node: process.version },
+    notes: [
+      "A MinIO-only stack (the other services disabled), so the bucket is all that changes between phases.",
+      `Phases in one run: an empty bucket (one object to get), ${FEW} then ${SMALL} small objects, then ${LARGE_OBJECTS} x ${LARGE_BYTES / 1024 / 1024} MB more; \`storage get\` fetches the largest object in the last phase.`,
+      "MinIO is the test stand-in (s3rver behind SigV4 verification), so absolute times are the stand-in's.",
+    ],
+  };
+  console.log(`\n${terminalReport(results, targets, "doctor-empty")}\n`);
+  const stamp = `scale-${ctx.date.replace(/[:.]/g, "-")}`;
+  const files = await writeResults(
+    resolve("bench/results"),
+    stamp,
+    { ...ctx, results, targets },
+    markdownReport(ctx, results, targets, "doctor-empty", ""),
+    "scale-latest",
+  );
+  console.log(`written: ${files.join(", ")}`);
+  const missed = targets.filter((t) => !t.met);
+  if (missed.length) console.log(`\n${missed.length} target${missed.length > 1 ? "s" : ""} missed`);
+  return missed.length ? 1 : 0;
+}
+
+process.exitCode = await main();
