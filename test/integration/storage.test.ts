@@ -158,7 +158,8 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
 
   it("streams a large object both ways, with byte progress to the sink", async () => {
     const big = join(dir, "big.bin");
-    const content = randomBytes(24 * 1024 * 1024);
+    // Over the client's 64 MB part size: a multipart upload.
+    const content = randomBytes(80 * 1024 * 1024);
     await writeFile(big, content);
     const events: Event[] = [];
     const sink = { emit: (e: Event) => void events.push(e) };
