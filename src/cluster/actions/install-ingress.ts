@@ -56,7 +56,7 @@ export const installIngress: ClusterAction = {
     }
     const manifest = await cluster.ingressManifest();
     const label = manifestLabel(manifest);
-    const applied = await applyManifest(kube, manifest, manifest.objects, state.record);
+    const applied = await applyManifest(kube, manifest, state.record);
     const workloads = workloadsOf(manifest.objects).filter((w) => !applied.skipped.includes(describeObject(w)));
     await waitWorkloads(kube, workloads, readyTimeout, signal);
     await writeRecord(kube, {

@@ -82,14 +82,9 @@ export interface ApplyOutcome {
  * A Job is a one-off: a finished one is left alone, and one the record's digest says already ran
  * (and its ttlSecondsAfterFinished removed) is not created again.
  */
-export async function applyManifest(
-  kube: KubeApi,
-  manifest: IngressManifest,
-  objects: readonly ManifestObject[],
-  record?: IngressRecord,
-): Promise<ApplyOutcome> {
+export async function applyManifest(kube: KubeApi, manifest: IngressManifest, record?: IngressRecord): Promise<ApplyOutcome> {
   const out: ApplyOutcome = { created: [], configured: [], unchanged: 0, skipped: [] };
-  for (const obj of objects) {
+  for (const obj of manifest.objects) {
     const before = await kube.readObject(obj);
     if (obj.kind === "Job") {
       if (!before && record?.sha256 === manifest.digest) {
