@@ -232,6 +232,10 @@ describe.skipIf(!inject("engine"))("the ingress controller (fake kind, API doubl
     const failing = (await verify({ config: nginx() })).checks.find((c) => c.id === "cluster.ingress.ready");
     expect(failing).toMatchObject({ ok: false });
     expect(failing?.detail).toContain("ImagePullBackOff");
+    const finding = (await doctor({ config: nginx() })).findings.find((f) => f.id === "cluster.ingress.ready");
+    expect(finding).toMatchObject({ severity: "error" });
+    expect(finding?.what).toContain(`ImagePullBackOff (image ${UNPULLABLE})`);
+    expect(finding?.why).toContain("an image the nodes cannot pull");
 
     const result = await up({ config: nginx() });
     expect(result.changes).toEqual(["ingress: configured Deployment ingress-nginx/ingress-nginx-controller"]);
