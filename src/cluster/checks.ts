@@ -3,6 +3,7 @@ import { messageOf } from "../errors.js";
 import type { LabelledContainer } from "../runtime/index.js";
 import type { Cluster } from "./cluster.js";
 import { CERTS_D, HOST_ALIAS } from "./files.js";
+import { ingressChecks } from "./ingress/checks.js";
 import { KIND_NETWORK } from "./wiring.js";
 
 /** A host port pods must reach at host.docker.internal, with the config key it comes from. */
@@ -26,7 +27,7 @@ export async function clusterChecks(cluster: Cluster, hostPorts: readonly Servic
   }
   const perNode = await Promise.all((await cluster.nodes()).map((node) => nodeChecks(cluster, node, hostPorts)));
   const network = cluster.config.registry.enabled ? [await registryOnNetwork(cluster)] : [];
-  return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat(), ...network];
+  return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat(), ...network, ...(await ingressChecks(cluster))];
 }
 
 async function registryOnNetwork(cluster: Cluster): Promise<Check> {

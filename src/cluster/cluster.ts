@@ -1,6 +1,8 @@
 import type { Config } from "../config/index.js";
 import { OperationError, messageOf } from "../errors.js";
 import type { LabelledContainer, Runtime } from "../runtime/index.js";
+import { cacheDir } from "../util/index.js";
+import { loadManifest, manifestSource, pinToIngressNode, type IngressManifest } from "./ingress/manifest.js";
 import { Kind } from "./kind.js";
 import { KubeApi } from "./kube.js";
 import { KIND_LABELS } from "./wiring.js";
@@ -26,11 +28,14 @@ export class Cluster {
   private clusters: Promise<string[]> | undefined;
   private nodeList: Promise<LabelledContainer[]> | undefined;
   private api: Promise<KubeApi> | undefined;
+  private manifest: Promise<IngressManifest> | undefined;
 
   constructor(
     readonly config: Config,
     readonly runtime: Runtime,
     readonly kind: Kind = new Kind(),
+    /** Where the ingress manifest is cached (`env`) and a relative manifest path starts (`cwd`). */
+    private readonly place: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
   ) {
     this.name = config.cluster.name;
     this.contextName = `kind-${this.name}`;
@@ -54,6 +59,19 @@ export class Cluster {
   kube(): Promise<KubeApi> {
     this.api ??= this.kind.kubeconfig(this.name).then((yaml) => KubeApi.open(yaml, this.contextName));
     return this.api;
+  }
+
+  /**
+   * The ingress controller's manifest (`cluster.ingress`), loaded once per command: read from its
+   * file, or from the cache, or downloaded; checked against its sha256; its host-port workloads
+   * pinned to the ingress node (see {@link pinToIngressNode}).
+   */
+  ingressManifest(): Promise<IngressManifest> {
+    this.manifest ??= loadManifest(manifestSource(this.config, this.place.cwd), { cache: cacheDir(this.place.env) }).then((m) => ({
+      ...m,
+      objects: pinToIngressNode(m.objects),
+    }));
+    return this.manifest;
   }
 
   /** The control-plane node container, when the cluster has one. */

@@ -1,7 +1,7 @@
 export { Kind, runKind, parseKindVersion, versionAtLeast, MIN_KIND_VERSION, KIND_INSTALL_HINT } from "./kind.js";
 export type { KindRunner, RunResult } from "./kind.js";
-export { KubeApi } from "./kube.js";
-export type { NodeReadiness, ConfigMapData } from "./kube.js";
+export { KubeApi, FIELD_MANAGER } from "./kube.js";
+export type { NodeReadiness, ConfigMapData, ObjectRef } from "./kube.js";
 export { rolloutMissing } from "./kube.js";
 export { Cluster, CREATED_MARKER } from "./cluster.js";
 export {
@@ -24,6 +24,9 @@ export {
   runAction,
   CLUSTER_CREATE_ACTIONS,
   CLUSTER_WIRE_ACTIONS,
+  CLUSTER_ADDON_ACTIONS,
+  installIngress,
+  manifestLabel,
   createCluster,
   waitNodesReady,
   wireNodes,
@@ -33,3 +36,21 @@ export {
 export type { ClusterAction, ClusterActionContext, ActionResult } from "./actions/index.js";
 export { nodeProxyEnv, bothCases, nodeProxyFinding } from "./proxy.js";
 export type { ProxyEnv } from "./proxy.js";
+export {
+  INGRESS_NGINX,
+  INGRESS_NODE_LABEL,
+  loadManifest,
+  manifestSource,
+  manifestClasses,
+  parseManifest,
+  pinToIngressNode,
+  sha256Hex,
+} from "./ingress/manifest.js";
+export type { IngressManifest, ManifestObject, ManifestSource } from "./ingress/manifest.js";
+export { INGRESS_RECORD, readRecord, recordWorkloads, installedClass, describeObject } from "./ingress/install.js";
+export type { IngressRecord } from "./ingress/install.js";
+export { ingressState } from "./ingress/detect.js";
+export type { IngressState } from "./ingress/detect.js";
+export { askIngress, waitIngressAnswers } from "./ingress/answer.js";
+export type { IngressAnswer } from "./ingress/answer.js";
+export { podProblem, workloadProblems } from "./ingress/wait.js";

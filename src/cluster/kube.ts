@@ -1,4 +1,15 @@
-import type { AppsV1Api, ConfigurationOptions, CoreV1Api, V1ConfigMap, V1Deployment, V1Node } from "@kubernetes/client-node";
+import type {
+  AppsV1Api,
+  ConfigurationOptions,
+  CoreV1Api,
+  KubernetesObject,
+  KubernetesObjectApi,
+  PatchStrategy,
+  V1ConfigMap,
+  V1Deployment,
+  V1Node,
+  V1Pod,
+} from "@kubernetes/client-node";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
 
@@ -10,6 +21,16 @@ export interface NodeReadiness {
 
 function isNotFound(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404;
+}
+
+/** The field manager of every server-side apply dify-local makes. */
+export const FIELD_MANAGER = "dify-local";
+
+/** What names an object: its apiVersion, kind, name and (for a namespaced kind) namespace. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
 }
 
 /** 409: another writer changed the object since we read it (or created it since we looked). */
@@ -47,6 +68,9 @@ export class KubeApi {
     private readonly apps: AppsV1Api,
     /** Request options sending a PATCH as a strategic merge patch (client-node's default is JSON Patch). */
     private readonly strategicMerge: ConfigurationOptions,
+    private readonly objects: KubernetesObjectApi,
+    /** The content type of a server-side apply. */
+    private readonly serverSideApply: PatchStrategy,
   ) {}
 
   /**
@@ -62,6 +86,8 @@ export class KubeApi {
       kc.makeApiClient(k8s.CoreV1Api),
       kc.makeApiClient(k8s.AppsV1Api),
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
+      k8s.KubernetesObjectApi.makeApiClient(kc),
+      k8s.PatchStrategy.ServerSideApply,
     );
   }
 
@@ -108,6 +134,34 @@ export class KubeApi {
         },
       },
     );
+  }
+
+  /** Any object by its reference (the API group's discovery finds its resource); undefined when it does not exist. */
+  async readObject<T extends KubernetesObject = KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+    try {
+      return await this.objects.read<T>(ref);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Server-side apply (field manager `dify-local`, no force): the API server merges the object's
+   * fields into what exists, creating it when missing, and changes nothing when they are already so.
+   */
+  applyObject<T extends KubernetesObject>(obj: T): Promise<T> {
+    return this.objects.patch(obj, undefined, undefined, FIELD_MANAGER, false, this.serverSideApply);
+  }
+
+  /** The names of every object of a cluster-scoped kind ("networking.k8s.io/v1", "IngressClass"). */
+  async names(apiVersion: string, kind: string): Promise<string[]> {
+    return (await this.objects.list(apiVersion, kind)).items.map((o) => o.metadata?.name ?? "?");
+  }
+
+  /** The pods of a namespace matching a label selector ("a=b,c=d"). */
+  async pods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
   }
 
   async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {

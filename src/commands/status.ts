@@ -1,3 +1,4 @@
+import { askIngress, ingressState } from "../cluster/index.js";
 import { messageOf } from "../errors.js";
 import { timed } from "../util/index.js";
 import { LABELS } from "../runtime/index.js";
@@ -27,7 +28,7 @@ export interface StatusResult {
 export async function status(options: StackOptions = {}): Promise<StatusResult> {
   const stack = await Stack.open(options);
   const services = await Promise.all(stack.enabled.map((s) => serviceStatus(stack, s)));
-  if (stack.config.cluster.enabled) services.push(await clusterStatus(stack));
+  if (stack.config.cluster.enabled) services.push(await clusterStatus(stack), await ingressStatus(stack));
   return { services };
 }
 
@@ -73,4 +74,28 @@ async function clusterStatus(stack: Stack): Promise<ServiceStatus> {
   } catch (err) {
     return { ...base, health: "unhealthy", detail: messageOf(err) };
   }
+}
+
+/**
+ * The ingress controller as one more row: its IngressClass (installed by dify-local, by someone
+ * else, or missing; `controller: none` is "not managed") and one HTTP request to the ingress port.
+ */
+async function ingressStatus(stack: Stack): Promise<ServiceStatus> {
+  const cluster = stack.cluster();
+  const { ingress, httpPort } = stack.config.cluster;
+  const base = { service: "ingress", container: `IngressClass ${ingress.className}`, endpoint: `http://${stack.host}:${httpPort}` };
+  const unmanaged = ingress.controller === "none" ? " (cluster.ingress.controller: none)" : "";
+  if (!(await cluster.exists())) return { ...base, state: "missing", owner: "none", health: "unknown" };
+  let state: Awaited<ReturnType<typeof ingressState>>;
+  try {
+    state = await ingressState(await cluster.kube(), ingress.className);
+  } catch (err) {
+    return { ...base, state: "unknown", owner: "none", health: "unknown", detail: messageOf(err) };
+  }
+  const owner = state.record ? ("dify-local" as const) : state.installed ? ("adopted" as const) : ("none" as const);
+  const row = { ...base, state: state.installed ? `installed${unmanaged}` : `missing${unmanaged}`, owner };
+  const answer = await askIngress(stack.host, httpPort);
+  return "status" in answer
+    ? { ...row, health: "healthy", detail: `HTTP ${answer.status}${answer.server ? ` (${answer.server})` : ""}` }
+    : { ...row, health: "unhealthy", detail: answer.error };
 }

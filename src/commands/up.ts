@@ -1,6 +1,10 @@
 import {
+  CLUSTER_ADDON_ACTIONS,
   CLUSTER_CREATE_ACTIONS,
   CLUSTER_WIRE_ACTIONS,
+  ingressState,
+  manifestClasses,
+  manifestLabel,
   clusterPorts,
   gatewayBindings,
   resolveHostAlias,
@@ -22,7 +26,7 @@ import {
   type Readiness,
   parsePull,
 } from "../engine/index.js";
-import { ConflictError, InterruptedError, OperationError, messageOf } from "../errors.js";
+import { ConflictError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import { dataLostMessage, runChecks, Stack, type ExclusiveOptions, type StackOptions, type VolumeEntry } from "../stack/index.js";
@@ -120,6 +124,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   if (generated.created && generated.file)
     stack.sink.emit({ step: "credentials", status: "ok", detail: `generated random passwords and keys, kept in ${generated.file}` });
   const alias = await preflightCluster(stack, false);
+  if (stack.config.cluster.enabled) await preflightIngress(stack);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
@@ -215,6 +220,38 @@ async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlia
           ? "Docker Desktop resolves host.docker.internal"
           : `host.docker.internal -> ${a.ip} (kind network gateway)`,
   );
+}
+
+/**
+ * Before anything changes: the ingress manifest is loaded (downloaded once, cached) and its digest
+ * checked, so being offline or a changed file stops `up` with nothing done. Not needed when the
+ * cluster already has a controller of the configured class that dify-local did not install (kept).
+ */
+async function preflightIngress(stack: Stack): Promise<void> {
+  const { ingress } = stack.config.cluster;
+  if (ingress.controller === "none") return;
+  const cluster = stack.cluster();
+  const kept = (await cluster.exists())
+    ? await cluster
+        .kube()
+        .then((kube) => ingressState(kube, ingress.className))
+        .then((s) => s.foreign)
+        .catch(() => false)
+    : false;
+  if (kept) return;
+  const manifest = await step(
+    stack.sink,
+    "preflight ingress",
+    () => cluster.ingressManifest(),
+    (m) =>
+      `${manifestLabel(m)} (${m.from === "download" ? "downloaded" : m.from === "cache" ? "cached" : "file"}, sha256 ${m.digest.slice(0, 12)}${m.source.sha256 ? " verified" : ", not pinned"})`,
+  );
+  const classes = manifestClasses(manifest.objects);
+  if (classes.length > 0 && !classes.includes(ingress.className))
+    throw new UserError(
+      `cluster.ingress.className is ${ingress.className}, but the ingress manifest defines IngressClass ${classes.join(", ")}: Dify's ingress would never be served`,
+      { key: "cluster.ingress.className", hint: `set cluster.ingress.className: ${classes[0] ?? ""} in dify-local.yaml` },
+    );
 }
 
 /** A service's container spec; on Linux with the cluster, its ports are published on the kind gateway too. */
@@ -346,7 +383,7 @@ async function recordVolumes(stack: Stack, item: PlanItem): Promise<void> {
 }
 
 async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined, changes: string[]): Promise<void> {
-  const ctx = { cluster: stack.cluster(), alias };
+  const ctx = { cluster: stack.cluster(), alias, signal: stack.signal };
   for (const action of CLUSTER_CREATE_ACTIONS) {
     stack.checkpoint();
     changes.push(...(await runAction(stack.sink, action, ctx)));
@@ -356,6 +393,10 @@ async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise
   stack.checkpoint();
   const wired = await Promise.all(CLUSTER_WIRE_ACTIONS.map((action) => runAction(stack.sink, action, ctx)));
   changes.push(...wired.flat());
+  for (const action of CLUSTER_ADDON_ACTIONS) {
+    stack.checkpoint();
+    changes.push(...(await runAction(stack.sink, action, ctx)));
+  }
 }
 
 function pastTense(action: "create" | "recreate" | "start"): string {

@@ -27,6 +27,41 @@ const clusterName = z
   .regex(/^[a-z0-9][a-z0-9.-]*$/, "must be a kind cluster name: lower-case letters, digits, . and -, starting with a letter or digit")
   .max(50, "must be at most 50 characters (kind names the control plane's container <name>-control-plane, a host name of at most 64)");
 
+/** A Kubernetes object name such as an IngressClass's (RFC 1123 subdomain). */
+const k8sName = z
+  .string({ invalid_type_error: "must be a string" })
+  .max(253, "must be at most 253 characters")
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    "must be a Kubernetes name: lower-case letters, digits, - and .",
+  );
+
+/**
+ * The ingress controller `up` installs into the cluster it manages. `nginx`: ingress-nginx's kind
+ * manifest (by default the pinned upstream release; `manifest` names another URL or a local file);
+ * `none`: bring your own. `className` is the IngressClass the rendered Helm values use.
+ */
+export const ingressSchema = z
+  .object({
+    controller: z.enum(["nginx", "none"], { errorMap: () => ({ message: "must be nginx or none" }) }).default("nginx"),
+    /** An http(s) URL or a local file path; unset: the pinned ingress-nginx release. */
+    manifest: z
+      .string({ invalid_type_error: "must be a URL or a file path" })
+      .min(1, "must be a URL or a file path")
+      .refine(
+        (v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^https?:\/\/\S+$/i.test(v),
+        "must be an http:// or https:// URL or a file path",
+      )
+      .optional(),
+    /** The manifest's expected sha256 (hex); unset: the pinned digest for the default manifest, none for another. */
+    sha256: z
+      .string({ invalid_type_error: "must be a string" })
+      .regex(/^[a-f0-9]{64}$/, "must be a sha256 digest: 64 lower-case hex digits")
+      .optional(),
+    className: k8sName.default("nginx"),
+  })
+  .strict();
+
 export const clusterSchema = z
   .object({
     enabled: z.boolean({ invalid_type_error: "must be true or false" }).default(true),
@@ -59,6 +94,7 @@ export const clusterSchema = z
       })
       .strict()
       .default({}),
+    ingress: ingressSchema.default({}),
   })
   .strict();
 

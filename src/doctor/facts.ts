@@ -5,6 +5,7 @@ import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
 import { engineKey, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
+import { explainIngress, gatherIngressFacts } from "./ingress.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ExposureFact, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
@@ -95,7 +96,8 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
         cluster,
         enabled.flatMap((s) => s.hostPorts(config)),
       );
-      facts.cluster = [...checks.map(checkToFinding), await nodeProxyFinding(cluster)];
+      facts.cluster = [...checks.map(checkToFinding).map(explainIngress), await nodeProxyFinding(cluster)];
+      facts.ingress = await gatherIngressFacts(cluster);
     }
   }
   return withValues(facts, await values(observed));

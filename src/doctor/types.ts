@@ -2,6 +2,7 @@ import type { Config } from "../config/index.js";
 import type { Finding } from "../engine/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import type { VolumeEntry } from "../stack/index.js";
+import type { IngressFacts } from "./ingress.js";
 
 export type { Finding, Severity } from "../engine/index.js";
 
@@ -33,6 +34,8 @@ export interface DoctorFacts {
   /** The cluster's verify checks as findings, when the cluster is enabled and exists. */
   cluster?: Finding[];
   values?: ValuesFacts;
+  /** The ingress controller and classes, when the cluster is enabled and exists. */
+  ingress?: IngressFacts;
 }
 
 /** A user's values.yaml next to what the live stack says it must contain. */

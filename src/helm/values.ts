@@ -27,9 +27,9 @@ export const VALUES_MARKER = "# Dify EE Helm values, infrastructure part, render
  * The stack-wide part of the Dify EE values: the domains, the ingress and the generated secrets.
  * Each service adds its own keys (its external block, its built-in switched off); see
  * {@link composeValues}. Key names follow langgenius' values generator (`global.*Domain`,
- * `ingress.className`, `enterprise.*`).
+ * `ingress.className`, `enterprise.*`). `ingressClass` is the cluster's (`cluster.ingress.className`).
  */
-export function globalValues(secrets: HelmSecrets, chart: ChartVersion): ValuesTree {
+export function globalValues(secrets: HelmSecrets, chart: ChartVersion, ingressClass = "nginx"): ValuesTree {
   const values: ValuesTree = {
     global: {
       appSecretKey: secrets.appSecretKey,
@@ -44,7 +44,7 @@ export function globalValues(secrets: HelmSecrets, chart: ChartVersion): ValuesT
       // Chart 3.7.0 and later (the values generator asks for it from 3.7.0 on).
       triggerDomain: DIFY_DOMAINS.trigger,
     },
-    ingress: { enabled: true, className: "nginx" },
+    ingress: { enabled: true, className: ingressClass },
     enterprise: {
       appSecretKey: secrets.enterpriseAppSecretKey,
       adminAPIsSecretKeySalt: secrets.adminAPIsSecretKeySalt,

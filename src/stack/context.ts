@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { Cluster, Kind, type KindRunner } from "../cluster/index.js";
 import {
   configSchema,
@@ -317,7 +318,10 @@ export class Stack {
 
   /** The kind cluster's handle (one per command, so its lookups are shared). */
   cluster(): Cluster {
-    this.clusterHandle ??= new Cluster(this.config, this.runtime, this.kind);
+    this.clusterHandle ??= new Cluster(this.config, this.runtime, this.kind, {
+      env: this.env,
+      cwd: this.resolved.source ? dirname(this.resolved.source) : (this.options.cwd ?? process.cwd()),
+    });
     return this.clusterHandle;
   }
 

@@ -141,6 +141,15 @@ describe("renderValues", () => {
     expect(valueAt(v, ["externalDatabase", "port"])).toBe(55432);
     expect(valueAt(v, ["externalRedis", "password"])).toBe("devpassword");
     expect(valueAt(v, ["plugin_connector", "imageRepoPrefix"])).toBe("host.docker.internal:5050");
+    expect(valueAt(v, ["ingress", "className"])).toBe("nginx");
+  });
+
+  it("the ingress class is the cluster's (cluster.ingress.className)", () => {
+    const v = renderValues(stack({ cluster: { ingress: { controller: "none", className: "traefik" } } }), {
+      chart: "3.9",
+      secrets: SECRETS,
+    });
+    expect(valueAt(v, ["ingress"])).toEqual({ enabled: true, className: "traefik" });
   });
 });
 

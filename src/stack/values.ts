@@ -27,7 +27,10 @@ export function serviceValues(live: LiveStack, chart: ChartVersion): ValuesTree 
  * generated secrets) and every service's keys. Pure: same input, same output.
  */
 export function renderValues(live: LiveStack, options: { chart: ChartVersion; secrets: HelmSecrets }): ValuesTree {
-  return composeValues([globalValues(options.secrets, options.chart), serviceValues(live, options.chart)]);
+  return composeValues([
+    globalValues(options.secrets, options.chart, live.config.cluster.ingress.className),
+    serviceValues(live, options.chart),
+  ]);
 }
 
 /** The same facts as a community edition `.env`. Pure. */

@@ -13,3 +13,4 @@ export type { InputFile } from "./read-file.js";
 export { Redactor, MASK } from "./redact.js";
 export { addSpan, lazyModule, recordTimings, recordedSpans, timed, timingsOn } from "./timings.js";
 export type { Span } from "./timings.js";
+export { cacheDir } from "./cache-dir.js";

@@ -15,18 +15,21 @@
  *   read of it, to provoke the conflict;
  * - PATCH takes application/merge-patch+json and application/strategic-merge-patch+json (the
  *   latter only without lists: the double does not know the merge keys, and says so with a 500);
- *   JSON Patch with an object body gets the apiserver's 400; other media types 415;
+ *   JSON Patch with an object body gets the apiserver's 400; server-side apply
+ *   (application/apply-patch+yaml) is kube-api-apply.ts's; other media types 415;
  * - a change of a deployment's pod template bumps metadata.generation and starts a rollout that
  *   moves one phase per read of the deployment (`rolloutReadsPerPhase` reads each): the new
  *   generation not observed yet ("pending"), observed with the new replicas created and the old
  *   ones still running ("updated"), old ones gone and the new ones ready but not available yet
  *   ("ready"), then "available"; `rolloutStallsAt` keeps it in one phase forever.
  * kube-system/coredns (ConfigMap and Deployment) starts as in a new kind cluster. Every request is
- * recorded with its answer's status code.
+ * recorded with its answer's status code. Discovery, server-side apply of a manifest and the
+ * workloads it makes are in kube-api-apply.ts (`applied`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
+import { AppliedObjects, mergePatch } from "./kube-api-apply.js";
 import { KIND_DEFAULT_COREFILE } from "./corefile.js";
 
 export { KIND_DEFAULT_COREFILE };
@@ -72,8 +75,11 @@ export class KubeApiDouble {
   private revision = 100;
   private server: Server | undefined;
   private readonly docker = new Docker();
+  /** What server-side apply made (an ingress controller's manifest), and its workloads. */
+  readonly applied: AppliedObjects;
 
   constructor(private readonly cluster: string) {
+    this.applied = new AppliedObjects(cluster, () => this.nextVersion());
     this.configMaps.set("kube-system/coredns", {
       metadata: { name: "coredns", namespace: "kube-system", resourceVersion: this.nextVersion() },
       data: { Corefile: KIND_DEFAULT_COREFILE },
@@ -134,6 +140,8 @@ export class KubeApiDouble {
   private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown) => void): Promise<void> {
     const method = req.method ?? "GET";
     if (method === "GET" && url.pathname === "/api/v1/nodes") return reply(200, await this.nodeList());
+    const applied = await this.applied.handle(req, url);
+    if (applied) return reply(applied.code, applied.body);
     let m: RegExpExecArray | null;
     let resource: Resource | undefined;
     let ns = "";
@@ -285,17 +293,6 @@ export class KubeApiDouble {
     }
     return { kind: "NodeList", apiVersion: "v1", metadata: { resourceVersion: String(this.revision) }, items };
   }
-}
-
-/** A merge patch (RFC 7386): objects merge key by key, null deletes, anything else replaces. */
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return patch;
-  const out: Json = isObject(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
-  }
-  return out;
 }
 
 function containsList(v: unknown): boolean {

@@ -6,7 +6,11 @@ import { FIXTURE_IMAGES } from "./fixtures.js";
 /** The engine, the way the tests reach it (DOCKER_HOST honoured, as the tool does). */
 export const docker = new Docker();
 
-/** Seven consecutive host ports from `base`: registry, postgres, redis, minio api, console, qdrant http, grpc. */
+/**
+ * Seven consecutive host ports from `base`: registry, postgres, redis, minio api, console, qdrant http, grpc.
+ * A cluster a test enables installs no ingress controller (`cluster.ingress.controller: none`)
+ * unless the test says so: test/integration/cluster-ingress.test.ts covers it.
+ */
 export function testConfig(id: string, base: number, extra: ConfigInput = {}): ConfigInput {
   const name = (svc: string) => `dlt-${id}-${svc}`;
   const cfg: ConfigInput = {
@@ -28,7 +32,7 @@ export function testConfig(id: string, base: number, extra: ConfigInput = {}): C
       port: base + 5,
       grpcPort: base + 6,
     },
-    cluster: { enabled: false },
+    cluster: { enabled: false, ingress: { controller: "none" } },
   };
   return merge(cfg, extra);
 }

@@ -6,6 +6,8 @@ import type { HostAlias } from "../wiring.js";
 export interface ClusterActionContext {
   cluster: Cluster;
   alias: HostAlias;
+  /** Stops a wait at once (Ctrl-C). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ActionResult {

@@ -5,10 +5,12 @@ export { waitNodesReady } from "./wait-ready.js";
 export { wireNodes } from "./wire-nodes.js";
 export { connectRegistry } from "./connect-registry.js";
 export { wireClusterApi } from "./wire-api.js";
+export { installIngress, manifestLabel } from "./install-ingress.js";
 
 import type { ClusterAction } from "./action.js";
 import { connectRegistry } from "./connect-registry.js";
 import { createCluster } from "./create.js";
+import { installIngress } from "./install-ingress.js";
 import { waitNodesReady } from "./wait-ready.js";
 import { wireClusterApi } from "./wire-api.js";
 import { wireNodes } from "./wire-nodes.js";
@@ -17,3 +19,5 @@ import { wireNodes } from "./wire-nodes.js";
 export const CLUSTER_CREATE_ACTIONS: readonly ClusterAction[] = [createCluster, waitNodesReady];
 /** ...then, once the registry container is up too, these, side by side. */
 export const CLUSTER_WIRE_ACTIONS: readonly ClusterAction[] = [wireNodes, connectRegistry, wireClusterApi];
+/** ...and last, once the nodes pull and resolve as they should, the ingress controller. */
+export const CLUSTER_ADDON_ACTIONS: readonly ClusterAction[] = [installIngress];
