@@ -258,8 +258,14 @@ function s3Error(err: unknown, s3: Storage, doing: string, key?: string): Error 
   });
 }
 
-/** Opens a local file for upload; a path that is missing, unreadable or a directory is the user's to fix. */
+/** Opens a local file for upload; a path that is missing, unreadable or not a regular file is the user's to fix. */
 async function openLocal(shown: string, path: string): Promise<FileHandle> {
+  // Asked before opening: opening a FIFO waits for a writer, forever if there is none.
+  const kind = await stat(path).catch(() => undefined);
+  if (kind && !kind.isFile() && !kind.isDirectory())
+    throw new UserError(`${shown} is not a regular file (a FIFO, socket or device); storage cp uploads a file of known size`, {
+      key: "LOCAL",
+    });
   let handle: FileHandle;
   try {
     handle = await open(path, "r");
