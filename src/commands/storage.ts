@@ -5,7 +5,7 @@ import type { Readable, Transform } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
 import type { EventSink } from "../engine/index.js";
-import { iterateObjects, liveMinioCredentials, minioClient, type ListedObject } from "../services/index.js";
+import { iterateObjects, liveMinioCredentials, minioClient, putFile, type ListedObject } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
 import { byteMeter, writeFileAtomic } from "../util/index.js";
 
@@ -118,9 +118,10 @@ export async function storageCopy(options: StorageCopyOptions): Promise<StorageC
     const { size } = await handle.stat();
     const s3 = await openStorage(options);
     const step = `upload ${key}`;
-    const meter = metered(s3.sink, step, size);
+    s3.sink.emit({ step, status: "start" });
+    const report = (current: number): void => s3.sink.emit({ step, status: "progress", progress: { current, total: size } });
     try {
-      const uploaded = await s3.client.putObject(s3.bucket, key, handle.createReadStream({ autoClose: false }).pipe(meter), size);
+      const uploaded = await putFile(s3.client, s3.bucket, key, handle, size, report);
       s3.sink.emit({ step, status: "ok", detail: `${size} bytes` });
       return { bucket: s3.bucket, key, size, etag: uploaded.etag };
     } catch (err) {

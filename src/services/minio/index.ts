@@ -1,8 +1,9 @@
+import type { FileHandle } from "node:fs/promises";
 import type * as Minio from "minio";
 import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
-import { withTimeout } from "../../util/index.js";
+import { byteMeter, withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
@@ -60,11 +61,53 @@ export async function minioClient(
     secretKey: creds.secretKey,
     region: ctx.settings.region,
     pathStyle: true,
-    // The client holds each part of a multipart upload in memory (and a whole object below one
-    // part): 16 MB parts keep `storage cp` of any file well under the 100 MB memory target, where
-    // the default 64 MB would not (10,000 parts still reach 160 GB, and it grows parts beyond).
-    partSize: 16 * 1024 * 1024,
+    partSize: UPLOAD_PART_BYTES,
   });
+}
+
+/**
+ * The part size of uploads: one part is in memory at a time (a whole object below it). 10,000
+ * parts of 16 MB reach 160 GB.
+ */
+export const UPLOAD_PART_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Uploads `size` bytes of an open file as `key`, holding at most one part in memory: a single PUT
+ * up to {@link UPLOAD_PART_BYTES}, else a multipart upload of parts read one at a time at their
+ * offsets (the client's own stream upload queues up to 16 parts ahead of the network). A failed
+ * multipart upload is aborted, so no parts are left behind. `report` gets the bytes sent so far.
+ */
+export async function putFile(
+  client: Minio.Client,
+  bucket: string,
+  key: string,
+  file: FileHandle,
+  size: number,
+  report: (bytes: number) => void = () => undefined,
+): Promise<{ etag: string }> {
+  if (size <= UPLOAD_PART_BYTES) {
+    return client.putObject(bucket, key, file.createReadStream({ autoClose: false, start: 0 }).pipe(byteMeter(report)), size);
+  }
+  const uploadID = await client.initiateNewMultipartUpload(bucket, key, {});
+  try {
+    const buffer = Buffer.allocUnsafe(UPLOAD_PART_BYTES);
+    const etags: Array<{ part: number; etag: string }> = [];
+    for (let part = 1, offset = 0; offset < size; part++) {
+      const { bytesRead } = await file.read(buffer, 0, Math.min(UPLOAD_PART_BYTES, size - offset), offset);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${offset} of ${size} (did it shrink during the upload?)`);
+      const sent = await client.uploadPart(
+        { bucketName: bucket, objectName: key, uploadID, partNumber: part, headers: {} },
+        buffer.subarray(0, bytesRead),
+      );
+      etags.push({ part, etag: sent.etag });
+      offset += bytesRead;
+      report(offset);
+    }
+    return await client.completeMultipartUpload(bucket, key, uploadID, etags);
+  } catch (err) {
+    await client.abortMultipartUpload(bucket, key, uploadID).catch(() => undefined);
+    throw err;
+  }
 }
 
 /** One object as a listing reports it. */
