@@ -1,6 +1,6 @@
 /**
  * `npm run bench:scale` (issue 14): a command's cost must not grow with the data the user stores.
- * Times `doctor`, `verify`, `storage ls` and `storage get` as a user runs them (the bin, whole
+ * Times `doctor`, `verify`, `storage ls`, `storage get` and `storage cp` as a user runs them (the bin, whole
  * processes) on a MinIO-only stack, first with an empty bucket, then with 10,000 small objects, then
  * with 1 GB more in large objects, all in one run; prints the table, writes
  * bench/results/scale-latest.{md,json}, and exits 1 when a target is missed:
@@ -46,6 +46,12 @@ const commands = (dir: string, out: string, key: string): Array<{ id: string; la
     id: "get",
     label: "storage get KEY FILE",
     command: { cmd: process.execPath, args: [BIN, "storage", "get", key, out, "--force"], cwd: dir },
+  },
+  // Uploads what get just wrote: the same size each way.
+  {
+    id: "cp",
+    label: "storage cp FILE KEY",
+    command: { cmd: process.execPath, args: [BIN, "storage", "cp", out, "bench/uploaded.bin"], cwd: dir },
   },
 ];
 

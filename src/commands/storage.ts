@@ -5,7 +5,7 @@ import type { Readable, Transform } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
 import type { EventSink } from "../engine/index.js";
-import { iterateObjects, liveMinioCredentials, minioClient, type ListedObject } from "../services/index.js";
+import { iterateObjects, liveMinioCredentials, minioClient, putFile, type ListedObject } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
 import { byteMeter, writeFileAtomic } from "../util/index.js";
 
@@ -118,9 +118,10 @@ export async function storageCopy(options: StorageCopyOptions): Promise<StorageC
     const { size } = await handle.stat();
     const s3 = await openStorage(options);
     const step = `upload ${key}`;
-    const meter = metered(s3.sink, step, size);
+    s3.sink.emit({ step, status: "start" });
+    const report = (current: number): void => s3.sink.emit({ step, status: "progress", progress: { current, total: size } });
     try {
-      const uploaded = await s3.client.putObject(s3.bucket, key, handle.createReadStream({ autoClose: false }).pipe(meter), size);
+      const uploaded = await putFile(s3.client, s3.bucket, key, handle, size, report);
       s3.sink.emit({ step, status: "ok", detail: `${size} bytes` });
       return { bucket: s3.bucket, key, size, etag: uploaded.etag };
     } catch (err) {
@@ -258,8 +259,14 @@ function s3Error(err: unknown, s3: Storage, doing: string, key?: string): Error 
   });
 }
 
-/** Opens a local file for upload; a path that is missing, unreadable or a directory is the user's to fix. */
+/** Opens a local file for upload; a path that is missing, unreadable or not a regular file is the user's to fix. */
 async function openLocal(shown: string, path: string): Promise<FileHandle> {
+  // Asked before opening: opening a FIFO waits for a writer, forever if there is none.
+  const kind = await stat(path).catch(() => undefined);
+  if (kind && !kind.isFile() && !kind.isDirectory())
+    throw new UserError(`${shown} is not a regular file (a FIFO, socket or device); storage cp uploads a file of known size`, {
+      key: "LOCAL",
+    });
   let handle: FileHandle;
   try {
     handle = await open(path, "r");

@@ -32,6 +32,8 @@ export interface ListLimits {
   maxFiles?: number;
   /** Stop after this long (default 10 s). */
   timeoutMs?: number;
+  /** File names (last component, plain names: no patterns) left out of the listing, and not counted. */
+  exclude?: readonly string[];
 }
 
 export interface ExecResult {
@@ -324,14 +326,16 @@ export class Runtime {
    * `maxFiles` entries or after `timeoutMs`. Undefined when the directory does not exist.
    */
   async listFiles(id: string, dir: string, limits: ListLimits = {}): Promise<FileListing | undefined> {
-    const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000) };
+    const exclude = limits.exclude ?? [];
+    const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000), exclude };
     const viaFind = await this.listWithFind(id, dir, bound);
     if (viaFind !== undefined) return viaFind;
     const files: ListedFile[] = [];
     let complete = true;
     const found = await this.walkArchive(id, dir, false, (name, type, _body, size) => {
       // The archive's first component is the directory's own name.
-      if (type === "file") files.push({ path: name.split("/").slice(1).join("/"), size });
+      if (type === "file" && !exclude.includes(name.slice(name.lastIndexOf("/") + 1)))
+        files.push({ path: name.split("/").slice(1).join("/"), size });
       if (files.length < bound.maxFiles && Date.now() < bound.deadline) return true;
       complete = false;
       return false;
@@ -340,9 +344,13 @@ export class Runtime {
   }
 
   /** `find DIR -type f -printf '%s %P\0'`, streamed and parsed as it comes; undefined when find cannot list DIR. */
-  private async listWithFind(id: string, dir: string, bound: { maxFiles: number; deadline: number }): Promise<FileListing | undefined> {
+  private async listWithFind(
+    id: string,
+    dir: string,
+    bound: { maxFiles: number; deadline: number; exclude: readonly string[] },
+  ): Promise<FileListing | undefined> {
     const exec = await this.docker.getContainer(id).exec({
-      Cmd: ["find", dir, "-type", "f", "-printf", "%s %P\\0"],
+      Cmd: ["find", dir, "-type", "f", ...bound.exclude.flatMap((n) => ["!", "-name", n]), "-printf", "%s %P\\0"],
       AttachStdout: true,
       AttachStderr: true,
     });

@@ -27,6 +27,8 @@ export {
   liveMinioCredentials,
   listAllObjects,
   iterateObjects,
+  putFile,
+  UPLOAD_PART_BYTES,
   strayFiles,
   minioFindings,
   MINIO_DATA_DIR,

@@ -3,6 +3,7 @@
  * see test/fixtures/images/README.md) with the credentials read from the container. Only MinIO
  * is started; the other services are disabled.
  */
+import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -102,12 +103,16 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     await expect(storageGet({ config, key: "nothing-here" })).rejects.toThrow("no object nothing-here in bucket dify");
   });
 
-  it("cp of a missing local file or a directory is a UserError and uploads nothing", async () => {
+  it("cp of a missing local file, a directory or a FIFO is a UserError and uploads nothing", async () => {
     const gone = join(dir, "gone.difypkg");
     const missing = storageCopy({ config, local: gone, key: "plugin_packages/gone.difypkg" });
     await expect(missing).rejects.toThrow(UserError);
     await expect(missing).rejects.toThrow(`no file ${gone}`);
     await expect(storageCopy({ config, local: dir, key: "plugin_packages/dir.difypkg" })).rejects.toThrow(UserError);
+    // A FIFO with no writer: refused at once (opening it would wait forever).
+    const fifo = join(dir, "upload.fifo");
+    execFileSync("mkfifo", [fifo]);
+    await expect(storageCopy({ config, local: fifo, key: "plugin_packages/fifo.difypkg" })).rejects.toThrow(/is not a regular file/);
     const keys = (await storageList({ config, prefix: "plugin_packages/" })).objects.map((o) => o.key);
     expect(keys).toEqual([KEY]);
   });
@@ -158,7 +163,7 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
 
   it("streams a large object both ways, with byte progress to the sink", async () => {
     const big = join(dir, "big.bin");
-    // Over the client's 64 MB part size: a multipart upload.
+    // Over the client's 16 MB part size: a multipart upload of several parts.
     const content = randomBytes(80 * 1024 * 1024);
     await writeFile(big, content);
     const events: Event[] = [];
@@ -189,6 +194,11 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     // MinIO's layout: a directory per key holding xl.meta.
     expect(full?.files.map((f) => f.path)).toContain(`${KEY}/xl.meta`);
     expect(full?.files.every((f) => Number.isInteger(f.size) && f.size > 0)).toBe(true);
+    const withoutMeta = await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] });
+    expect(withoutMeta?.files.filter((f) => f.path.endsWith("xl.meta"))).toEqual([]);
+    expect(withoutMeta?.files.length).toBe(
+      (full?.files.length ?? 0) - (full?.files.filter((f) => f.path.endsWith("/xl.meta")).length ?? 0),
+    );
     const bounded = await runtime.listFiles(id, "/data/dify", { maxFiles: 1 });
     expect(bounded).toMatchObject({ complete: false, via: "find" });
     expect(bounded?.files).toHaveLength(1);
@@ -201,6 +211,9 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     expect(viaArchive?.via).toBe("archive");
     expect(viaArchive?.files.map((f) => f.path).sort()).toEqual(full?.files.map((f) => f.path).sort());
     expect(viaArchive?.files.map((f) => f.size).sort()).toEqual(full?.files.map((f) => f.size).sort());
+    expect((await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] }))?.files.map((f) => f.path).sort()).toEqual(
+      withoutMeta?.files.map((f) => f.path).sort(),
+    );
     expect(await runtime.listFiles(id, "/data/dify", { maxFiles: 1 })).toMatchObject({ complete: false, via: "archive" });
     expect(await runtime.listFiles(id, "/data/no-such-dir")).toBeUndefined();
   });

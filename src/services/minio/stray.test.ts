@@ -2,21 +2,29 @@ import { describe, expect, it } from "vitest";
 import { strayFiles } from "./index.js";
 
 describe("strayFiles", () => {
-  const keys = new Set(["privkeys/t1/private.pem", "assets/icon.png", "a"]);
-
-  it("accounts for MinIO's per-key directories (xl.meta, data parts) and the old FS mode's file-per-key", () => {
-    expect(strayFiles(["privkeys/t1/private.pem/xl.meta", "assets/icon.png/5d1c/part.1", "a", "a/xl.meta"], keys)).toEqual([]);
+  it("accounts for MinIO's per-object directories: KEY/xl.meta and KEY/<uuid>/part.N", () => {
+    expect(
+      strayFiles([
+        "privkeys/t1/private.pem/xl.meta",
+        "plugin_packages/x.difypkg/xl.meta",
+        "plugin_packages/x.difypkg/5d1c2f3a-1b2c-4d5e-8f90-0123456789ab/part.1",
+        "plugin_packages/x.difypkg/5d1c2f3a-1b2c-4d5e-8f90-0123456789ab/part.12",
+        "top/xl.meta",
+      ]),
+    ).toEqual([]);
   });
 
   it("names a file beside an object whose name begins with its key", () => {
-    expect(strayFiles(["privkeys/t1/private.pem.bak", "privkeys/t1/private.pem/xl.meta"], keys)).toEqual(["privkeys/t1/private.pem.bak"]);
+    expect(strayFiles(["privkeys/t1/private.pem.bak", "privkeys/t1/private.pem/xl.meta"])).toEqual(["privkeys/t1/private.pem.bak"]);
   });
 
-  it("names files under no key, including ones inside a prefix that is no object", () => {
-    expect(strayFiles(["copied.difypkg", "privkeys/t2/private.pem", "ab/xl.meta"], keys)).toEqual([
+  it("names files that only look like parts or metadata", () => {
+    expect(strayFiles(["copied.difypkg", "a/part.1", "a/not-a-uuid/part.1", "a/xl.meta.bak", "xl.meta2"])).toEqual([
       "copied.difypkg",
-      "privkeys/t2/private.pem",
-      "ab/xl.meta",
+      "a/part.1",
+      "a/not-a-uuid/part.1",
+      "a/xl.meta.bak",
+      "xl.meta2",
     ]);
   });
 });
