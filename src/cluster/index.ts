@@ -29,7 +29,20 @@ export {
   wireNodes,
   connectRegistry,
   wireClusterApi,
+  checkContainerd,
 } from "./actions/index.js";
 export type { ClusterAction, ClusterActionContext, ActionResult } from "./actions/index.js";
 export { nodeProxyEnv, bothCases, nodeProxyFinding } from "./proxy.js";
 export type { ProxyEnv } from "./proxy.js";
+export { registrySettings, withConfigPath, CONTAINERD_CONFIG, CONTAINERD_CONFIG_BACKUP } from "./containerd.js";
+export type { RegistrySettings } from "./containerd.js";
+export {
+  nodeRegistrySettings,
+  nodesIgnoringCertsD,
+  certsDRefusal,
+  certsDWhy,
+  certsDDetail,
+  certsDFix,
+  patchNodeContainerd,
+} from "./containerd-nodes.js";
+export type { NodeContainerd } from "./containerd-nodes.js";

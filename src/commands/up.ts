@@ -1,7 +1,10 @@
 import {
+  CERTS_D,
   CLUSTER_CREATE_ACTIONS,
   CLUSTER_WIRE_ACTIONS,
+  certsDRefusal,
   clusterPorts,
+  nodesIgnoringCertsD,
   gatewayBindings,
   resolveHostAlias,
   runAction,
@@ -40,6 +43,13 @@ export interface UpOptions extends StackOptions, ExclusiveOptions {
    * them (PostgreSQL's password changed in place, the containers recreated, the data kept).
    */
   generatePasswords?: boolean;
+  /**
+   * `--patch-containerd`: on a cluster whose nodes' containerd does not read
+   * /etc/containerd/certs.d (a cluster made elsewhere on a node image before kind v0.27), add its
+   * `config_path` and restart containerd one node at a time, each node Ready again before the
+   * next. Without it, `up` stops on such a cluster before changing anything.
+   */
+  patchContainerd?: boolean;
 }
 
 export interface UpResult {
@@ -103,6 +113,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
 async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const alias = await preflightCluster(stack, true);
+  const refusal = await preflightContainerd(stack, options);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const plan = planFor(specs, await stack.observe(), {
@@ -111,6 +122,7 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   });
   const warnings: string[] = [];
   for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
+  if (refusal) warnings.push(`up would stop: ${refusal}`);
   return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 }
 
@@ -120,6 +132,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   if (generated.created && generated.file)
     stack.sink.emit({ step: "credentials", status: "ok", detail: `generated random passwords and keys, kept in ${generated.file}` });
   const alias = await preflightCluster(stack, false);
+  await preflightContainerd(stack, options);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
@@ -148,7 +161,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
   await rotateCredentials(stack, final, progress);
 
-  await converge(stack, final, alias, progress);
+  await converge(stack, final, alias, progress, options);
   stack.forgetObserved();
   stack.checkpoint();
   const checks = await runChecks(stack);
@@ -217,6 +230,32 @@ async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlia
   );
 }
 
+/**
+ * A cluster that exists already (made elsewhere, or by an earlier `up`) whose containerd does not
+ * read certs.d stops `up` here, before anything changes, unless `--patch-containerd` (the
+ * cluster's own step patches it then; see checkContainerd). Stopped nodes are checked by that step
+ * once they run. A dry run gets the refusal's text back instead.
+ */
+async function preflightContainerd(stack: Stack, options: UpOptions): Promise<string | undefined> {
+  if (!stack.config.cluster.enabled) return undefined;
+  const cluster = stack.cluster();
+  if (!(await cluster.exists())) return undefined;
+  const lacking = await step(
+    stack.sink,
+    "preflight containerd",
+    () => nodesIgnoringCertsD(cluster),
+    (l) =>
+      l.length === 0
+        ? `every running node reads ${CERTS_D}`
+        : `${l.map((n) => n.node.name).join(", ")} ${l.length === 1 ? "does" : "do"} not read ${CERTS_D}`,
+  );
+  if (lacking.length === 0) return undefined;
+  const refusal = certsDRefusal(cluster, lacking);
+  if (options.dryRun) return `${refusal.message}; ${refusal.hint ?? ""}`;
+  if (!options.patchContainerd || lacking.some((l) => l.settings.conflicts.length)) throw refusal;
+  return undefined;
+}
+
 /** A service's container spec; on Linux with the cluster, its ports are published on the kind gateway too. */
 function specOf(stack: Stack, service: Service, alias: HostAlias | undefined): ContainerSpec {
   const spec = service.spec(stack.config);
@@ -253,7 +292,7 @@ function refuseConflicts(plan: Plan): void {
  * ready, then, once the registry container is up too, the wiring). Records what changed in
  * `progress` as it happens. Interrupted, every pipeline stops before its next step.
  */
-async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress): Promise<void> {
+async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress, options: UpOptions): Promise<void> {
   const pipeline = (): string[] => {
     const changes: string[] = [];
     progress.pipelines.push(changes);
@@ -263,7 +302,8 @@ async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, 
     plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item, pipeline(), progress)]),
   );
   const work: Array<Promise<unknown>> = [...pipelines.values()];
-  if (alias) work.push(convergeCluster(stack, alias, pipelines.get("registry"), pipeline()));
+  if (alias)
+    work.push(convergeCluster(stack, { alias, patchContainerd: options.patchContainerd ?? false }, pipelines.get("registry"), pipeline()));
   const results = await Promise.allSettled(work);
   stack.checkpoint();
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -345,8 +385,13 @@ async function recordVolumes(stack: Stack, item: PlanItem): Promise<void> {
   }
 }
 
-async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined, changes: string[]): Promise<void> {
-  const ctx = { cluster: stack.cluster(), alias };
+async function convergeCluster(
+  stack: Stack,
+  options: { alias: HostAlias; patchContainerd: boolean },
+  registry: Promise<unknown> | undefined,
+  changes: string[],
+): Promise<void> {
+  const ctx = { cluster: stack.cluster(), ...options };
   for (const action of CLUSTER_CREATE_ACTIONS) {
     stack.checkpoint();
     changes.push(...(await runAction(stack.sink, action, ctx)));

@@ -61,3 +61,23 @@ export async function startFakeCluster(name: string): Promise<FakeCluster> {
     },
   };
 }
+
+/** Runs a command in a container: its exit code and its stdout and stderr together. */
+export async function execIn(container: string, cmd: string[]): Promise<{ code: number | null; output: string }> {
+  const exec = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((r) => {
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => r());
+  });
+  // Strip the 8-byte frame headers of the multiplexed stream.
+  const buf = Buffer.concat(chunks);
+  let output = "";
+  for (let i = 0; i + 8 <= buf.length;) {
+    const size = buf.readUInt32BE(i + 4);
+    output += buf.subarray(i + 8, i + 8 + size).toString();
+    i += 8 + size;
+  }
+  return { code: (await exec.inspect()).ExitCode, output };
+}

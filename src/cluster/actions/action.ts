@@ -6,6 +6,8 @@ import type { HostAlias } from "../wiring.js";
 export interface ClusterActionContext {
   cluster: Cluster;
   alias: HostAlias;
+  /** `up --patch-containerd`: add containerd's certs.d `config_path` to nodes that lack it (see checkContainerd). */
+  patchContainerd?: boolean;
 }
 
 export interface ActionResult {

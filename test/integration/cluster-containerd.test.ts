@@ -1,0 +1,177 @@
+/**
+ * Clusters made elsewhere (issue 10 §3): a kind cluster with the configured name that dify-local
+ * did not create is used as it is, but only when containerd in every node reads the hosts.toml
+ * files in /etc/containerd/certs.d (its CRI registry `config_path`). Here the cluster is made the
+ * way the tutorial's init.sh makes it (`kind create cluster`, no containerdConfigPatches) on a node
+ * image from before kind v0.27, whose containerd config lacks the setting: the fake kind's
+ * FAKE_KIND_NODE_CONTAINERD_CONFIG gives the nodes the fixture's config without it. containerd is
+ * Debian's, real, and reports its config itself (`containerd config dump`); it cannot run the CRI
+ * plugin here, so "pulls as the CRI plugin would make them" are `ctr content fetch` with the hosts
+ * directory containerd's config names (none: plain HTTPS, refused by the plain-HTTP registry).
+ */
+import { spawnSync } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { parse, stringify } from "smol-toml";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { doctor, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
+import { execIn, FAKE_KIND, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
+import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
+import { cleanup, docker, exists, testConfig } from "../support/stack.js";
+
+const BASE = 30500;
+const CLUSTER = "dlt-ctrd";
+const NODES = [`${CLUSTER}-control-plane`, `${CLUSTER}-worker`];
+const CONFIG = "/etc/containerd/config.toml";
+const BACKUP = "/etc/containerd/config.toml.before-dify-local";
+const config = testConfig("ctrd", BASE, {
+  postgres: { enabled: false },
+  redis: { enabled: false },
+  minio: { enabled: false },
+  qdrant: { enabled: false },
+  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 40, httpsPort: BASE + 41, readyTimeout: 20 },
+});
+const REGISTRY = config.registry!.container!;
+const PUSHED = `localhost:${BASE}/dlt-ctrd/plugin:0.1`;
+const REF = `host.docker.internal:${BASE}/dlt-ctrd/plugin:0.1`;
+let fake: FakeCluster;
+let oldConfig: string;
+
+/** A kind `create cluster` as init.sh runs it: no containerdConfigPatches. */
+async function createElsewhere(): Promise<void> {
+  const file = join(fake.stateDir, "init-sh-kind.yaml");
+  await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n");
+  const made = spawnSync(join(FAKE_KIND, "kind"), ["create", "cluster", "--name", CLUSTER, "--config", file], { env: process.env });
+  expect(made.status, made.stderr.toString()).toBe(0);
+}
+
+/** What containerd in the node says its registry config_path is. */
+async function configPath(node: string): Promise<string> {
+  const dump = await execIn(node, ["containerd", "config", "dump"]);
+  expect(dump.code).toBe(0);
+  return /^\s*config_path = "(.*)"$/m.exec(dump.output)?.[1] ?? "(no CRI registry table)";
+}
+
+/** A pull as the CRI plugin makes it: through the hosts directory containerd's config names, if any. */
+async function pullAsCri(node: string): Promise<{ code: number | null; output: string }> {
+  const dir = await configPath(node);
+  const hosts = dir ? ["--hosts-dir", dir] : [];
+  return execIn(node, ["ctr", "-n", "k8s.io", "content", "fetch", ...hosts, REF]);
+}
+
+/** What a refusal must leave alone in a node: its containerd config, its process, its certs.d. */
+async function nodeState(node: string): Promise<{ config: string; pid: string; certs: string; backup: number | null }> {
+  return {
+    config: (await execIn(node, ["cat", CONFIG])).output,
+    pid: (await execIn(node, ["cat", "/run/containerd.service.pid"])).output.trim(),
+    certs: (await execIn(node, ["find", "/etc/containerd/certs.d"])).output,
+    backup: (await execIn(node, ["test", "-e", BACKUP])).code,
+  };
+}
+
+describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node image (fake kind, API double, real containerd)", () => {
+  beforeAll(async () => {
+    await cleanup(config);
+    fake = await startFakeCluster(CLUSTER);
+    // The fixture node's containerd config without the registry config_path: a node image before kind v0.27.
+    const image = parse(await readFile(resolve("test/fixtures/images/kind-node/config.toml"), "utf8")) as {
+      plugins: Record<string, { registry?: unknown }>;
+    };
+    delete image.plugins["io.containerd.grpc.v1.cri"]?.registry;
+    oldConfig = stringify(image);
+    const file = join(fake.stateDir, "node-before-v0.27.toml");
+    await writeFile(file, oldConfig);
+    process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG = file;
+    await createElsewhere();
+  });
+  afterAll(async () => {
+    delete process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG;
+    await fake.removeNodes();
+    await cleanup(config);
+    await removeImage(PUSHED);
+    await fake.stop();
+  });
+
+  it("up stops before changing anything, naming each node, why, and --patch-containerd", async () => {
+    for (const node of NODES) expect(await configPath(node)).toBe("");
+    const before = await Promise.all(NODES.map(nodeState));
+
+    const dry = await up({ config, dryRun: true });
+    expect(dry.cluster).toEqual({ name: CLUSTER, action: "keep" });
+    expect(dry.warnings.find((w) => w.startsWith("up would stop: "))).toContain("--patch-containerd");
+
+    const err = await up({ config }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    const { message, hint } = err as EnvironmentError;
+    for (const node of NODES)
+      expect(message).toContain(`${node} (config_path is not set in [plugins."io.containerd.grpc.v1.cri".registry])`);
+    expect(message).toContain(`silently ignores them, so pulls from the local registry at host.docker.internal:${BASE} (plain HTTP) fail`);
+    expect(message).toContain("Nothing was changed in the nodes");
+    expect(hint).toMatch(/^run `dify-local up --patch-containerd`: it adds config_path = "\/etc\/containerd\/certs.d"/);
+    expect(await Promise.all(NODES.map(nodeState))).toEqual(before);
+    // Stopped in the preflight: not even the registry container was made.
+    expect(await exists("container", REGISTRY)).toBe(false);
+  });
+
+  it("verify and doctor report the same, with why and the fix", async () => {
+    const checked = await verify({ config });
+    for (const node of NODES)
+      expect(checked.checks.find((c) => c.id === `cluster.containerd.${node}`)).toMatchObject({
+        ok: false,
+        detail: 'config_path is not set in [plugins."io.containerd.grpc.v1.cri".registry]',
+        fix: "`dify-local up --patch-containerd` adds it and restarts containerd one node at a time",
+      });
+    const diagnosis = await doctor({ config });
+    const finding = diagnosis.findings.find((f) => f.id === `cluster.containerd.${NODES[1]}`);
+    expect(finding).toMatchObject({
+      severity: "error",
+      fix: "`dify-local up --patch-containerd` adds it and restarts containerd one node at a time",
+    });
+    expect(finding?.why).toContain("otherwise it silently ignores them");
+  });
+
+  it("up --patch-containerd adds config_path, restarts containerd in each node, and pulls through hosts.toml work", async () => {
+    const before = await Promise.all(NODES.map(nodeState));
+    const ids = await Promise.all(NODES.map(async (n) => (await docker.getContainer(n).inspect()).Id));
+    const sink = new RecordingSink();
+    const result = await up({ config, patchContainerd: true, sink });
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(result.changes).toEqual(
+      expect.arrayContaining(NODES.map((n) => `${n}: containerd reads /etc/containerd/certs.d (config_path added, containerd restarted)`)),
+    );
+    // Used as it is: the same node containers, still someone else's.
+    expect(sink.events.find((e) => e.step === "cluster create" && e.status === "ok")?.detail).toBe(
+      `kept ${CLUSTER} (exists; not created by dify-local, so down leaves it alone)`,
+    );
+    expect(await Promise.all(NODES.map(async (n) => (await docker.getContainer(n).inspect()).Id))).toEqual(ids);
+    expect((await readFile(join(fake.stateDir, "calls.log"), "utf8")).match(/^create cluster/gm)).toHaveLength(1);
+    expect((await status({ config })).services.find((s) => s.service === "cluster")).toMatchObject({ owner: "adopted" });
+
+    for (const [i, node] of NODES.entries()) {
+      const now = await nodeState(node);
+      expect(now.pid, `${node}: containerd restarted`).not.toBe(before[i]?.pid);
+      expect(await configPath(node)).toBe("/etc/containerd/certs.d");
+      expect((await execIn(node, ["cat", BACKUP])).output).toBe(oldConfig);
+    }
+
+    await buildTinyImage(PUSHED, "plugin");
+    await pushImage(PUSHED);
+    for (const node of NODES) expect(await pullAsCri(node), node).toMatchObject({ code: 0 });
+  });
+
+  it("a node whose config lost it again: the same pull is refused, only that node is patched, then up needs no flag", async () => {
+    const worker = NODES[1] ?? "";
+    expect((await execIn(worker, ["cp", BACKUP, CONFIG])).code).toBe(0);
+    const ignored = await pullAsCri(worker);
+    expect(ignored.code).not.toBe(0);
+    expect(ignored.output).toContain("server gave HTTP response to HTTPS client");
+
+    const patched = await up({ config, patchContainerd: true });
+    expect(patched.changes).toEqual([`${worker}: containerd reads /etc/containerd/certs.d (config_path added, containerd restarted)`]);
+    expect(await pullAsCri(worker)).toMatchObject({ code: 0 });
+
+    const again = await up({ config });
+    expect(again.ok).toBe(true);
+    expect(again.changes).toEqual([]);
+  });
+});
