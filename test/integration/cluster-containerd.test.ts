@@ -14,7 +14,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "smol-toml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { doctor, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
+import { doctor, down, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
 import { execIn, FAKE_KIND, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
@@ -173,5 +173,34 @@ describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node imag
     const again = await up({ config });
     expect(again.ok).toBe(true);
     expect(again.changes).toEqual([]);
+  });
+
+  it("registry mirrors in a node's config: --patch-containerd refuses too (containerd would refuse both), changing nothing", async () => {
+    const worker = NODES[1] ?? "";
+    const mirrors = `${oldConfig}\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]\nendpoint = ["https://mirror.example"]\n`;
+    expect((await execIn(worker, ["sh", "-c", `cat > ${CONFIG} <<'EOF'\n${mirrors}EOF`])).code).toBe(0);
+    const before = await nodeState(worker);
+    const err = await up({ config, patchContainerd: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnvironmentError);
+    expect((err as EnvironmentError).message).toContain(
+      `${worker} (config_path is not set in [plugins."io.containerd.grpc.v1.cri".registry]; it sets mirrors (docker.io), which containerd refuses with config_path)`,
+    );
+    expect((err as EnvironmentError).hint).toMatch(
+      /^move the node's registry mirrors \(docker\.io\) into hosts\.toml files under \/etc\/containerd\/certs\.d/,
+    );
+    expect(await nodeState(worker)).toEqual(before);
+  });
+
+  it("a cluster dify-local creates on the same old node image reads certs.d through kind's containerdConfigPatches", async () => {
+    await down({ config, deleteCluster: true });
+    const result = await up({ config });
+    expect(result.changes).toContain(`cluster ${CLUSTER}: created`);
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+    for (const node of NODES) {
+      expect(await configPath(node)).toBe("/etc/containerd/certs.d");
+      // kind patched it when it made the node; dify-local had nothing to patch.
+      expect((await nodeState(node)).backup).not.toBe(0);
+      expect(await pullAsCri(node), node).toMatchObject({ code: 0 });
+    }
   });
 });
