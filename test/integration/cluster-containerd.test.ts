@@ -9,13 +9,11 @@
  * plugin here, so "pulls as the CRI plugin would make them" are `ctr content fetch` with the hosts
  * directory containerd's config names (none: plain HTTPS, refused by the plain-HTTP registry).
  */
-import { spawnSync } from "node:child_process";
-import { readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { parse, stringify } from "smol-toml";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor, down, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
-import { execIn, FAKE_KIND, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
+import { createClusterElsewhere, execIn, startFakeCluster, useNodeImageBeforeV027, type FakeCluster } from "../support/fake-cluster.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
 
@@ -36,14 +34,6 @@ const PUSHED = `localhost:${BASE}/dlt-ctrd/plugin:0.1`;
 const REF = `host.docker.internal:${BASE}/dlt-ctrd/plugin:0.1`;
 let fake: FakeCluster;
 let oldConfig: string;
-
-/** A kind `create cluster` as init.sh runs it: no containerdConfigPatches. */
-async function createElsewhere(): Promise<void> {
-  const file = join(fake.stateDir, "init-sh-kind.yaml");
-  await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n");
-  const made = spawnSync(join(FAKE_KIND, "kind"), ["create", "cluster", "--name", CLUSTER, "--config", file], { env: process.env });
-  expect(made.status, made.stderr.toString()).toBe(0);
-}
 
 /** What containerd in the node says its registry config_path is. */
 async function configPath(node: string): Promise<string> {
@@ -73,19 +63,10 @@ describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node imag
   beforeAll(async () => {
     await cleanup(config);
     fake = await startFakeCluster(CLUSTER);
-    // The fixture node's containerd config without the registry config_path: a node image before kind v0.27.
-    const image = parse(await readFile(resolve("test/fixtures/images/kind-node/config.toml"), "utf8")) as {
-      plugins: Record<string, { registry?: unknown }>;
-    };
-    delete image.plugins["io.containerd.grpc.v1.cri"]?.registry;
-    oldConfig = stringify(image);
-    const file = join(fake.stateDir, "node-before-v0.27.toml");
-    await writeFile(file, oldConfig);
-    process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG = file;
-    await createElsewhere();
+    oldConfig = await useNodeImageBeforeV027(fake);
+    await createClusterElsewhere(fake, CLUSTER);
   });
   afterAll(async () => {
-    delete process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG;
     await fake.removeNodes();
     await cleanup(config);
     await removeImage(PUSHED);

@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parse, stringify } from "smol-toml";
 import { KubeApiDouble } from "./kube-api-double.js";
 import { docker } from "./stack.js";
 
@@ -40,6 +42,7 @@ export async function startFakeCluster(name: string): Promise<FakeCluster> {
     PATH: process.env.PATH,
     FAKE_KIND_API_SERVER: process.env.FAKE_KIND_API_SERVER,
     FAKE_KIND_STATE_DIR: process.env.FAKE_KIND_STATE_DIR,
+    FAKE_KIND_NODE_CONTAINERD_CONFIG: process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG,
   };
   await removeNodes(name);
   const stateDir = await mkdtemp(join(tmpdir(), `dlt-fake-kind-${name}-`));
@@ -80,4 +83,29 @@ export async function execIn(container: string, cmd: string[]): Promise<{ code: 
     i += 8 + size;
   }
   return { code: (await exec.inspect()).ExitCode, output };
+}
+
+/**
+ * From now on the fake kind's nodes get a node image from before kind v0.27: the fixture's
+ * containerd config without the CRI registry config_path (FAKE_KIND_NODE_CONTAINERD_CONFIG; `stop`
+ * restores it). Returns that config.
+ */
+export async function useNodeImageBeforeV027(fake: FakeCluster): Promise<string> {
+  const image = parse(await readFile(resolve("test/fixtures/images/kind-node/config.toml"), "utf8")) as {
+    plugins: Record<string, { registry?: unknown }>;
+  };
+  delete image.plugins["io.containerd.grpc.v1.cri"]?.registry;
+  const config = stringify(image);
+  const file = join(fake.stateDir, "node-before-v0.27.toml");
+  await writeFile(file, config);
+  process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG = file;
+  return config;
+}
+
+/** `kind create cluster` as the tutorial's init.sh runs it: a control plane and a worker, no containerdConfigPatches. */
+export async function createClusterElsewhere(fake: FakeCluster, name: string): Promise<void> {
+  const file = join(fake.stateDir, "init-sh-kind.yaml");
+  await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n");
+  const made = spawnSync(join(FAKE_KIND, "kind"), ["create", "cluster", "--name", name, "--config", file], { env: process.env });
+  if (made.status !== 0) throw new Error(`kind create cluster failed: ${made.stderr.toString()}`);
 }
