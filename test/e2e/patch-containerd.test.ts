@@ -10,19 +10,19 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { runCli } from "../support/cli.js";
-import { createClusterElsewhere, startFakeCluster, useNodeImageBeforeV027, type FakeCluster } from "../support/fake-cluster.js";
-import { cleanup, testConfig } from "../support/stack.js";
+import {
+  createClusterElsewhere,
+  registryAndClusterConfig,
+  startFakeCluster,
+  useNodeImageBeforeV027,
+  type FakeCluster,
+} from "../support/fake-cluster.js";
+import { cleanup } from "../support/stack.js";
 
 const BASE = 30600;
 const CLUSTER = "dlt-ctrd-cli";
 const NODES = [`${CLUSTER}-control-plane`, `${CLUSTER}-worker`];
-const config = testConfig("ctrd-cli", BASE, {
-  postgres: { enabled: false },
-  redis: { enabled: false },
-  minio: { enabled: false },
-  qdrant: { enabled: false },
-  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 40, httpsPort: BASE + 41, readyTimeout: 20 },
-});
+const config = registryAndClusterConfig("ctrd-cli", BASE, CLUSTER);
 let fake: FakeCluster;
 let dir: string;
 

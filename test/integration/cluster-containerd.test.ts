@@ -13,22 +13,23 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor, down, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
-import { createClusterElsewhere, execIn, startFakeCluster, useNodeImageBeforeV027, type FakeCluster } from "../support/fake-cluster.js";
+import {
+  createClusterElsewhere,
+  execIn,
+  registryAndClusterConfig,
+  startFakeCluster,
+  useNodeImageBeforeV027,
+  type FakeCluster,
+} from "../support/fake-cluster.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
-import { cleanup, docker, exists, testConfig } from "../support/stack.js";
+import { cleanup, docker, exists } from "../support/stack.js";
 
 const BASE = 30500;
 const CLUSTER = "dlt-ctrd";
 const NODES = [`${CLUSTER}-control-plane`, `${CLUSTER}-worker`];
 const CONFIG = "/etc/containerd/config.toml";
 const BACKUP = "/etc/containerd/config.toml.before-dify-local";
-const config = testConfig("ctrd", BASE, {
-  postgres: { enabled: false },
-  redis: { enabled: false },
-  minio: { enabled: false },
-  qdrant: { enabled: false },
-  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 40, httpsPort: BASE + 41, readyTimeout: 20 },
-});
+const config = registryAndClusterConfig("ctrd", BASE, CLUSTER);
 const REGISTRY = config.registry!.container!;
 const PUSHED = `localhost:${BASE}/dlt-ctrd/plugin:0.1`;
 const REF = `host.docker.internal:${BASE}/dlt-ctrd/plugin:0.1`;

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parse, stringify } from "smol-toml";
 import { KubeApiDouble } from "./kube-api-double.js";
-import { docker } from "./stack.js";
+import type { ConfigInput } from "../../src/config/index.js";
+import { docker, testConfig } from "./stack.js";
 
 /** The fake `kind` executable's folder, put first on PATH while a test runs. */
 export const FAKE_KIND = resolve("test/support/fake-kind");
@@ -108,4 +109,18 @@ export async function createClusterElsewhere(fake: FakeCluster, name: string): P
   await writeFile(file, "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n- role: worker\n");
   const made = spawnSync(join(FAKE_KIND, "kind"), ["create", "cluster", "--name", name, "--config", file], { env: process.env });
   if (made.status !== 0) throw new Error(`kind create cluster failed: ${made.stderr.toString()}`);
+}
+
+/**
+ * A test config with only the registry and a kind cluster `cluster` of one control plane and one
+ * worker (ports after the registry's), for the tests about the cluster itself.
+ */
+export function registryAndClusterConfig(id: string, base: number, cluster: string): ConfigInput {
+  return testConfig(id, base, {
+    postgres: { enabled: false },
+    redis: { enabled: false },
+    minio: { enabled: false },
+    qdrant: { enabled: false },
+    cluster: { enabled: true, name: cluster, workers: 1, httpPort: base + 40, httpsPort: base + 41, readyTimeout: 20 },
+  });
 }
