@@ -12,7 +12,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { doctor, down, EnvironmentError, RecordingSink, status, up, verify } from "../../src/index.js";
+import { doctor, down, EnvironmentError, OperationError, RecordingSink, status, up, verify } from "../../src/index.js";
 import {
   createClusterElsewhere,
   execIn,
@@ -141,12 +141,31 @@ describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node imag
     for (const node of NODES) expect(await pullAsCri(node), node).toMatchObject({ code: 0 });
   });
 
-  it("a node whose config lost it again: the same pull is refused, only that node is patched, then up needs no flag", async () => {
-    const worker = NODES[1] ?? "";
-    expect((await execIn(worker, ["cp", BACKUP, CONFIG])).code).toBe(0);
+  it("a node not Ready again after its restart stops the patch before the next node; the next up patches the rest", async () => {
+    const [controlPlane = "", worker = ""] = NODES;
+    // Both configs as before the patch (containerd not restarted): the CRI plugin would read no hosts.toml.
+    for (const node of NODES) expect((await execIn(node, ["cp", BACKUP, CONFIG])).code).toBe(0);
     const ignored = await pullAsCri(worker);
     expect(ignored.code).not.toBe(0);
     expect(ignored.output).toContain("server gave HTTP response to HTTPS client");
+
+    // The control plane's kubelet never reports Ready once the patch begins.
+    const before = await Promise.all(NODES.map(nodeState));
+    const holdControlPlane = {
+      emit: (e: { step: string; status: string }) => {
+        if (e.step === "cluster containerd" && e.status === "start") fake.api.notReady.add(controlPlane);
+      },
+    };
+    const short = { ...config, cluster: { ...config.cluster, readyTimeout: 2 } };
+    const err = await up({ config: short, patchContainerd: true, sink: holdControlPlane }).catch((e: unknown) => e);
+    fake.api.notReady.clear();
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toBe(
+      `after containerd's restart in ${controlPlane}: cluster nodes not Ready after 2s (not Ready: ${controlPlane}); ${worker} was not patched`,
+    );
+    const [cp, w] = await Promise.all(NODES.map(nodeState));
+    expect(cp?.pid).not.toBe(before[0]?.pid);
+    expect(w).toEqual(before[1]);
 
     const patched = await up({ config, patchContainerd: true });
     expect(patched.changes).toEqual([`${worker}: containerd reads /etc/containerd/certs.d (config_path added, containerd restarted)`]);
