@@ -15,8 +15,8 @@ export interface ServicePort {
 /**
  * The seed's cluster verifications, each a named check: the cluster exists, its nodes are Ready,
  * and every node's containerd reads certs.d, has hosts.toml, resolves the host alias and reaches
- * the registry and every host service port (`hostPorts`, from the enabled services); and the registry container is on the
- * kind network (`up` joins it there).
+ * the registry and every host service port (`hostPorts`, from the enabled services); and the
+ * registry container is on the kind network (`up` joins it there).
  */
 export async function clusterChecks(cluster: Cluster, hostPorts: readonly ServicePort[]): Promise<Check[]> {
   const exists: Check = { id: "cluster.exists", ok: false, what: `kind cluster ${cluster.name} exists` };

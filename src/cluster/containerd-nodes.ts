@@ -62,10 +62,15 @@ export function certsDFix(settings: RegistrySettings): string {
     : "`dify-local up --patch-containerd` adds it and restarts containerd one node at a time";
 }
 
+/** Whether `--patch-containerd` can fix these nodes: none sets what containerd refuses next to config_path. */
+export function patchable(lacking: readonly NodeContainerd[]): boolean {
+  return lacking.every((l) => l.settings.conflicts.length === 0);
+}
+
 /** `up`'s refusal: names every node, says why and how to fix it. */
 export function certsDRefusal(cluster: Cluster, lacking: readonly NodeContainerd[]): EnvironmentError {
   const nodes = lacking.map((l) => `${l.node.name} (${certsDDetail(l.settings)})`).join(", ");
-  const blocked = lacking.find((l) => l.settings.conflicts.length);
+  const blocked = lacking.find((l) => l.settings.conflicts.length > 0);
   return new EnvironmentError(
     `containerd in ${lacking.length === 1 ? "node" : "nodes"} ${nodes} of the kind cluster ${cluster.name} does not read ${CERTS_D}: ` +
       `${certsDWhy(cluster.config.registry.port)}. Nothing was changed in the nodes`,

@@ -44,5 +44,6 @@ export {
   certsDDetail,
   certsDFix,
   patchNodeContainerd,
+  patchable,
 } from "./containerd-nodes.js";
 export type { NodeContainerd } from "./containerd-nodes.js";

@@ -5,6 +5,7 @@ import {
   certsDRefusal,
   clusterPorts,
   nodesIgnoringCertsD,
+  patchable,
   gatewayBindings,
   resolveHostAlias,
   runAction,
@@ -113,7 +114,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
 async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const alias = await preflightCluster(stack, true);
-  const refusal = await preflightContainerd(stack, options);
+  const containerd = await preflightContainerd(stack, options);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const plan = planFor(specs, await stack.observe(), {
@@ -122,7 +123,7 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   });
   const warnings: string[] = [];
   for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
-  if (refusal) warnings.push(`up would stop: ${refusal}`);
+  if (containerd) warnings.push(containerd);
   return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 }
 
@@ -234,7 +235,7 @@ async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlia
  * A cluster that exists already (made elsewhere, or by an earlier `up`) whose containerd does not
  * read certs.d stops `up` here, before anything changes, unless `--patch-containerd` (the
  * cluster's own step patches it then; see checkContainerd). Stopped nodes are checked by that step
- * once they run. A dry run gets the refusal's text back instead.
+ * once they run. A dry run gets what `up` would do instead, in words.
  */
 async function preflightContainerd(stack: Stack, options: UpOptions): Promise<string | undefined> {
   if (!stack.config.cluster.enabled) return undefined;
@@ -244,15 +245,17 @@ async function preflightContainerd(stack: Stack, options: UpOptions): Promise<st
     stack.sink,
     "preflight containerd",
     () => nodesIgnoringCertsD(cluster),
-    (l) =>
-      l.length === 0
-        ? `every running node reads ${CERTS_D}`
-        : `${l.map((n) => n.node.name).join(", ")} ${l.length === 1 ? "does" : "do"} not read ${CERTS_D}`,
+    (l) => (l.length === 0 ? `every running node reads ${CERTS_D}` : `${l.length} of the nodes do not read ${CERTS_D}`),
   );
   if (lacking.length === 0) return undefined;
+  const names = lacking.map((n) => n.node.name).join(", ");
   const refusal = certsDRefusal(cluster, lacking);
-  if (options.dryRun) return `${refusal.message}; ${refusal.hint ?? ""}`;
-  if (!options.patchContainerd || lacking.some((l) => l.settings.conflicts.length)) throw refusal;
+  const patch = options.patchContainerd === true && patchable(lacking);
+  if (options.dryRun)
+    return patch
+      ? `up would add config_path to containerd's config in ${names} and restart containerd there, one node at a time`
+      : `up would stop: ${refusal.message}; ${refusal.hint ?? ""}`;
+  if (!patch) throw refusal;
   return undefined;
 }
 

@@ -81,6 +81,9 @@ describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node imag
     const dry = await up({ config, dryRun: true });
     expect(dry.cluster).toEqual({ name: CLUSTER, action: "keep" });
     expect(dry.warnings.find((w) => w.startsWith("up would stop: "))).toContain("--patch-containerd");
+    expect((await up({ config, dryRun: true, patchContainerd: true })).warnings).toContain(
+      `up would add config_path to containerd's config in ${NODES.join(", ")} and restart containerd there, one node at a time`,
+    );
 
     const err = await up({ config }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EnvironmentError);

@@ -1,6 +1,6 @@
 import { OperationError, messageOf } from "../../errors.js";
 import type { Cluster } from "../cluster.js";
-import { certsDRefusal, nodesIgnoringCertsD, patchNodeContainerd } from "../containerd-nodes.js";
+import { certsDRefusal, nodesIgnoringCertsD, patchable, patchNodeContainerd } from "../containerd-nodes.js";
 import { CERTS_D } from "../files.js";
 import { changed, type ClusterAction } from "./action.js";
 
@@ -15,7 +15,7 @@ export const checkContainerd: ClusterAction = {
   async run({ cluster, patchContainerd }) {
     const lacking = await nodesIgnoringCertsD(cluster);
     if (lacking.length === 0) return { changes: [], detail: `every node reads ${CERTS_D}` };
-    if (!patchContainerd || lacking.some((l) => l.settings.conflicts.length)) throw certsDRefusal(cluster, lacking);
+    if (!patchContainerd || !patchable(lacking)) throw certsDRefusal(cluster, lacking);
     const changes: string[] = [];
     for (const [i, { node }] of lacking.entries()) {
       changes.push(await patchNodeContainerd(cluster, node));
