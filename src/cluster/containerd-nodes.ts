@@ -118,7 +118,7 @@ export async function patchNodeContainerd(cluster: Cluster, node: LabelledContai
   if (!read.readsCertsD) {
     await replaceFile(runtime, node, CONTAINERD_CONFIG, before);
     throw new OperationError(
-      `added config_path to ${CONTAINERD_CONFIG} in node ${node.name}, but containerd still reads ${certsDDetail(read)}; the file was put back as it was and containerd was not restarted`,
+      `added config_path to ${CONTAINERD_CONFIG} in node ${node.name}, but containerd, reading it, still finds: ${certsDDetail(read)}; the file was put back as it was and containerd was not restarted`,
       { hint: `an imported file overrides it: docker exec ${node.name} containerd config dump` },
     );
   }

@@ -195,6 +195,24 @@ describe.skipIf(!inject("engine"))("a cluster made elsewhere on an old node imag
     expect(await nodeState(worker)).toEqual(before);
   });
 
+  it("an imported file that overrides the CRI settings: the patched file is put back and containerd is not restarted", async () => {
+    const worker = NODES[1] ?? "";
+    const imported = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "registry.k8s.io/pause:3.9"\n';
+    const main = `imports = ["/etc/containerd/conf.d/cri.toml"]\n${oldConfig}`;
+    const write = (path: string, text: string) =>
+      execIn(worker, ["sh", "-c", `mkdir -p /etc/containerd/conf.d && cat > ${path} <<'EOF'\n${text}EOF`]);
+    expect((await write("/etc/containerd/conf.d/cri.toml", imported)).code).toBe(0);
+    expect((await write(CONFIG, main)).code).toBe(0);
+    const before = await nodeState(worker);
+    const err = await up({ config, patchContainerd: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as OperationError).message).toBe(
+      `added config_path to ${CONFIG} in node ${worker}, but containerd, reading it, still finds: config_path is not set in [plugins."io.containerd.grpc.v1.cri".registry]; the file was put back as it was and containerd was not restarted`,
+    );
+    expect((err as OperationError).hint).toContain(`docker exec ${worker} containerd config dump`);
+    expect(await nodeState(worker)).toEqual(before);
+  });
+
   it("a cluster dify-local creates on the same old node image reads certs.d through kind's containerdConfigPatches", async () => {
     await down({ config, deleteCluster: true });
     const result = await up({ config });
