@@ -13,9 +13,8 @@
 //        patches it (TOML to JSON, a JSON merge patch each, back to TOML), and containerd run as
 //        its systemd unit runs it (node/containerd-service, with node/systemctl for `systemctl
 //        restart containerd`, kind's and dify-local's way to make containerd read its config
-//        again); when a node cannot start (a host
-//        port taken) it deletes the nodes again and fails like kind; waits until containerd answers
-//        in every node; records the config
+//        again); when a node cannot start (a host port taken) it deletes the nodes again and fails
+//        like kind; waits until containerd answers in every node; records the config
 //   kind delete cluster [--name N]                -> removes those containers
 //   kind get kubeconfig [--name N] [--internal]   -> a kubeconfig for context kind-N whose server is
 //        FAKE_KIND_API_SERVER (the test's Kubernetes API double), or with --internal kind's
