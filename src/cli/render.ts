@@ -89,7 +89,11 @@ export function table(headers: string[], rows: string[][]): string {
 /** Checks as people read them: ✓ or ✗, with what was seen and the fix for a failure. */
 export function renderChecks(checks: readonly Check[]): string {
   return checks
-    .map((c) => (c.ok ? `✓ ${c.what}` : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`))
+    .map((c) =>
+      c.ok
+        ? `✓ ${c.what}`
+        : `✗ ${c.what}${c.detail ? `: ${c.detail}` : ""}${c.why ? `\n    why: ${c.why}` : ""}${c.fix ? `\n    fix: ${c.fix}` : ""}`,
+    )
     .join("\n");
 }
 

@@ -2,6 +2,7 @@ import type { Check } from "../engine/index.js";
 import { messageOf } from "../errors.js";
 import type { LabelledContainer } from "../runtime/index.js";
 import type { Cluster } from "./cluster.js";
+import { certsDDetail, certsDFix, certsDWhy, nodeRegistrySettings } from "./containerd-nodes.js";
 import { CERTS_D, HOST_ALIAS } from "./files.js";
 import { ingressChecks } from "./ingress/checks.js";
 import { KIND_NETWORK } from "./wiring.js";
@@ -14,9 +15,9 @@ export interface ServicePort {
 
 /**
  * The seed's cluster verifications, each a named check: the cluster exists, its nodes are Ready,
- * and every node has hosts.toml, resolves the host alias and reaches the registry and every host
- * service port (`hostPorts`, from the enabled services); and the registry container is on the
- * kind network (`up` joins it there).
+ * and every node's containerd reads certs.d, has hosts.toml, resolves the host alias and reaches
+ * the registry and every host service port (`hostPorts`, from the enabled services); and the
+ * registry container is on the kind network (`up` joins it there).
  */
 export async function clusterChecks(cluster: Cluster, hostPorts: readonly ServicePort[]): Promise<Check[]> {
   const exists: Check = { id: "cluster.exists", ok: false, what: `kind cluster ${cluster.name} exists` };
@@ -84,9 +85,11 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
   const tomlPath = `${CERTS_D}/${HOST_ALIAS}:${registryPort}/hosts.toml`;
   const toml = await cluster.runtime.readFile(node.id, tomlPath);
   const res = await cluster.runtime.exec(node.id, ["bash", "-c", probeScript(registryPort, hostPorts)]);
+  const containerd = await containerdCheck(cluster, node);
   const closed = hostPorts.filter((p) => !res.stdout.includes(`port ${p.port} open`));
   const up = "run `dify-local up`";
   return [
+    containerd,
     outcome(`cluster.hosts-toml.${name}`, toml?.includes(server) ?? false, `${name} has ${tomlPath} with ${server}`, {
       detail: toml === undefined ? "missing" : "wrong server",
       fix: `${up} to rewrite it`,
@@ -109,4 +112,17 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
       fix: `${up}; check that the services run (\`dify-local status\`)`,
     }),
   ];
+}
+
+/** Whether containerd in the node reads the hosts.toml files at all (its CRI registry config_path). */
+async function containerdCheck(cluster: Cluster, node: LabelledContainer): Promise<Check> {
+  const id = `cluster.containerd.${node.name}`;
+  const what = `containerd in ${node.name} reads ${CERTS_D} (config_path)`;
+  try {
+    const settings = await nodeRegistrySettings(cluster.runtime, node);
+    if (settings.readsCertsD) return { id, ok: true, what };
+    return { id, ok: false, what, detail: certsDDetail(settings), why: certsDWhy(cluster.config.registry.port), fix: certsDFix(settings) };
+  } catch (err) {
+    return { id, ok: false, what, detail: messageOf(err), fix: `docker exec ${node.name} containerd config dump` };
+  }
 }

@@ -32,6 +32,7 @@ export {
   wireNodes,
   connectRegistry,
   wireClusterApi,
+  checkContainerd,
 } from "./actions/index.js";
 export type { ClusterAction, ClusterActionContext, ActionResult } from "./actions/index.js";
 export { nodeProxyEnv, bothCases, nodeProxyFinding } from "./proxy.js";
@@ -54,3 +55,16 @@ export type { IngressState } from "./ingress/detect.js";
 export { askIngress, waitIngressAnswers } from "./ingress/answer.js";
 export type { IngressAnswer } from "./ingress/answer.js";
 export { podProblem, workloadProblems } from "./ingress/wait.js";
+export { registrySettings, withConfigPath, CONTAINERD_CONFIG, CONTAINERD_CONFIG_BACKUP } from "./containerd.js";
+export type { RegistrySettings } from "./containerd.js";
+export {
+  nodeRegistrySettings,
+  nodesIgnoringCertsD,
+  certsDRefusal,
+  certsDWhy,
+  certsDDetail,
+  certsDFix,
+  patchNodeContainerd,
+  patchable,
+} from "./containerd-nodes.js";
+export type { NodeContainerd } from "./containerd-nodes.js";

@@ -1,11 +1,15 @@
 import {
+  CERTS_D,
   CLUSTER_ADDON_ACTIONS,
   CLUSTER_CREATE_ACTIONS,
   CLUSTER_WIRE_ACTIONS,
+  certsDRefusal,
   ingressState,
   manifestClasses,
   manifestLabel,
   clusterPorts,
+  nodesIgnoringCertsD,
+  patchable,
   gatewayBindings,
   resolveHostAlias,
   runAction,
@@ -44,6 +48,13 @@ export interface UpOptions extends StackOptions, ExclusiveOptions {
    * them (PostgreSQL's password changed in place, the containers recreated, the data kept).
    */
   generatePasswords?: boolean;
+  /**
+   * `--patch-containerd`: on a cluster whose nodes' containerd does not read
+   * /etc/containerd/certs.d (a cluster made elsewhere on a node image before kind v0.27), add its
+   * `config_path` and restart containerd one node at a time, each node Ready again before the
+   * next. Without it, `up` stops on such a cluster before changing anything.
+   */
+  patchContainerd?: boolean;
 }
 
 export interface UpResult {
@@ -107,6 +118,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 
 async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const alias = await preflightCluster(stack, true);
+  const containerd = await preflightContainerd(stack, options);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const plan = planFor(specs, await stack.observe(), {
@@ -115,6 +127,7 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   });
   const warnings: string[] = [];
   for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
+  if (containerd) warnings.push(containerd);
   return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
 }
 
@@ -124,6 +137,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   if (generated.created && generated.file)
     stack.sink.emit({ step: "credentials", status: "ok", detail: `generated random passwords and keys, kept in ${generated.file}` });
   const alias = await preflightCluster(stack, false);
+  await preflightContainerd(stack, options);
   if (stack.config.cluster.enabled) await preflightIngress(stack);
   const specs = stack.enabled.map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
@@ -153,7 +167,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
   await rotateCredentials(stack, final, progress);
 
-  await converge(stack, final, alias, progress);
+  await converge(stack, final, alias, progress, options);
   stack.forgetObserved();
   stack.checkpoint();
   const checks = await runChecks(stack);
@@ -254,6 +268,34 @@ async function preflightIngress(stack: Stack): Promise<void> {
     );
 }
 
+/**
+ * A cluster that exists already (made elsewhere, or by an earlier `up`) whose containerd does not
+ * read certs.d stops `up` here, before anything changes, unless `--patch-containerd` (the
+ * cluster's own step patches it then; see checkContainerd). Stopped nodes are checked by that step
+ * once they run. A dry run gets what `up` would do instead, in words.
+ */
+async function preflightContainerd(stack: Stack, options: UpOptions): Promise<string | undefined> {
+  if (!stack.config.cluster.enabled) return undefined;
+  const cluster = stack.cluster();
+  if (!(await cluster.exists())) return undefined;
+  const lacking = await step(
+    stack.sink,
+    "preflight containerd",
+    () => nodesIgnoringCertsD(cluster),
+    (l) => (l.length === 0 ? `every running node reads ${CERTS_D}` : `${l.length} of the nodes do not read ${CERTS_D}`),
+  );
+  if (lacking.length === 0) return undefined;
+  const names = lacking.map((n) => n.node.name).join(", ");
+  const refusal = certsDRefusal(cluster, lacking);
+  const patch = options.patchContainerd === true && patchable(lacking);
+  if (options.dryRun)
+    return patch
+      ? `up would add config_path to containerd's config in ${names} and restart containerd there, one node at a time`
+      : `up would stop: ${refusal.message}; ${refusal.hint ?? ""}`;
+  if (!patch) throw refusal;
+  return undefined;
+}
+
 /** A service's container spec; on Linux with the cluster, its ports are published on the kind gateway too. */
 function specOf(stack: Stack, service: Service, alias: HostAlias | undefined): ContainerSpec {
   const spec = service.spec(stack.config);
@@ -290,7 +332,7 @@ function refuseConflicts(plan: Plan): void {
  * ready, then, once the registry container is up too, the wiring). Records what changed in
  * `progress` as it happens. Interrupted, every pipeline stops before its next step.
  */
-async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress): Promise<void> {
+async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress, options: UpOptions): Promise<void> {
   const pipeline = (): string[] => {
     const changes: string[] = [];
     progress.pipelines.push(changes);
@@ -300,7 +342,8 @@ async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, 
     plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item, pipeline(), progress)]),
   );
   const work: Array<Promise<unknown>> = [...pipelines.values()];
-  if (alias) work.push(convergeCluster(stack, alias, pipelines.get("registry"), pipeline()));
+  if (alias)
+    work.push(convergeCluster(stack, { alias, patchContainerd: options.patchContainerd ?? false }, pipelines.get("registry"), pipeline()));
   const results = await Promise.allSettled(work);
   stack.checkpoint();
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
@@ -382,8 +425,13 @@ async function recordVolumes(stack: Stack, item: PlanItem): Promise<void> {
   }
 }
 
-async function convergeCluster(stack: Stack, alias: HostAlias, registry: Promise<unknown> | undefined, changes: string[]): Promise<void> {
-  const ctx = { cluster: stack.cluster(), alias, signal: stack.signal };
+async function convergeCluster(
+  stack: Stack,
+  options: { alias: HostAlias; patchContainerd: boolean },
+  registry: Promise<unknown> | undefined,
+  changes: string[],
+): Promise<void> {
+  const ctx = { cluster: stack.cluster(), ...options, signal: stack.signal };
   for (const action of CLUSTER_CREATE_ACTIONS) {
     stack.checkpoint();
     changes.push(...(await runAction(stack.sink, action, ctx)));

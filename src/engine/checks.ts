@@ -8,6 +8,8 @@ export interface Check {
   detail?: string;
   /** One line: how to fix it. Present on failures. */
   fix?: string;
+  /** Why a failure matters, when that is not obvious (the doctor shows it). */
+  why?: string;
 }
 
 /** How bad a finding is; only `error` makes `doctor` exit 1. */
@@ -38,6 +40,7 @@ export function checkToFinding(c: Check): Finding {
     id: c.id,
     severity: c.ok ? "ok" : "error",
     what: c.ok ? c.what : `${c.what}: ${c.detail ?? "failed"}`,
+    ...(c.why && !c.ok ? { why: c.why } : {}),
     ...(c.fix ? { fix: c.fix } : {}),
   };
 }

@@ -11,19 +11,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CREATED_MARKER } from "../../src/cluster/index.js";
 import { down, RecordingSink, status, up, UserError } from "../../src/index.js";
-import { FAKE_KIND, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
-import { cleanup, docker, exists, testConfig } from "../support/stack.js";
+import { FAKE_KIND, registryAndClusterConfig, startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
+import { cleanup, docker, exists } from "../support/stack.js";
 
 const BASE = 23250;
 const CLUSTER = "dlt-owner";
 const NODES = [`${CLUSTER}-control-plane`, `${CLUSTER}-worker`];
-const config = testConfig("owner", BASE, {
-  postgres: { enabled: false },
-  redis: { enabled: false },
-  minio: { enabled: false },
-  qdrant: { enabled: false },
-  cluster: { enabled: true, name: CLUSTER, workers: 1, httpPort: BASE + 40, httpsPort: BASE + 41, readyTimeout: 20 },
-});
+const config = registryAndClusterConfig("owner", BASE, CLUSTER);
 let fake: FakeCluster;
 
 /** `kind ARGS` as a user runs it (the fake kind on PATH). */

@@ -18,6 +18,7 @@ import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Kind, KubeApi } from "../../src/cluster/index.js";
 import { doctor, down, EnvironmentError, OperationError, RecordingSink, registryList, up, verify } from "../../src/index.js";
+import { execIn } from "../support/fake-cluster.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
 import { KIND_DEFAULT_COREFILE, KubeApiDouble } from "../support/kube-api-double.js";
 import { cleanup, docker, exists, namesOf, testConfig } from "../support/stack.js";
@@ -48,26 +49,6 @@ async function removeNodes(): Promise<void> {
         .catch(() => undefined),
     ),
   );
-}
-
-/** Runs a command in a container: its exit code and its stdout and stderr together. */
-async function execIn(container: string, cmd: string[]): Promise<{ code: number | null; output: string }> {
-  const exec = await docker.getContainer(container).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({ hijack: true, stdin: false });
-  const chunks: Buffer[] = [];
-  await new Promise<void>((r) => {
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => r());
-  });
-  // Strip the 8-byte frame headers of the multiplexed stream.
-  const buf = Buffer.concat(chunks);
-  let output = "";
-  for (let i = 0; i + 8 <= buf.length;) {
-    const size = buf.readUInt32BE(i + 4);
-    output += buf.subarray(i + 8, i + 8 + size).toString();
-    i += 8 + size;
-  }
-  return { code: (await exec.inspect()).ExitCode, output };
 }
 
 async function fileIn(container: string, path: string): Promise<string> {
@@ -261,9 +242,11 @@ describe.skipIf(!inject("engine"))("the kind cluster (fake kind, Kubernetes API 
     expect(dry.cluster).toEqual({ name: CLUSTER, action: "keep" });
     expect(dry.plan.items.every((i) => i.action === "keep")).toBe(true);
     const intoNodes = execs.filter((e) => NODES.includes(e.container));
-    // The only execs into nodes are verify's read-only probes (curl and /dev/tcp), one per node.
-    expect(intoNodes.filter((e) => !e.action.includes("getent hosts host.docker.internal"))).toEqual([]);
-    expect(intoNodes).toHaveLength(NODES.length);
+    // The only execs into nodes read: verify's probes (curl and /dev/tcp), one per node, and
+    // containerd's own report of its config (up's preflight and step, and verify).
+    const probes = intoNodes.filter((e) => e.action.includes("getent hosts host.docker.internal"));
+    expect(intoNodes.filter((e) => !probes.includes(e) && !e.action.endsWith("containerd config dump"))).toEqual([]);
+    expect(probes).toHaveLength(NODES.length);
     const after = await Promise.all(NODES.map((n) => docker.getContainer(n).inspect()));
     expect(after.map((n) => [n.Id, n.State.StartedAt])).toEqual(before.map((n) => [n.Id, n.State.StartedAt]));
   });

@@ -16,9 +16,16 @@ export function registerUp(program: Command, cli: Cli): void {
       "--generate-passwords",
       "random passwords and keys instead of the seed's (as credentials: generate), kept in the user's config directory; switches an existing stack in place",
     )
+    .option(
+      "--patch-containerd",
+      "on a cluster whose nodes' containerd ignores /etc/containerd/certs.d (made elsewhere, node image before kind v0.27): add its config_path and restart containerd one node at a time, waiting for each node to be Ready",
+    )
     .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
     .action(
-      async (opts: { dryRun?: boolean; pull: string; recreate?: boolean; generatePasswords?: boolean; wait: boolean }, cmd: Command) => {
+      async (
+        opts: { dryRun?: boolean; pull: string; recreate?: boolean; generatePasswords?: boolean; patchContainerd?: boolean; wait: boolean },
+        cmd: Command,
+      ) => {
         const flags = cli.flags(cmd);
         // Checked before the library is loaded: a bad flag answers at once.
         const pull = parsePull(opts.pull);
@@ -31,6 +38,7 @@ export function registerUp(program: Command, cli: Cli): void {
           pull,
           recreate: opts.recreate ?? false,
           generatePasswords: opts.generatePasswords ?? false,
+          patchContainerd: opts.patchContainerd ?? false,
           wait: opts.wait,
         });
         cli.closeProgress();

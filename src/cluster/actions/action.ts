@@ -8,6 +8,8 @@ export interface ClusterActionContext {
   alias: HostAlias;
   /** Stops a wait at once (Ctrl-C). */
   signal?: AbortSignal | undefined;
+  /** `up --patch-containerd`: add containerd's certs.d `config_path` to nodes that lack it (see checkContainerd). */
+  patchContainerd?: boolean;
 }
 
 export interface ActionResult {

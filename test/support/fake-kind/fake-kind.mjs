@@ -8,9 +8,13 @@
 //        unknown field or a wrong type fails with kind's message and exit 1); makes node containers
 //        <N>-control-plane, <N>-worker, <N>-worker2, ... with kind's labels on the `kind` network
 //        (created when missing), publishing each node's extraPortMappings as kind does
-//        (listenAddress, default 0.0.0.0; protocol, default TCP); when a node cannot start (a host
-//        port taken) it deletes the nodes again and fails like kind; waits until containerd answers
-//        in every node; records the config
+//        (listenAddress, default 0.0.0.0; protocol, default TCP), with the node image's
+//        /etc/containerd/config.toml patched by the config's containerdConfigPatches as kind
+//        patches it (TOML to JSON, a JSON merge patch each, back to TOML), and containerd run as
+//        its systemd unit runs it (node/containerd-service, with node/systemctl for `systemctl
+//        restart containerd`, kind's and dify-local's way to make containerd read its config
+//        again); when a node cannot start (a host port taken) it deletes the nodes again and fails
+//        like kind; waits until containerd answers in every node; records the config
 //   kind delete cluster [--name N]                -> removes those containers
 //   kind get kubeconfig [--name N] [--internal]   -> a kubeconfig for context kind-N whose server is
 //        FAKE_KIND_API_SERVER (the test's Kubernetes API double), or with --internal kind's
@@ -20,10 +24,14 @@
 // KIND_CLUSTER_NAME, then "kind".
 // Nodes run dify-local-fixture/kind-node: Debian with sh, bash, curl, jq and a real containerd
 // (content store only, no kubelet). Environment: FAKE_KIND_STATE_DIR (records: <name>.config.yaml,
-// calls.log), FAKE_KIND_VERSION, FAKE_KIND_NODE_IMAGE, FAKE_KIND_API_SERVER.
+// calls.log), FAKE_KIND_VERSION, FAKE_KIND_NODE_IMAGE, FAKE_KIND_API_SERVER, and
+// FAKE_KIND_NODE_CONTAINERD_CONFIG: a file used as the node image's containerd config instead of
+// the fixture's (another node image: one before kind v0.27 has no registry config_path).
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Docker from "dockerode";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { extract, pack } from "tar-stream";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 
 const docker = new Docker();
@@ -279,6 +287,69 @@ async function waitForContainerd(container, nodeName) {
   }
 }
 
+// ------------------------------------------------------------------ node provisioning
+
+const CONTAINERD_CONFIG = "etc/containerd/config.toml";
+
+/** RFC 7386, as kind applies each containerdConfigPatch (github.com/evanphx/json-patch MergePatch). */
+function mergePatch(target, patch) {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const out = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
+/** kind's patch.TOML: the config and each patch as data, merged, written as TOML again (types kept). */
+function patchToml(text, patches) {
+  let doc = parseToml(text, { integersAsBigInt: true });
+  for (const p of patches) {
+    try {
+      doc = mergePatch(doc, parseToml(p, { integersAsBigInt: true }));
+    } catch (err) {
+      fail(`failed to create cluster: failed to patch containerd config: ${err.message}`);
+    }
+  }
+  return stringifyToml(doc, { numbersAsFloat: true });
+}
+
+/** One file out of a (created, not yet started) container, through the archive API. */
+async function readFromContainer(container, path) {
+  const stream = await container.getArchive({ path: `/${path}` });
+  const tar = extract();
+  let body = "";
+  tar.on("entry", (header, entry, next) => {
+    entry.on("data", (d) => (body += d.toString("utf8")));
+    entry.on("end", next);
+  });
+  stream.pipe(tar);
+  await new Promise((resolve, reject) => tar.on("finish", resolve).on("error", reject));
+  return body;
+}
+
+/**
+ * Before a node starts: its containerd config (the image's, or FAKE_KIND_NODE_CONTAINERD_CONFIG's)
+ * with the cluster's containerdConfigPatches, and the systemd stand-in from node/.
+ */
+async function provisionNode(container, patches) {
+  const files = ["containerd-service", "systemctl"].map((name) => ({
+    name: `usr/local/bin/${name}`,
+    mode: 0o755,
+    body: readFileSync(new URL(`./node/${name}`, import.meta.url)),
+  }));
+  const image = process.env.FAKE_KIND_NODE_CONTAINERD_CONFIG;
+  if (image || patches.length > 0) {
+    const base = image ? readFileSync(image, "utf8") : await readFromContainer(container, CONTAINERD_CONFIG);
+    files.push({ name: CONTAINERD_CONFIG, mode: 0o644, body: Buffer.from(patches.length ? patchToml(base, patches) : base) });
+  }
+  const tar = pack();
+  for (const f of files) tar.entry({ name: f.name, mode: f.mode }, f.body);
+  tar.finalize();
+  await container.putArchive(tar, { path: "/" });
+}
+
 async function create(flagName, configFile) {
   const text = configFile
     ? readFileSync(configFile === "-" ? 0 : configFile, "utf8")
@@ -301,12 +372,14 @@ async function create(flagName, configFile) {
         name: nodeName,
         Hostname: nodeName,
         Image: nodeImage,
+        Cmd: ["containerd-service"],
         Env: await proxyEnv(),
         Labels: { [CLUSTER]: name, [ROLE]: role },
         ExposedPorts: exposed,
         HostConfig: { NetworkMode: "kind", PortBindings: bindings, RestartPolicy: { Name: "on-failure", MaximumRetryCount: 1 } },
       });
       made.push({ container, nodeName });
+      await provisionNode(container, config.containerdConfigPatches ?? []);
       try {
         await container.start();
       } catch (err) {
