@@ -3,6 +3,11 @@ import { doctor as doctorCommand } from "./doctor.js";
 import { down as downCommand } from "./down.js";
 import { info as infoCommand } from "./info.js";
 import { registryList as registryListCommand } from "./registry.js";
+import {
+  snapshotCreate as snapshotCreateCommand,
+  snapshotRestore as snapshotRestoreCommand,
+  snapshotRestorePlan as snapshotRestorePlanCommand,
+} from "./snapshot.js";
 import { status as statusCommand } from "./status.js";
 import { storageCopy as storageCopyCommand, storageGet as storageGetCommand, storageList as storageListCommand } from "./storage.js";
 import { up as upCommand } from "./up.js";
@@ -43,3 +48,20 @@ export { hosts, hostsLine, HOSTS_BEGIN, HOSTS_END } from "./hosts.js";
 export type { HostsOptions, HostsResult } from "./hosts.js";
 export const values = redacting(valuesCommand);
 export type { ValuesOptions, ValuesResult } from "./values.js";
+export const snapshotCreate = redacting(snapshotCreateCommand);
+export const snapshotRestore = redacting(snapshotRestoreCommand);
+export const snapshotRestorePlan = redacting(snapshotRestorePlanCommand);
+export { snapshotList, snapshotRemove, snapshotVerify, formatBytes } from "./snapshot.js";
+export type {
+  SnapshotCreateOptions,
+  SnapshotCreateResult,
+  SnapshotDirOptions,
+  SnapshotListEntry,
+  SnapshotListResult,
+  SnapshotNameOptions,
+  SnapshotPart,
+  SnapshotRestoreOptions,
+  SnapshotRestorePlan,
+  SnapshotRestoreResult,
+  SnapshotVerifyResult,
+} from "./snapshot.js";

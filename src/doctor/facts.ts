@@ -4,7 +4,7 @@ import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { engineKey, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
+import { engineKey, keyPairFacts, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ExposureFact, ValuesFacts } from "./types.js";
 import { readValuesFacts } from "./values-facts.js";
@@ -88,6 +88,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
+  facts.keyPairs = await keyPairFacts(config, probeHost(config), observed);
   if (config.cluster.enabled && "version" in kindTool) {
     const cluster = new Cluster(config, engine.runtime, kind);
     if (await cluster.exists().catch(() => false)) {

@@ -12,3 +12,4 @@ export type { InputFile } from "./read-file.js";
 export { Redactor, MASK } from "./redact.js";
 export { addSpan, lazyModule, recordTimings, recordedSpans, timed, timingsOn } from "./timings.js";
 export type { Span } from "./timings.js";
+export { packageVersion } from "./version.js";

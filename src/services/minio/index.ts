@@ -6,6 +6,7 @@ import { withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
+import { minioSnapshot } from "./snapshot.js";
 
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
@@ -95,7 +96,7 @@ export async function listAllObjects(client: Minio.Client, bucket: string, prefi
   }
 }
 
-async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
+export async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
   try {
     const p = await client.getBucketPolicy(bucket);
     return p || undefined;
@@ -314,4 +315,5 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     ];
   },
   doctor: async (ctx) => minioFindings(ctx.settings, await doctorFacts(ctx)),
+  snapshot: minioSnapshot,
 });
