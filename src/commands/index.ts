@@ -7,6 +7,7 @@ import {
   snapshotCreate as snapshotCreateCommand,
   snapshotRestore as snapshotRestoreCommand,
   snapshotRestorePlan as snapshotRestorePlanCommand,
+  snapshotVerify as snapshotVerifyCommand,
 } from "./snapshot.js";
 import { status as statusCommand } from "./status.js";
 import { storageCopy as storageCopyCommand, storageGet as storageGetCommand, storageList as storageListCommand } from "./storage.js";
@@ -51,7 +52,8 @@ export type { ValuesOptions, ValuesResult } from "./values.js";
 export const snapshotCreate = redacting(snapshotCreateCommand);
 export const snapshotRestore = redacting(snapshotRestoreCommand);
 export const snapshotRestorePlan = redacting(snapshotRestorePlanCommand);
-export { snapshotList, snapshotRemove, snapshotVerify, formatBytes } from "./snapshot.js";
+export const snapshotVerify = redacting(snapshotVerifyCommand);
+export { snapshotList, snapshotRemove, formatBytes } from "./snapshot.js";
 export type {
   SnapshotCreateOptions,
   SnapshotCreateResult,
@@ -63,5 +65,6 @@ export type {
   SnapshotRestoreOptions,
   SnapshotRestorePlan,
   SnapshotRestoreResult,
+  SnapshotVerifyOptions,
   SnapshotVerifyResult,
 } from "./snapshot.js";

@@ -1,16 +1,19 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { step, type Check, type Finding } from "../engine/index.js";
-import { EnvironmentError, OperationError, UserError } from "../errors.js";
+import { EnvironmentError, OperationError, UserError, messageOf } from "../errors.js";
 import { SECRETS_FILE, userConfigDir, writePrivateFile } from "../helm/index.js";
-import type { Service } from "../services/index.js";
+import { objectsFromSnapshot, tableFromDump, type Service } from "../services/index.js";
 import {
   allArtefacts,
   checkArtefacts,
   configDigest,
+  DIFY_DATABASE,
   keyPairFacts,
+  keyPairFactsOf,
   keyPairFindings,
   listSnapshots,
+  privateKeyObject,
   readManifest,
   runChecks,
   snapshotFolder,
@@ -23,6 +26,7 @@ import {
   timestampName,
   type ArtefactProblem,
   type ExclusiveOptions,
+  type KeyPairFacts,
   type SnapshotManifest,
   type StackOptions,
 } from "../stack/index.js";
@@ -232,14 +236,54 @@ export interface SnapshotVerifyResult {
   name: string;
   /** Files missing, of another size, or whose sha256 differs from the manifest's. */
   problems: ArtefactProblem[];
+  /** The key-pair check over the snapshot's own data (its tenants and private keys); empty when the files are damaged. */
+  keyPairs: Finding[];
   ok: boolean;
 }
 
-/** Checks a snapshot without restoring it: its format, and every file's presence, size and sha256. */
-export async function snapshotVerify(options: SnapshotNameOptions): Promise<SnapshotVerifyResult> {
+export type SnapshotVerifyOptions = SnapshotNameOptions & StackOptions;
+
+/**
+ * Checks a snapshot without restoring it: its format, every file's presence, size and sha256, and
+ * the key-pair check over its own data (the tenants in its dump of the dify database, read with
+ * the running PostgreSQL container's pg_restore, against the private keys among its objects).
+ */
+export async function snapshotVerify(options: SnapshotVerifyOptions): Promise<SnapshotVerifyResult> {
   const dir = snapshotsDir(options.env ?? process.env, options.dir);
-  const { problems } = await checkedSnapshot(dir, options.name);
-  return { name: options.name, problems, ok: problems.length === 0 };
+  const { folder, manifest, problems } = await checkedSnapshot(dir, options.name);
+  const keyPairs = problems.length === 0 ? keyPairFindings(await snapshotKeyPairs(options, folder, manifest)) : [];
+  return { name: options.name, problems, keyPairs, ok: problems.length === 0 && keyPairs.every((f) => f.severity !== "error") };
+}
+
+/** The key-pair facts of a snapshot's own data; a reason when it holds no tenants to check or they cannot be read. */
+async function snapshotKeyPairs(options: StackOptions, folder: string, manifest: SnapshotManifest): Promise<KeyPairFacts> {
+  const pgEntry = manifest.services.find((s) => s.service === "postgres");
+  const minioEntry = manifest.services.find((s) => s.service === "minio");
+  const dump = `${DIFY_DATABASE}.dump`;
+  if (!pgEntry?.artefacts.some((a) => a.file === `postgres/${dump}`) || !minioEntry)
+    return { checked: false, reason: `the snapshot has no dump of the ${DIFY_DATABASE} database or no MinIO objects`, error: false };
+  try {
+    const stack = await Stack.open(options);
+    const pgService = stack.services.find((s) => s.name === "postgres");
+    const container = pgService ? await stack.containerOf(pgService) : undefined;
+    if (!container?.running)
+      return {
+        checked: false,
+        reason: "reading the tenants out of the snapshot needs the PostgreSQL container running (dify-local up)",
+        error: true,
+      };
+    const ctx = { settings: stack.config.postgres, runtime: stack.runtime, container };
+    const rows = await tableFromDump(ctx, snapshotReader(folder, pgEntry.artefacts, "postgres").open(dump), "tenants");
+    const tenants = rows.flatMap((r) => (r.id && r.encrypt_public_key ? [{ id: r.id, key: r.encrypt_public_key }] : []));
+    const bucket = JSON.parse(await snapshotReader(folder, minioEntry.artefacts, "minio").text("index.json")) as { bucket?: string };
+    const keys = await objectsFromSnapshot(
+      snapshotReader(folder, minioEntry.artefacts, "minio"),
+      new Set(tenants.map((t) => privateKeyObject(t.id))),
+    );
+    return keyPairFactsOf(tenants, keys, bucket.bucket ?? stack.config.minio.bucket);
+  } catch (err) {
+    return { checked: false, reason: `could not read the snapshot's tenants and keys: ${messageOf(err)}`, error: true };
+  }
 }
 
 export interface SnapshotRestoreOptions extends StackOptions, ExclusiveOptions, SnapshotDirOptions {

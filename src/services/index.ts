@@ -18,6 +18,8 @@ export {
   postgresFindings,
   DATABASE_ROLES,
   withPostgres,
+  parseCopy,
+  tableFromDump,
 } from "./postgres/index.js";
 export type { PostgresSettings, PostgresLive, PostgresDoctorFacts } from "./postgres/index.js";
 export { redis, redisSchema, redisPing, requirepass, liveRedis } from "./redis/index.js";
@@ -33,6 +35,7 @@ export {
   anonymousPolicy,
   anonymousGrants,
   classifyPolicy,
+  objectsFromSnapshot,
 } from "./minio/index.js";
 export type { MinioSettings, MinioCredentials, MinioDoctorFacts, AnonymousAccess, ListedObject } from "./minio/index.js";
 export { qdrant, qdrantSchema, liveQdrant } from "./qdrant/index.js";

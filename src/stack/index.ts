@@ -40,5 +40,5 @@ export {
   configDigest,
 } from "./snapshots.js";
 export type { Artefact, ArtefactProblem, ReadManifest, SnapshotEntry, SnapshotManifest } from "./snapshots.js";
-export { keyPairFacts, keyPairFindings, keysMatch, privateKeyObject, DIFY_DATABASE } from "./keypairs.js";
+export { keyPairFacts, keyPairFactsOf, keyPairFindings, keysMatch, privateKeyObject, DIFY_DATABASE } from "./keypairs.js";
 export type { KeyPairFacts, TenantKey } from "./keypairs.js";

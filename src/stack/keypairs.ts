@@ -47,6 +47,22 @@ export function keysMatch(privatePem: string, publicPem: string): TenantKey["sta
   }
 }
 
+/** The key-pair facts from tenants and the private keys found for them (pure; `keys` by object key). */
+export function keyPairFactsOf(
+  tenants: ReadonlyArray<{ id: string; key: string }>,
+  keys: ReadonlyMap<string, string>,
+  bucket: string,
+): KeyPairFacts {
+  return {
+    checked: true,
+    bucket,
+    tenants: tenants.map((t) => {
+      const pem = keys.get(privateKeyObject(t.id));
+      return pem === undefined ? { tenant: t.id, state: "missing" as const } : { tenant: t.id, state: keysMatch(pem, t.key) };
+    }),
+  };
+}
+
 /** At most this much of an object is read: a PEM key is a few KiB; anything far bigger is not one. */
 const MAX_KEY_BYTES = 64 * 1024;
 

@@ -138,6 +138,12 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     expect(created.parts.map((p) => p.service)).toEqual(["registry", "postgres", "redis", "minio", "qdrant", "dify-local"]);
     const listed = await snapshotList({ env });
     expect(listed.snapshots.map((s) => [s.name, s.integrity])).toEqual([["base", "ok"]]);
+    // Without restoring: the tenant read out of the dump, its private key out of the objects.
+    const verified = await snapshotVerify({ config, env, name: "base" });
+    expect(verified.keyPairs).toEqual([
+      expect.objectContaining({ id: "keypairs", severity: "ok", what: expect.stringContaining("of 1 tenants") as unknown }),
+    ]);
+    expect(verified.ok).toBe(true);
 
     // Change every store.
     await sql("dify", "DELETE FROM t WHERE x > 10");
@@ -162,7 +168,7 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     expect(await state()).toEqual(before);
     // The automatic snapshot of the state before the restore is there, and intact.
     expect(restored.backup).toMatch(/^pre-restore-/);
-    expect((await snapshotVerify({ env, name: restored.backup ?? "" })).ok).toBe(true);
+    expect((await snapshotVerify({ config, env, name: restored.backup ?? "" })).ok).toBe(true);
   });
 
   it("a tampered artefact: verify names it, restore refuses before any change", async () => {
@@ -176,8 +182,9 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 0xff;
     await writeFile(join(folder, dump), tampered);
     try {
-      const verified = await snapshotVerify({ env, name: "base" });
+      const verified = await snapshotVerify({ config, env, name: "base" });
       expect(verified.ok).toBe(false);
+      expect(verified.keyPairs).toEqual([]);
       expect(verified.problems).toEqual([{ file: dump, problem: expect.stringContaining("sha256") as unknown }]);
       await withRedis(BASE + 2, (r) => r.set("snap:a", "after"));
       const err = await snapshotRestore({ config, env, name: "base", yes: true, backup: false }).catch((e: unknown) => e);
@@ -215,6 +222,11 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
       await s3().putObject("dify", key, pem().privateKey);
       f = (await doctor({ config, env })).findings.find((x) => x.id === `keypairs.${TENANT}`);
       expect(f).toMatchObject({ severity: "error", what: expect.stringContaining("does not match") as unknown });
+      // A snapshot of that state: its own verify names the tenant too.
+      await snapshotCreate({ config, env, name: "wrong-key", registry: false });
+      const verified = await snapshotVerify({ config, env, name: "wrong-key" });
+      expect(verified.ok).toBe(false);
+      expect(verified.keyPairs.map((k) => [k.id, k.severity])).toEqual([[`keypairs.${TENANT}`, "error"]]);
     } finally {
       await s3().putObject("dify", key, original);
     }

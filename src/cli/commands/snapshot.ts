@@ -87,15 +87,19 @@ function registerRemove(command: Command, cli: Cli): void {
 
 function registerVerify(command: Command, cli: Cli): void {
   command
-    .description("check the snapshot NAME without restoring it: its format and every file's size and sha256")
+    .description("check the snapshot NAME without restoring it: its format, every file's size and sha256, and its tenants' key pairs")
     .action(async (name: string, opts: DirFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
       const { snapshotVerify } = await load();
-      const result = await snapshotVerify({ ...dirOf(opts), name });
+      const result = await snapshotVerify({ ...cli.base(flags), ...dirOf(opts), name });
       if (!result.ok) cli.exitCode = 1;
       cli.result(flags, result, () => {
-        if (result.ok) cli.out(`snapshot ${name} is intact`);
         for (const p of result.problems) cli.out(`damaged: ${p.file}: ${p.problem}`);
+        for (const f of result.keyPairs)
+          cli.out(
+            `${f.severity === "error" ? "FAIL" : f.severity} ${f.what}${f.why && f.severity !== "ok" ? `: ${f.why}` : ""}${f.fix ? `\n  fix: ${f.fix}` : ""}`,
+          );
+        if (result.ok) cli.out(`snapshot ${name} is intact`);
       });
     });
 }

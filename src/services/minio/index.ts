@@ -8,6 +8,8 @@ import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext }
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 import { minioSnapshot } from "./snapshot.js";
 
+export { objectsFromSnapshot, restorableMetadata } from "./snapshot.js";
+
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
 

@@ -2,7 +2,7 @@ import type * as Minio from "minio";
 import { z } from "zod";
 import { OperationError } from "../../errors.js";
 import type { ServiceContext } from "../service.js";
-import { readTar, runningContainer, tarOf, type SnapshotCapability, type TarEntry } from "../snapshot.js";
+import { readTar, runningContainer, tarOf, type SnapshotCapability, type SnapshotReader, type TarEntry } from "../snapshot.js";
 import { currentPolicy, listAllObjects, minioClient, type MinioCredentials, type MinioSettings } from "./index.js";
 
 type Ctx = ServiceContext<MinioSettings, MinioCredentials>;
@@ -88,3 +88,25 @@ export const minioSnapshot: SnapshotCapability<Ctx, MinioSettings> = {
     return [`replaced ${removed} objects of bucket ${bucket} with the snapshot's ${restored}, and its policy`];
   },
 };
+
+/** At most this much of one object `objectsFromSnapshot` keeps: it reads small objects (PEM keys). */
+const MAX_SMALL_OBJECT = 64 * 1024;
+
+/**
+ * The text of the objects `keys` in a snapshot's MinIO artefacts, without restoring anything (the
+ * key-pair check reads the tenants' private keys this way). Other objects are skipped, not read into memory.
+ */
+export async function objectsFromSnapshot(input: SnapshotReader, keys: ReadonlySet<string>): Promise<Map<string, string>> {
+  const parsed = indexSchema.safeParse(JSON.parse(await input.text(INDEX)));
+  if (!parsed.success) throw new OperationError(`the snapshot's MinIO ${INDEX} is not an object index`);
+  const index = parsed.data;
+  const found = new Map<string, string>();
+  await readTar(input.open(OBJECTS), async (entry, body) => {
+    const key = index.objects[Number(entry.name)]?.key;
+    if (key === undefined || !keys.has(key) || entry.size > MAX_SMALL_OBJECT) return;
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    found.set(key, Buffer.concat(chunks).toString("utf8"));
+  });
+  return found;
+}

@@ -8,6 +8,8 @@ import { defineService, type FactSource, type ServiceContext } from "../service.
 import { withClient } from "./client.js";
 import { postgresSnapshot } from "./snapshot.js";
 
+export { parseCopy, tableFromDump } from "./snapshot.js";
+
 export { withClient as withPostgres } from "./client.js";
 
 /** The four databases Dify EE uses, by role; each database is named after its role. */

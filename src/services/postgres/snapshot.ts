@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import { OperationError } from "../../errors.js";
 import type { ServiceContext } from "../service.js";
 import { execEnded, runningContainer, type SnapshotCapability } from "../snapshot.js";
@@ -58,3 +59,48 @@ export const postgresSnapshot: SnapshotCapability<Ctx, PostgresSettings> = {
     return done;
   },
 };
+
+/** The most of a table's text `tableFromDump` keeps: it is for small tables (Dify's tenants). */
+const MAX_TABLE_TEXT = 16 * 1024 * 1024;
+
+/**
+ * The rows of one table of a custom-format dump, without restoring it: `pg_restore --data-only
+ * --table` run in the (running) container, reading the dump from stdin, its COPY text parsed.
+ * Values are text as COPY writes them, null for NULL. For small tables only.
+ */
+export async function tableFromDump(
+  ctx: Pick<Ctx, "settings" | "runtime" | "container">,
+  dump: Readable,
+  table: string,
+): Promise<Array<Record<string, string | null>>> {
+  const container = runningContainer("PostgreSQL", ctx.settings.container, ctx.container);
+  const run = await ctx.runtime.execStream(container.id, ["pg_restore", "--data-only", "--table", table, "-f", "-"], { stdin: dump });
+  let text = "";
+  for await (const chunk of run.stdout) {
+    if (text.length < MAX_TABLE_TEXT) text += (chunk as Buffer).toString("utf8");
+  }
+  await execEnded(`pg_restore of table ${table}`, run.done);
+  return parseCopy(text, table);
+}
+
+/** The rows of the COPY block of `table` in pg_restore's SQL output (pure). */
+export function parseCopy(sql: string, table: string): Array<Record<string, string | null>> {
+  const lines = sql.split("\n");
+  const start = lines.findIndex((l) => new RegExp(`^COPY (\\S+\\.)?"?${table}"? \\((.*)\\) FROM stdin;$`).test(l));
+  if (start < 0) return [];
+  const columns = (/\((.*)\)/.exec(lines[start] ?? "")?.[1] ?? "").split(", ").map((c) => c.replace(/^"|"$/g, ""));
+  const rows: Array<Record<string, string | null>> = [];
+  for (const line of lines.slice(start + 1)) {
+    if (line === "\\.") break;
+    const values = line.split("\t");
+    rows.push(Object.fromEntries(columns.map((c, i) => [c, unescapeCopy(values[i] ?? "\\N")])));
+  }
+  return rows;
+}
+
+/** One value of COPY's text format: \N is NULL; backslash escapes for newline, tab, backslash and the rest. */
+function unescapeCopy(v: string): string | null {
+  if (v === "\\N") return null;
+  const escapes: Record<string, string> = { n: "\n", t: "\t", r: "\r", b: "\b", f: "\f", v: "\v", "\\": "\\" };
+  return v.replace(/\\(.)/g, (_m, c: string) => escapes[c] ?? c);
+}
