@@ -14,7 +14,8 @@ import { QdrantClient } from "@qdrant/js-client-rest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { doctor } from "../../src/commands/doctor.js";
 import { OperationError, snapshotCreate, snapshotList, snapshotRestore, snapshotVerify, up, UserError } from "../../src/index.js";
-import { seedS3, withRedis } from "../support/clients.js";
+import type { Redis } from "ioredis";
+import { seedS3, withRedis as withSeedRedis } from "../support/clients.js";
 import { buildTinyImage, pushImage, removeImage } from "../support/images.js";
 import { cleanup, testConfig } from "../support/stack.js";
 
@@ -25,6 +26,10 @@ const IMAGE = `127.0.0.1:${BASE}/snaptest/plugin:1`;
 const LATER_IMAGE = `127.0.0.1:${BASE}/snaptest/later:1`;
 
 let env: NodeJS.ProcessEnv;
+/** The passwords the stack runs with now (the seed's, until the last test changes them). */
+let creds = { postgres: "devpassword", redis: "devpassword", minio: "minioadmin123", qdrant: "devpassword" };
+/** Every store's data as the first test put it there. */
+let baseline: Record<string, unknown> = {};
 let dirs: string[] = [];
 
 function pem(): { publicKey: string; privateKey: string } {
@@ -36,7 +41,7 @@ function pem(): { publicKey: string; privateKey: string } {
 }
 
 async function sql<T extends pg.QueryResultRow>(db: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ host: "127.0.0.1", port: BASE + 1, user: "postgres", password: "devpassword", database: db });
+  const client = new pg.Client({ host: "127.0.0.1", port: BASE + 1, user: "postgres", password: creds.postgres, database: db });
   await client.connect();
   try {
     return (await client.query<T>(text, params)).rows;
@@ -46,8 +51,9 @@ async function sql<T extends pg.QueryResultRow>(db: string, text: string, params
 }
 
 const qdrant = () =>
-  new QdrantClient({ url: `http://127.0.0.1:${BASE + 5}`, headers: { "api-key": "devpassword" }, checkCompatibility: false });
-const s3 = () => seedS3(BASE + 3);
+  new QdrantClient({ url: `http://127.0.0.1:${BASE + 5}`, headers: { "api-key": creds.qdrant }, checkCompatibility: false });
+const s3 = () => seedS3(BASE + 3, creds.minio);
+const withRedis = <T>(port: number, body: (r: Redis) => Promise<T>): Promise<T> => withSeedRedis(port, body, creds.redis);
 
 async function objectText(key: string): Promise<string> {
   const chunks: Buffer[] = [];
@@ -134,6 +140,7 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
 
   it("create, change every store, restore: everything is back exactly and the key pairs match", async () => {
     const before = await state();
+    baseline = before;
     const created = await snapshotCreate({ config, env, name: "base" });
     expect(created.parts.map((p) => p.service)).toEqual(["registry", "postgres", "redis", "minio", "qdrant", "dify-local"]);
     const listed = await snapshotList({ env });
@@ -231,5 +238,24 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
       await s3().putObject("dify", key, original);
     }
     expect((await doctor({ config, env })).findings.find((x) => x.id === "keypairs")?.severity).toBe("ok");
+  });
+
+  it("a restore after every password changed in the config: the data goes back through the new credentials", async () => {
+    const next = { postgres: "pg-new-password", redis: "redis-new-password", minio: "minio-new-password", qdrant: "qdrant-new-key" };
+    const changed = testConfig("snap", BASE, {
+      postgres: { password: next.postgres },
+      redis: { password: next.redis },
+      minio: { rootPassword: next.minio },
+      qdrant: { apiKey: next.qdrant },
+    });
+    expect((await up({ config: changed, env })).ok).toBe(true);
+    creds = next;
+    await withRedis(BASE + 2, (r) => r.set("snap:a", "changed again"));
+    await sql("dify", "DELETE FROM t");
+    const restored = await snapshotRestore({ config: changed, env, name: "base", yes: true, backup: false });
+    // The configuration's digest leaves secrets out: only passwords changed, so it is the same.
+    expect(restored.configChanged).toBe(false);
+    expect(restored.ok).toBe(true);
+    expect(await state()).toEqual(baseline);
   });
 });
