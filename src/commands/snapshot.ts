@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { step, type Check, type Finding } from "../engine/index.js";
-import { EnvironmentError, OperationError, UserError, messageOf } from "../errors.js";
+import { EnvironmentError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
 import { SECRETS_FILE, userConfigDir, writePrivateFile } from "../helm/index.js";
 import { objectsFromSnapshot, tableFromDump, type Service } from "../services/index.js";
 import {
@@ -393,20 +393,10 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
       await createIn(stack, snapshotsDir(stack.env, options.dir), backup, await snapshotServices(stack, options.registry ?? true));
     }
     const restored: string[] = [];
-    for (const s of services) {
-      const restore = s.snapshot?.restore;
-      const container = await stack.containerOf(s);
-      if (!restore || !container) continue;
-      stack.checkpoint();
-      const artefacts = manifest.services.find((e) => e.service === s.name)?.artefacts ?? [];
-      restored.push(
-        ...(await step(
-          stack.sink,
-          `restore ${s.name}`,
-          () => restore(stack.contextFor(container), snapshotReader(folder, artefacts, s.name)),
-          (r) => r.join("; "),
-        )),
-      );
+    try {
+      for (const s of services) restored.push(...(await restoreService(stack, s, folder, manifest)));
+    } catch (err) {
+      throw halfRestored(err, options.name, restored, backup);
     }
     restored.push(...(await restoreOwnFiles(stack, folder, manifest)));
     stack.forgetObserved();
@@ -414,6 +404,35 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
     const keyPairs = keyPairFindings(await keyPairFacts(stack.config, stack.host, await stack.observe()));
     const ok = checks.every((c) => c.ok) && keyPairs.every((f) => f.severity !== "error");
     return { ...plan, backup, restored, checks, keyPairs, ok };
+  });
+}
+
+/** One service's restore, as a step, from its artefacts of the (checked) snapshot. */
+async function restoreService(stack: Stack, s: Service, folder: string, manifest: SnapshotManifest): Promise<string[]> {
+  const restore = s.snapshot?.restore;
+  const container = await stack.containerOf(s);
+  if (!restore || !container) return [];
+  stack.checkpoint();
+  const artefacts = manifest.services.find((e) => e.service === s.name)?.artefacts ?? [];
+  const reader = snapshotReader(folder, artefacts, s.name);
+  return step(
+    stack.sink,
+    `restore ${s.name}`,
+    () => restore(stack.contextFor(container), reader),
+    (r) => r.join("; "),
+  );
+}
+
+/** A restore that failed part-way: what was restored already, and the way back to the state before. */
+function halfRestored(err: unknown, name: string, restored: readonly string[], backup: string | undefined): Error {
+  if (err instanceof InterruptedError) return err;
+  const done = restored.length ? `; before that it had ${restored.join("; ")}` : "";
+  const back = backup
+    ? `the state from before the restore is in snapshot ${backup}: dify-local snapshot restore ${backup} --yes --no-backup`
+    : "there is no automatic snapshot of the state before (--no-backup)";
+  return new OperationError(`restoring snapshot ${name} failed: ${messageOf(err)}${done}`, {
+    hint: `fix the cause and run the restore again, or go back: ${back}`,
+    cause: err,
   });
 }
 

@@ -128,7 +128,7 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     await buildTinyImage(IMAGE, `snap ${Date.now()}`);
     await pushImage(IMAGE);
     await mkdir(env.DIFY_LOCAL_CONFIG_DIR ?? "", { recursive: true });
-    await writeFile(join(env.DIFY_LOCAL_CONFIG_DIR ?? "", "secrets.json"), '{"appSecretKey":"before"}\n');
+    await writeFile(join(env.DIFY_LOCAL_CONFIG_DIR ?? "", "secrets.json"), '{"appSecretKey":"snapshot-test-key-1"}\n');
   });
   afterAll(async () => {
     await cleanup(config);
@@ -165,7 +165,7 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     await qdrant().createCollection("other", { vectors: { size: 2, distance: "Cosine" } });
     await buildTinyImage(LATER_IMAGE, `later ${Date.now()}`);
     await pushImage(LATER_IMAGE);
-    await writeFile(join(env.DIFY_LOCAL_CONFIG_DIR ?? "", "secrets.json"), '{"appSecretKey":"after"}\n');
+    await writeFile(join(env.DIFY_LOCAL_CONFIG_DIR ?? "", "secrets.json"), '{"appSecretKey":"snapshot-test-key-2"}\n');
     expect(await state()).not.toEqual(before);
 
     const restored = await snapshotRestore({ config, env, name: "base", yes: true });
@@ -257,5 +257,21 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     expect(restored.configChanged).toBe(false);
     expect(restored.ok).toBe(true);
     expect(await state()).toEqual(baseline);
+  });
+
+  it("a restore that fails part-way says what it restored and the way back", async () => {
+    // Qdrant refuses the config's key (the container runs with another): the stores before it are restored, then it fails.
+    const drifted = testConfig("snap", BASE, {
+      postgres: { password: creds.postgres },
+      redis: { password: creds.redis },
+      minio: { rootPassword: creds.minio },
+      qdrant: { apiKey: "not-the-live-key" },
+    });
+    const err = await snapshotRestore({ config: drifted, env, name: "base", yes: true, backup: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toMatch(
+      /^restoring snapshot base failed: Unauthorized; before that it had restored the images of dlt-snap-registry; restored database dify/,
+    );
+    expect((err as OperationError).hint).toMatch(/no automatic snapshot of the state before \(--no-backup\)/);
   });
 });
