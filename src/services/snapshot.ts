@@ -53,10 +53,10 @@ export function runningContainer(title: string, name: string, container: Observe
   return container;
 }
 
-/** One entry of a tar stream being written: a file streamed from `body`, or text, or a directory. */
+/** One entry of a tar stream being written: a file streamed from `body` (opened when its turn comes), or text, or a directory. */
 export interface TarEntry {
   name: string;
-  body?: Readable | string;
+  body?: Readable | (() => Readable) | string;
   /** Bytes of a streamed body (tar needs it up front). */
   size?: number;
   type?: "file" | "directory";
@@ -88,7 +88,7 @@ export async function tarOf(entries: AsyncIterable<TarEntry> | Iterable<TarEntry
       if (directory) tar.entry(header);
       else if (body === undefined || typeof body === "string") {
         await new Promise<void>((resolve, reject) => tar.entry(header, body ?? "", (err) => (err ? reject(err) : resolve())));
-      } else await pipeline(body, tar.entry({ ...header, size: e.size ?? 0 }));
+      } else await pipeline(typeof body === "function" ? body() : body, tar.entry({ ...header, size: e.size ?? 0 }));
     }
     tar.finalize();
   };

@@ -1,3 +1,4 @@
+import type { Readable } from "node:stream";
 import type { Redis } from "ioredis";
 import { OperationError, messageOf } from "../../errors.js";
 import { pollUntil } from "../../util/index.js";
@@ -53,7 +54,7 @@ async function bgsave(client: Redis): Promise<void> {
  * loads the AOF, not dump.rdb; a new manifest of our own makes any older AOF files unreferenced.
  */
 function restoreEntries(
-  input: { open(): NodeJS.ReadableStream; size: number },
+  input: { open: () => Readable; size: number },
   f: Awaited<ReturnType<typeof files>>,
   owner: { uid: number; gid: number },
 ): TarEntry[] {
@@ -64,14 +65,14 @@ function restoreEntries(
     mode: 0o600,
     ...owner,
   });
-  const entries: TarEntry[] = [file(f.dbfilename, input.open() as TarEntry["body"], input.size)];
+  const entries: TarEntry[] = [file(f.dbfilename, input.open, input.size)];
   if (!f.aofDir) return entries;
   const base = `${f.aofName}.1.base.rdb`;
   const incr = `${f.aofName}.1.incr.aof`;
   return [
     ...entries,
     { name: f.aofDir, type: "directory", mode: 0o755, ...owner },
-    file(`${f.aofDir}/${base}`, input.open() as TarEntry["body"], input.size),
+    file(`${f.aofDir}/${base}`, input.open, input.size),
     file(`${f.aofDir}/${incr}`, ""),
     file(`${f.aofDir}/${f.aofName}.manifest`, `file ${base} seq 1 type b\nfile ${incr} seq 1 type i\n`),
   ];
