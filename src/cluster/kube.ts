@@ -37,6 +37,14 @@ export function rolloutMissing(d: V1Deployment, generation: number): string[] {
   return missing;
 }
 
+/** A Deployment's name and replicas, as the snapshot's consistency warning needs them. */
+export interface DeploymentState {
+  namespace: string;
+  name: string;
+  replicas: number;
+  ready: number;
+}
+
 /**
  * The few Kubernetes API calls dify-local makes, through @kubernetes/client-node, against the
  * cluster's own kubeconfig (from `kind get kubeconfig`, context `kind-<name>`).
@@ -63,6 +71,17 @@ export class KubeApi {
       kc.makeApiClient(k8s.AppsV1Api),
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
     );
+  }
+
+  /** Every Deployment of the cluster, in all namespaces: its replicas as asked and as ready. */
+  async deployments(): Promise<DeploymentState[]> {
+    const list = await this.apps.listDeploymentForAllNamespaces();
+    return list.items.map((d: V1Deployment) => ({
+      namespace: d.metadata?.namespace ?? "",
+      name: d.metadata?.name ?? "",
+      replicas: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+    }));
   }
 
   async nodes(): Promise<NodeReadiness[]> {

@@ -57,6 +57,8 @@ export interface SnapshotCreateResult {
   folder: string;
   size: number;
   parts: SnapshotPart[];
+  /** Why the snapshot may not be consistent (Dify running in the cluster while it was taken). */
+  warnings: string[];
 }
 
 /** The group dify-local's own files are kept under in a snapshot. */
@@ -73,7 +75,34 @@ export async function snapshotCreate(options: SnapshotCreateOptions = {}): Promi
   const dir = snapshotsDir(stack.env, options.dir);
   const name = options.name ?? timestampName();
   const services = await snapshotServices(stack, options.registry ?? true);
-  return stack.exclusive("snapshot create", options, () => createIn(stack, dir, name, services));
+  const warnings = await appRunning(stack);
+  for (const w of warnings) stack.sink.emit({ step: "snapshot", status: "warn", detail: w });
+  return { ...(await stack.exclusive("snapshot create", options, () => createIn(stack, dir, name, services))), warnings };
+}
+
+/** The cluster's own namespaces: what runs there is Kubernetes', not Dify's. */
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
+
+/**
+ * A warning when workloads run in the cluster (in a kind cluster made for Dify, those are Dify's):
+ * they may write while the stores are saved one after another. None without a cluster, or when
+ * the cluster cannot be asked (the snapshot goes on; the question is only a warning).
+ */
+export async function appRunning(stack: Stack): Promise<string[]> {
+  if (!stack.config.cluster.enabled) return [];
+  try {
+    const cluster = stack.cluster();
+    if (!(await cluster.exists())) return [];
+    const running = (await (await cluster.kube()).deployments()).filter((d) => !SYSTEM_NAMESPACES.has(d.namespace) && d.replicas > 0);
+    if (running.length === 0) return [];
+    const names = running.map((d) => `${d.namespace}/${d.name}`);
+    return [
+      `deployments run in the cluster (${names.join(", ")}): if Dify writes while the stores are saved one after another, they may not match; ` +
+        `stop them first (kubectl scale deployment --replicas=0 -n NAMESPACE NAME) and start them again afterwards`,
+    ];
+  } catch {
+    return [];
+  }
 }
 
 /** The enabled services with data to snapshot; each must run (checked before anything is written). */
@@ -93,7 +122,12 @@ async function snapshotServices(stack: Stack, registry: boolean): Promise<Servic
   return services;
 }
 
-async function createIn(stack: Stack, dir: string, name: string, services: readonly Service[]): Promise<SnapshotCreateResult> {
+async function createIn(
+  stack: Stack,
+  dir: string,
+  name: string,
+  services: readonly Service[],
+): Promise<Omit<SnapshotCreateResult, "warnings">> {
   const draft = await SnapshotDraft.begin(dir, name);
   try {
     const entries: SnapshotManifest["services"] = [];

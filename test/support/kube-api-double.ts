@@ -9,6 +9,7 @@
  *                                            (`registersAfterPolls`, Infinity = never)
  *   GET/POST/PUT/PATCH /api/v1/namespaces/{ns}/configmaps[/{name}]
  *   GET/PUT/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}
+ *   GET  /apis/apps/v1/deployments           every deployment as stored (no rollout phases, no selectors)
  * - every write gives the object a new metadata.resourceVersion; a PUT (or a patch) carrying a
  *   stale one gets 409 Conflict with the apiserver's Status body; a POST of an existing name gets
  *   409 AlreadyExists; `conflictOnce` makes another writer change an object right after the next
@@ -134,6 +135,13 @@ export class KubeApiDouble {
   private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown) => void): Promise<void> {
     const method = req.method ?? "GET";
     if (method === "GET" && url.pathname === "/api/v1/nodes") return reply(200, await this.nodeList());
+    if (method === "GET" && url.pathname === "/apis/apps/v1/deployments")
+      return reply(200, {
+        apiVersion: "apps/v1",
+        kind: "DeploymentList",
+        metadata: { resourceVersion: String(this.revision) },
+        items: [...this.deployments.values()],
+      });
     let m: RegExpExecArray | null;
     let resource: Resource | undefined;
     let ns = "";

@@ -48,6 +48,7 @@ function registerCreate(command: Command, cli: Cli): void {
       });
       cli.closeProgress();
       cli.result(flags, result, () => {
+        for (const w of result.warnings) cli.err(`warning: ${w}`);
         cli.out(`snapshot ${result.name}: ${formatBytes(result.size)} in ${result.folder}`);
         for (const p of result.parts) cli.out(`  ${p.service}: ${p.files} file${p.files === 1 ? "" : "s"}, ${formatBytes(p.size)}`);
       });
