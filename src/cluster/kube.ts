@@ -84,6 +84,25 @@ export class KubeApi {
     }));
   }
 
+  /**
+   * Scales a Deployment to `replicas` and waits until its status shows that many pods (none left
+   * for 0), up to `timeoutSeconds`.
+   */
+  async scaleDeployment(namespace: string, name: string, replicas: number, timeoutSeconds: number): Promise<void> {
+    await this.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { replicas } } }, this.strategicMerge);
+    await pollUntil(
+      async () => {
+        const d = await this.apps.readNamespacedDeployment({ name, namespace });
+        const now = replicas === 0 ? (d.status?.replicas ?? 0) : (d.status?.readyReplicas ?? 0);
+        return now === replicas ? true : undefined;
+      },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        onTimeout: () => new OperationError(`deployment ${namespace}/${name} did not reach ${replicas} replicas within ${timeoutSeconds}s`),
+      },
+    );
+  }
+
   async nodes(): Promise<NodeReadiness[]> {
     const list = await this.core.listNode();
     return list.items.map((n: V1Node) => ({

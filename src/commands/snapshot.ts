@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import type { DeploymentState } from "../cluster/index.js";
 import { step, type Check, type Finding } from "../engine/index.js";
 import { EnvironmentError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
 import { SECRETS_FILE, userConfigDir, writePrivateFile } from "../helm/index.js";
@@ -43,6 +44,8 @@ export interface SnapshotCreateOptions extends StackOptions, ExclusiveOptions, S
   name?: string;
   /** false (`--no-registry`): leave the registry's images out (plugin images can be rebuilt). */
   registry?: boolean;
+  /** Scale the deployments running in the cluster to zero while the snapshot is taken, and back afterwards. */
+  stopApp?: boolean;
 }
 
 /** One service's (or dify-local's own) share of a snapshot. */
@@ -75,31 +78,78 @@ export async function snapshotCreate(options: SnapshotCreateOptions = {}): Promi
   const dir = snapshotsDir(stack.env, options.dir);
   const name = options.name ?? timestampName();
   const services = await snapshotServices(stack, options.registry ?? true);
-  const warnings = await appRunning(stack);
+  const running = await appDeployments(stack);
+  if (running.length > 0 && options.stopApp)
+    return withAppStopped(stack, running, () => snapshotCreateIn(stack, options, dir, name, services));
+  const warnings = running.length > 0 ? [appWarning(running)] : [];
   for (const w of warnings) stack.sink.emit({ step: "snapshot", status: "warn", detail: w });
-  return { ...(await stack.exclusive("snapshot create", options, () => createIn(stack, dir, name, services))), warnings };
+  return { ...(await snapshotCreateIn(stack, options, dir, name, services)), warnings };
+}
+
+function snapshotCreateIn(
+  stack: Stack,
+  options: ExclusiveOptions,
+  dir: string,
+  name: string,
+  services: readonly Service[],
+): Promise<Omit<SnapshotCreateResult, "warnings">> {
+  return stack.exclusive("snapshot create", options, () => createIn(stack, dir, name, services));
+}
+
+function appWarning(running: readonly DeploymentState[]): string {
+  const names = running.map((d) => `${d.namespace}/${d.name}`);
+  return (
+    `deployments run in the cluster (${names.join(", ")}): if Dify writes while the stores are saved one after another, they may not match; ` +
+    "stop them first (kubectl scale deployment --replicas=0 -n NAMESPACE NAME, or snapshot create --stop-app) and start them again afterwards"
+  );
+}
+
+/** How long scaling the app's deployments down or up may take. */
+const SCALE_TIMEOUT_S = 300;
+
+/**
+ * `--stop-app`: scales the running deployments to zero (waiting until their pods are gone), runs
+ * `body`, and scales each back to its replicas, also when `body` failed.
+ */
+async function withAppStopped(
+  stack: Stack,
+  running: readonly DeploymentState[],
+  body: () => Promise<Omit<SnapshotCreateResult, "warnings">>,
+): Promise<SnapshotCreateResult> {
+  const kube = await stack.cluster().kube();
+  const scale = (d: DeploymentState, n: number, verb: string): Promise<void> =>
+    step(
+      stack.sink,
+      `${verb} ${d.namespace}/${d.name}`,
+      () => kube.scaleDeployment(d.namespace, d.name, n, SCALE_TIMEOUT_S),
+      () => `${n} replicas`,
+    );
+  const stopped: DeploymentState[] = [];
+  try {
+    for (const d of running) {
+      await scale(d, 0, "stop");
+      stopped.push(d);
+    }
+    return { ...(await body()), warnings: [] };
+  } finally {
+    for (const d of stopped) await scale(d, d.replicas, "start");
+  }
 }
 
 /** The cluster's own namespaces: what runs there is Kubernetes', not Dify's. */
 const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", "local-path-storage"]);
 
 /**
- * A warning when workloads run in the cluster (in a kind cluster made for Dify, those are Dify's):
- * they may write while the stores are saved one after another. None without a cluster, or when
- * the cluster cannot be asked (the snapshot goes on; the question is only a warning).
+ * The deployments running in the cluster outside its own namespaces (in a kind cluster made for
+ * Dify, those are Dify's): they may write while the stores are saved one after another. None
+ * without a cluster, or when the cluster cannot be asked (then there is nothing to warn about or stop).
  */
-export async function appRunning(stack: Stack): Promise<string[]> {
+async function appDeployments(stack: Stack): Promise<DeploymentState[]> {
   if (!stack.config.cluster.enabled) return [];
   try {
     const cluster = stack.cluster();
     if (!(await cluster.exists())) return [];
-    const running = (await (await cluster.kube()).deployments()).filter((d) => !SYSTEM_NAMESPACES.has(d.namespace) && d.replicas > 0);
-    if (running.length === 0) return [];
-    const names = running.map((d) => `${d.namespace}/${d.name}`);
-    return [
-      `deployments run in the cluster (${names.join(", ")}): if Dify writes while the stores are saved one after another, they may not match; ` +
-        `stop them first (kubectl scale deployment --replicas=0 -n NAMESPACE NAME) and start them again afterwards`,
-    ];
+    return (await (await cluster.kube()).deployments()).filter((d) => !SYSTEM_NAMESPACES.has(d.namespace) && d.replicas > 0);
   } catch {
     return [];
   }

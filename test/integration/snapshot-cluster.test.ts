@@ -58,4 +58,23 @@ describe.skipIf(!inject("engine"))("snapshot create warns while deployments run 
     fake.api.deployments.set("dify/dify-api", { ...api, spec: { replicas: 0 }, status: {} });
     expect((await snapshotCreate({ config, env, name: "without-app" })).warnings).toEqual([]);
   });
+
+  it("--stop-app scales them to zero while saving and back afterwards", async () => {
+    const api = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "dify-api", namespace: "dify", resourceVersion: "1", generation: 1 },
+    };
+    fake.api.deployments.set("dify/dify-api", { ...api, spec: { replicas: 2 }, status: { replicas: 2, readyReplicas: 2 } });
+    const sink = new RecordingSink();
+    const result = await snapshotCreate({ config, env, sink, name: "stopped-app", stopApp: true });
+    expect(result.warnings).toEqual([]);
+    const steps = sink.events.filter((e) => e.status === "ok").map((e) => `${e.step}: ${e.detail ?? ""}`);
+    expect(steps.filter((s) => s.startsWith("stop ") || s.startsWith("start ") || s.startsWith("snapshot redis"))).toEqual([
+      "stop dify/dify-api: 0 replicas",
+      expect.stringMatching(/^snapshot redis: /),
+      "start dify/dify-api: 2 replicas",
+    ]);
+    expect((fake.api.deployments.get("dify/dify-api")?.spec as { replicas?: number }).replicas).toBe(2);
+  });
 });

@@ -10,6 +10,7 @@
  *   GET/POST/PUT/PATCH /api/v1/namespaces/{ns}/configmaps[/{name}]
  *   GET/PUT/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}
  *   GET  /apis/apps/v1/deployments           every deployment as stored (no rollout phases, no selectors)
+ * - a change of a deployment's spec.replicas (a scale) shows in its status at once;
  * - every write gives the object a new metadata.resourceVersion; a PUT (or a patch) carrying a
  *   stale one gets 409 Conflict with the apiserver's Status body; a POST of an existing name gets
  *   409 AlreadyExists; `conflictOnce` makes another writer change an object right after the next
@@ -223,6 +224,10 @@ export class KubeApiDouble {
       const generation = (current.metadata as Json).generation as number;
       metadata.generation = generation;
       stored.status = current.status;
+      const replicas = (next.spec as Json | undefined)?.replicas;
+      // A scale takes effect at once here: the pods come and go before the next read.
+      if (typeof replicas === "number" && replicas !== (current.spec as Json).replicas)
+        stored.status = { ...(current.status as Json), replicas, readyReplicas: replicas, availableReplicas: replicas };
       if (JSON.stringify(before) !== JSON.stringify(after)) {
         metadata.generation = generation + 1;
         this.rollouts.set(key, (this.rollouts.get(key) ?? 0) + 1);

@@ -34,8 +34,9 @@ function registerCreate(command: Command, cli: Cli): void {
   command
     .description("save every store into a new snapshot NAME (default: the time)")
     .option("--no-registry", "leave the registry's images out (plugin images can be rebuilt)")
+    .option("--stop-app", "scale the deployments running in the cluster to zero while saving, and back afterwards")
     .option("--no-wait", "stop at once (exit 4) when another dify-local command changes the stack, instead of waiting")
-    .action(async (name: string | undefined, opts: DirFlags & { registry: boolean; wait: boolean }, cmd: Command) => {
+    .action(async (name: string | undefined, opts: DirFlags & { registry: boolean; wait: boolean; stopApp?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
       const { snapshotCreate, formatBytes } = await load();
       const result = await snapshotCreate({
@@ -44,6 +45,7 @@ function registerCreate(command: Command, cli: Cli): void {
         ...dirOf(opts),
         ...(name ? { name } : {}),
         registry: opts.registry,
+        stopApp: opts.stopApp ?? false,
         wait: opts.wait,
       });
       cli.closeProgress();
