@@ -36,6 +36,9 @@ export type {
   Credential,
   FactSource,
   ServiceName,
+  SnapshotCapability,
+  SnapshotReader,
+  SnapshotWriter,
 } from "./services/index.js";
 export type { KindRunner } from "./cluster/index.js";
 export type { ValuesTree, EnvSection, ChartVersion } from "./helm/index.js";

@@ -5,6 +5,7 @@ import { registerDoctor } from "./commands/doctor.js";
 import { registerDown } from "./commands/down.js";
 import { registerHosts, registerRegistry } from "./commands/hosts.js";
 import { registerInfo } from "./commands/info.js";
+import { registerSnapshot } from "./commands/snapshot.js";
 import { registerStatus, registerVerify } from "./commands/status.js";
 import { registerStorage } from "./commands/storage.js";
 import { registerUp } from "./commands/up.js";
@@ -21,6 +22,7 @@ const COMMANDS: readonly Register[] = [
   registerDoctor,
   registerValues,
   registerStorage,
+  registerSnapshot,
   registerHosts,
   registerRegistry,
 ];

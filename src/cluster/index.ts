@@ -1,7 +1,7 @@
 export { Kind, runKind, parseKindVersion, versionAtLeast, MIN_KIND_VERSION, KIND_INSTALL_HINT } from "./kind.js";
 export type { KindRunner, RunResult } from "./kind.js";
 export { KubeApi, FIELD_MANAGER } from "./kube.js";
-export type { NodeReadiness, ConfigMapData, ObjectRef } from "./kube.js";
+export type { NodeReadiness, ConfigMapData, ObjectRef, DeploymentState } from "./kube.js";
 export { rolloutMissing } from "./kube.js";
 export { Cluster, CREATED_MARKER } from "./cluster.js";
 export {

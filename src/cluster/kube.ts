@@ -58,6 +58,14 @@ export function rolloutMissing(d: V1Deployment, generation: number): string[] {
   return missing;
 }
 
+/** A Deployment's name and replicas, as the snapshot's consistency warning needs them. */
+export interface DeploymentState {
+  namespace: string;
+  name: string;
+  replicas: number;
+  ready: number;
+}
+
 /**
  * The few Kubernetes API calls dify-local makes, through @kubernetes/client-node, against the
  * cluster's own kubeconfig (from `kind get kubeconfig`, context `kind-<name>`).
@@ -88,6 +96,36 @@ export class KubeApi {
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
       k8s.KubernetesObjectApi.makeApiClient(kc),
       k8s.PatchStrategy.ServerSideApply,
+    );
+  }
+
+  /** Every Deployment of the cluster, in all namespaces: its replicas as asked and as ready. */
+  async deployments(): Promise<DeploymentState[]> {
+    const list = await this.apps.listDeploymentForAllNamespaces();
+    return list.items.map((d: V1Deployment) => ({
+      namespace: d.metadata?.namespace ?? "",
+      name: d.metadata?.name ?? "",
+      replicas: d.spec?.replicas ?? 1,
+      ready: d.status?.readyReplicas ?? 0,
+    }));
+  }
+
+  /**
+   * Scales a Deployment to `replicas` and waits until its status shows that many pods (none left
+   * for 0), up to `timeoutSeconds`.
+   */
+  async scaleDeployment(namespace: string, name: string, replicas: number, timeoutSeconds: number): Promise<void> {
+    await this.apps.patchNamespacedDeployment({ name, namespace, body: { spec: { replicas } } }, this.strategicMerge);
+    await pollUntil(
+      async () => {
+        const d = await this.apps.readNamespacedDeployment({ name, namespace });
+        const now = replicas === 0 ? (d.status?.replicas ?? 0) : (d.status?.readyReplicas ?? 0);
+        return now === replicas ? true : undefined;
+      },
+      {
+        timeoutMs: timeoutSeconds * 1000,
+        onTimeout: () => new OperationError(`deployment ${namespace}/${name} did not reach ${replicas} replicas within ${timeoutSeconds}s`),
+      },
     );
   }
 

@@ -3,6 +3,12 @@ import { doctor as doctorCommand } from "./doctor.js";
 import { down as downCommand } from "./down.js";
 import { info as infoCommand } from "./info.js";
 import { registryList as registryListCommand } from "./registry.js";
+import {
+  snapshotCreate as snapshotCreateCommand,
+  snapshotRestore as snapshotRestoreCommand,
+  snapshotRestorePlan as snapshotRestorePlanCommand,
+  snapshotVerify as snapshotVerifyCommand,
+} from "./snapshot.js";
 import { status as statusCommand } from "./status.js";
 import {
   storageCopy as storageCopyCommand,
@@ -51,3 +57,22 @@ export { hosts, hostsLine, HOSTS_BEGIN, HOSTS_END } from "./hosts.js";
 export type { HostsOptions, HostsResult } from "./hosts.js";
 export const values = redacting(valuesCommand);
 export type { ValuesOptions, ValuesResult } from "./values.js";
+export const snapshotCreate = redacting(snapshotCreateCommand);
+export const snapshotRestore = redacting(snapshotRestoreCommand);
+export const snapshotRestorePlan = redacting(snapshotRestorePlanCommand);
+export const snapshotVerify = redacting(snapshotVerifyCommand);
+export { snapshotList, snapshotRemove, formatBytes } from "./snapshot.js";
+export type {
+  SnapshotCreateOptions,
+  SnapshotCreateResult,
+  SnapshotDirOptions,
+  SnapshotListEntry,
+  SnapshotListResult,
+  SnapshotNameOptions,
+  SnapshotPart,
+  SnapshotRestoreOptions,
+  SnapshotRestorePlan,
+  SnapshotRestoreResult,
+  SnapshotVerifyOptions,
+  SnapshotVerifyResult,
+} from "./snapshot.js";

@@ -4,7 +4,7 @@ import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
-import { engineKey, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
+import { engineKey, keyPairFacts, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
 import { explainIngress, gatherIngressFacts } from "./ingress.js";
 import { onPath } from "./tools.js";
 import type { DoctorFacts, ExposureFact, ValuesFacts } from "./types.js";
@@ -89,18 +89,23 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
-  if (config.cluster.enabled && "version" in kindTool) {
-    const cluster = new Cluster(config, engine.runtime, kind);
-    if (await cluster.exists().catch(() => false)) {
-      const checks = await clusterChecks(
-        cluster,
-        enabled.flatMap((s) => s.hostPorts(config)),
-      );
-      facts.cluster = [...checks.map(checkToFinding).map(explainIngress), await nodeProxyFinding(cluster)];
-      facts.ingress = await gatherIngressFacts(cluster);
-    }
-  }
+  facts.keyPairs = await keyPairFacts(config, probeHost(config), observed);
+  if (config.cluster.enabled && "version" in kindTool)
+    Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
   return withValues(facts, await values(observed));
+}
+
+/** The cluster's findings and its ingress, when the cluster exists. */
+async function clusterFacts(cluster: Cluster, enabled: readonly Service[]): Promise<Pick<DoctorFacts, "cluster" | "ingress">> {
+  if (!(await cluster.exists().catch(() => false))) return {};
+  const checks = await clusterChecks(
+    cluster,
+    enabled.flatMap((s) => s.hostPorts(cluster.config)),
+  );
+  return {
+    cluster: [...checks.map(checkToFinding).map(explainIngress), await nodeProxyFinding(cluster)],
+    ingress: await gatherIngressFacts(cluster),
+  };
 }
 
 function withValues(facts: DoctorFacts, values: ValuesFacts | undefined): DoctorFacts {

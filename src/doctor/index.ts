@@ -1,5 +1,5 @@
 import { gatherFacts, type DoctorOptions } from "./facts.js";
-import { cluster, containers, exposure, ports, prerequisites, services, volumes, type Rule } from "./rules.js";
+import { cluster, containers, exposure, keyPairs, ports, prerequisites, services, volumes, type Rule } from "./rules.js";
 import type { DoctorFacts, Finding } from "./types.js";
 import { valuesRule } from "./values-rule.js";
 import { ingressRule } from "./ingress.js";
@@ -10,7 +10,18 @@ export type { Rule } from "./rules.js";
 export { gatherFacts } from "./facts.js";
 
 /** Every rule, in the order findings are shown. */
-export const RULES: readonly Rule[] = [prerequisites, ports, containers, volumes, exposure, services, cluster, ingressRule, valuesRule];
+export const RULES: readonly Rule[] = [
+  prerequisites,
+  ports,
+  containers,
+  volumes,
+  exposure,
+  services,
+  keyPairs,
+  cluster,
+  ingressRule,
+  valuesRule,
+];
 
 /** Runs every rule over gathered facts. */
 export function diagnose(facts: DoctorFacts): Finding[] {

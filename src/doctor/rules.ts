@@ -1,6 +1,6 @@
 import { KIND_INSTALL_HINT, MIN_KIND_VERSION } from "../cluster/index.js";
 import { airplayNote } from "../engine/index.js";
-import { dataLostMessage } from "../stack/index.js";
+import { dataLostMessage, keyPairFindings } from "../stack/index.js";
 import type { DoctorFacts, Finding } from "./types.js";
 
 /** A rule: facts in, findings out. Pure, so each is unit-testable on hand-made facts. */
@@ -142,6 +142,9 @@ export const volumes: Rule = (f) =>
 
 /** Each running service's own diagnosis, from its module. */
 export const services: Rule = (f) => f.services;
+
+/** The tenants' key pairs: each tenant whose private key is missing or does not match, by name (see `keyPairFindings`). */
+export const keyPairs: Rule = (f) => (f.keyPairs ? keyPairFindings(f.keyPairs) : []);
 
 export const cluster: Rule = (f) => f.cluster ?? [];
 

@@ -1,7 +1,7 @@
 import type { Config } from "../config/index.js";
 import type { Finding } from "../engine/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
-import type { VolumeEntry } from "../stack/index.js";
+import type { KeyPairFacts, VolumeEntry } from "../stack/index.js";
 import type { IngressFacts } from "./ingress.js";
 
 export type { Finding, Severity } from "../engine/index.js";
@@ -31,6 +31,8 @@ export interface DoctorFacts {
   volumes: Array<{ service: string; name: string; exists: boolean; recorded: VolumeEntry | undefined }>;
   /** Each running service's own findings (its module's doctor rule), in the services' order. */
   services: Finding[];
+  /** The tenants' key pairs (public key in PostgreSQL, private key in MinIO), when both run. */
+  keyPairs?: KeyPairFacts;
   /** The cluster's verify checks as findings, when the cluster is enabled and exists. */
   cluster?: Finding[];
   values?: ValuesFacts;

@@ -1,6 +1,6 @@
 import { StringDecoder } from "node:string_decoder";
 import type Docker from "dockerode";
-import { PassThrough } from "node:stream";
+import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
@@ -34,6 +34,12 @@ export interface ListLimits {
   timeoutMs?: number;
   /** File names (last component, plain names: no patterns) left out of the listing, and not counted. */
   exclude?: readonly string[];
+}
+
+/** A command running in a container with its stdout streamed: see {@link Runtime.execStream}. */
+export interface ExecStream {
+  stdout: Readable;
+  done: Promise<{ exitCode: number; stderr: string }>;
 }
 
 export interface ExecResult {
@@ -503,6 +509,62 @@ export class Runtime {
     return /Docker Desktop/i.test(info.OperatingSystem ?? "") || info.Name === "docker-desktop";
   }
 
+  /**
+   * Runs a command inside a running container with its stdout as a stream (read at the reader's
+   * pace, so a dump of any size passes through bounded memory) and, optionally, `stdin` streamed in.
+   * `done` resolves once the command has ended, with its exit code and the tail of its stderr;
+   * the caller must consume `stdout` (or resume it) for the command to finish.
+   */
+  async execStream(
+    id: string,
+    cmd: string[],
+    options: { stdin?: Readable; user?: string; env?: Record<string, string> } = {},
+  ): Promise<ExecStream> {
+    const exec = await this.docker.getContainer(id).exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+      AttachStdin: options.stdin !== undefined,
+      ...(options.user ? { User: options.user } : {}),
+      ...(options.env ? { Env: Object.entries(options.env).map(([k, v]) => `${k}=${v}`) } : {}),
+    });
+    const stream = await exec.start({ hijack: true, stdin: options.stdin !== undefined });
+    const demux = new DockerDemux();
+    stream.on("error", (err: Error) => demux.destroy(err));
+    stream.pipe(demux);
+    options.stdin?.on("error", (err) => demux.destroy(err));
+    options.stdin?.pipe(stream);
+    const ended = new Promise<void>((resolve, reject) => {
+      demux.on("end", resolve);
+      demux.on("close", resolve);
+      demux.on("error", reject);
+    });
+    const done = ended.then(async () => {
+      // The stream ends a moment before the engine records the exit code.
+      const exitCode = await pollUntil(
+        async () => {
+          const info = await exec.inspect();
+          return info.Running ? undefined : (info.ExitCode ?? -1);
+        },
+        { timeoutMs: 30_000, onTimeout: () => new OperationError(`${cmd[0] ?? "exec"} in ${id.slice(0, 12)} did not end`) },
+      );
+      return { exitCode, stderr: demux.stderrTail() };
+    });
+    // A caller that fails before awaiting `done` must not leave an unhandled rejection behind.
+    done.catch(() => undefined);
+    return { stdout: demux, done };
+  }
+
+  /** A path of a container as a tar stream (the archive API; works on a stopped container). */
+  async archiveOut(id: string, path: string): Promise<NodeJS.ReadableStream> {
+    return this.docker.getContainer(id).getArchive({ path });
+  }
+
+  /** Extracts a tar stream into a directory of a container (the archive API; works on a stopped container). */
+  async archiveIn(id: string, dir: string, tar: Readable): Promise<void> {
+    await this.docker.getContainer(id).putArchive(tar, { path: dir });
+  }
+
   /** Runs a command inside a running container and collects its output. */
   async exec(id: string, cmd: string[], options: { stdin?: string; user?: string } = {}): Promise<ExecResult> {
     const container = this.docker.getContainer(id);
@@ -613,4 +675,46 @@ function demux(buf: Buffer): string {
     i += 8 + size;
   }
   return i === 0 ? buf.toString("utf8") : parts.join("");
+}
+
+/** The most stderr an exec keeps (its tail): enough for an error message, bounded whatever the command prints. */
+const STDERR_TAIL = 16 * 1024;
+
+/**
+ * Docker's multiplexed exec stream (an 8-byte header per frame: stream type, length) as stdout
+ * alone, with backpressure: dockerode's demuxStream writes on regardless of a slow reader, which
+ * would buffer a whole dump in memory. Stderr is kept as a bounded tail.
+ */
+class DockerDemux extends Transform {
+  private pending: Buffer = Buffer.alloc(0);
+  private frame: { type: number; left: number } | undefined;
+  private stderr = "";
+
+  stderrTail(): string {
+    return this.stderr;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    let data = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = Buffer.alloc(0);
+    while (data.length > 0) {
+      if (!this.frame) {
+        if (data.length < 8) {
+          this.pending = data;
+          break;
+        }
+        this.frame = { type: data.readUInt8(0), left: data.readUInt32BE(4) };
+        data = data.subarray(8);
+        continue;
+      }
+      const take = Math.min(this.frame.left, data.length);
+      const part = data.subarray(0, take);
+      if (this.frame.type === 1) this.push(part);
+      else if (this.frame.type === 2) this.stderr = (this.stderr + part.toString("utf8")).slice(-STDERR_TAIL);
+      this.frame.left -= take;
+      data = data.subarray(take);
+      if (this.frame.left === 0) this.frame = undefined;
+    }
+    callback();
+  }
 }

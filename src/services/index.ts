@@ -7,6 +7,7 @@ import type { Service } from "./service.js";
 
 export * from "./service.js";
 export * from "./fields.js";
+export type { SnapshotCapability, SnapshotReader, SnapshotWriter } from "./snapshot.js";
 export {
   postgres,
   postgresSchema,
@@ -16,6 +17,9 @@ export {
   livePostgres,
   postgresFindings,
   DATABASE_ROLES,
+  withPostgres,
+  parseCopy,
+  tableFromDump,
 } from "./postgres/index.js";
 export type { PostgresSettings, PostgresLive, PostgresDoctorFacts } from "./postgres/index.js";
 export { redis, redisSchema, redisPing, requirepass, liveRedis } from "./redis/index.js";
@@ -35,6 +39,7 @@ export {
   anonymousPolicy,
   anonymousGrants,
   classifyPolicy,
+  objectsFromSnapshot,
 } from "./minio/index.js";
 export type { MinioSettings, MinioCredentials, MinioDoctorFacts, AnonymousAccess, ListedObject } from "./minio/index.js";
 export { qdrant, qdrantSchema, liveQdrant } from "./qdrant/index.js";

@@ -3,6 +3,7 @@ import type { Check, Finding } from "../engine/index.js";
 import type { ChartVersion, EnvSection, ValuesTree } from "../helm/index.js";
 import type { ContainerSpec, ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
 import { secretFieldValues, type ServiceSettings } from "./fields.js";
+import type { SnapshotCapability, SnapshotReader, SnapshotWriter } from "./snapshot.js";
 
 /** The name pods use for the host (Docker Desktop provides it; on Linux dify-local wires it). */
 export const CLUSTER_HOST = "host.docker.internal";
@@ -114,6 +115,8 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
   env?(settings: S, live: L, host: string): EnvSection[];
   /** Its doctor findings, when its container runs. */
   doctor?(ctx: ServiceContext<S, L>): Promise<Finding[]>;
+  /** Saving its data into a snapshot and restoring it (`dify-local snapshot`); services without data leave it out. */
+  snapshot?: SnapshotCapability<ServiceContext<S, L>, S>;
 }
 
 /**
@@ -148,6 +151,15 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   values(config: StackConfig, container: ObservedContainer | undefined, options: ValuesOptions): ValuesTree | undefined;
   env(config: StackConfig, container: ObservedContainer | undefined, host: string): EnvSection[];
   doctor(ctx: ErasedContext): Promise<Finding[]>;
+  /** Present when the service has data a snapshot keeps: see {@link ServiceDefinition.snapshot}. */
+  snapshot?: ErasedSnapshot;
+}
+
+/** A service's snapshot capability over the whole configuration (see {@link ServiceDefinition.snapshot}). */
+export interface ErasedSnapshot {
+  save: (ctx: ErasedContext, out: SnapshotWriter) => Promise<void>;
+  replaces: (config: StackConfig) => string;
+  restore: (ctx: ErasedContext, input: SnapshotReader) => Promise<string[]>;
 }
 
 /** What the stack hands a service: the whole config, the engine, and the container if any. */
@@ -176,14 +188,8 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     def.live ? def.live(settings, container) : (undefined as L);
   const context = (ctx: ErasedContext): ServiceContext<S, L> => {
     const settings = section(ctx.config);
-    return {
-      settings,
-      stack: stackOf(ctx.config),
-      live: liveOf(settings, ctx.container),
-      runtime: ctx.runtime,
-      host: ctx.host,
-      container: ctx.container,
-    };
+    const { runtime, host, container } = ctx;
+    return { settings, stack: stackOf(ctx.config), live: liveOf(settings, container), runtime, host, container };
   };
   const init = def.init?.bind(def);
   const rotate = def.rotate?.bind(def);
@@ -226,6 +232,20 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
       return def.env?.(s, liveOf(s, container), host) ?? [];
     },
     doctor: async (ctx) => (def.doctor ? def.doctor(context(ctx)) : []),
+    ...(def.snapshot ? { snapshot: erasedSnapshot(def.snapshot, context, section) } : {}),
+  };
+}
+
+/** A definition's snapshot capability, reading its section and context out of the whole configuration. */
+function erasedSnapshot<C, S>(
+  snap: SnapshotCapability<C, S>,
+  context: (ctx: ErasedContext) => C,
+  section: (config: StackConfig) => S,
+): ErasedSnapshot {
+  return {
+    save: (ctx, out) => snap.save(context(ctx), out),
+    replaces: (config) => snap.replaces(section(config)),
+    restore: (ctx, input) => snap.restore(context(ctx), input),
   };
 }
 

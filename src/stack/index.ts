@@ -19,3 +19,26 @@ export {
   CREDENTIALS_DIR,
 } from "./credentials.js";
 export type { CredentialsChoice, CredentialsMode, GeneratedCredentials, LoadedCredentials } from "./credentials.js";
+export {
+  SNAPSHOT_FORMAT,
+  MANIFEST,
+  SnapshotDraft,
+  userDataDir,
+  snapshotsDir,
+  checkSnapshotName,
+  timestampName,
+  incompatibility,
+  artefactPath,
+  artefactProblem,
+  readManifest,
+  allArtefacts,
+  snapshotSize,
+  checkArtefacts,
+  listSnapshots,
+  snapshotFolder,
+  snapshotReader,
+  configDigest,
+} from "./snapshots.js";
+export type { Artefact, ArtefactProblem, ReadManifest, SnapshotEntry, SnapshotManifest } from "./snapshots.js";
+export { keyPairFacts, keyPairFactsOf, keyPairFindings, keysMatch, privateKeyObject, DIFY_DATABASE } from "./keypairs.js";
+export type { KeyPairFacts, TenantKey } from "./keypairs.js";

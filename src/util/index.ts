@@ -14,3 +14,4 @@ export { Redactor, MASK } from "./redact.js";
 export { addSpan, lazyModule, recordTimings, recordedSpans, timed, timingsOn } from "./timings.js";
 export type { Span } from "./timings.js";
 export { cacheDir } from "./cache-dir.js";
+export { packageVersion } from "./version.js";

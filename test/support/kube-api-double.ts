@@ -9,6 +9,8 @@
  *                                            (`registersAfterPolls`, Infinity = never)
  *   GET/POST/PUT/PATCH /api/v1/namespaces/{ns}/configmaps[/{name}]
  *   GET/PUT/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}
+ *   GET  /apis/apps/v1/deployments           every deployment as stored (no rollout phases, no selectors)
+ * - a change of a deployment's spec.replicas (a scale) shows in its status at once;
  * - every write gives the object a new metadata.resourceVersion; a PUT (or a patch) carrying a
  *   stale one gets 409 Conflict with the apiserver's Status body; a POST of an existing name gets
  *   409 AlreadyExists; `conflictOnce` makes another writer change an object right after the next
@@ -140,6 +142,13 @@ export class KubeApiDouble {
   private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown) => void): Promise<void> {
     const method = req.method ?? "GET";
     if (method === "GET" && url.pathname === "/api/v1/nodes") return reply(200, await this.nodeList());
+    if (method === "GET" && url.pathname === "/apis/apps/v1/deployments")
+      return reply(200, {
+        apiVersion: "apps/v1",
+        kind: "DeploymentList",
+        metadata: { resourceVersion: String(this.revision) },
+        items: [...this.deployments.values()],
+      });
     const applied = await this.applied.handle(req, url);
     if (applied) return reply(applied.code, applied.body);
     let m: RegExpExecArray | null;
@@ -223,6 +232,10 @@ export class KubeApiDouble {
       const generation = (current.metadata as Json).generation as number;
       metadata.generation = generation;
       stored.status = current.status;
+      const replicas = (next.spec as Json | undefined)?.replicas;
+      // A scale takes effect at once here: the pods come and go before the next read.
+      if (typeof replicas === "number" && replicas !== (current.spec as Json).replicas)
+        stored.status = { ...(current.status as Json), replicas, readyReplicas: replicas, availableReplicas: replicas };
       if (JSON.stringify(before) !== JSON.stringify(after)) {
         metadata.generation = generation + 1;
         this.rollouts.set(key, (this.rollouts.get(key) ?? 0) + 1);

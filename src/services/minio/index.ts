@@ -7,6 +7,9 @@ import { byteMeter, withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
+import { minioSnapshot } from "./snapshot.js";
+
+export { objectsFromSnapshot, restorableMetadata } from "./snapshot.js";
 
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
@@ -165,7 +168,7 @@ export function strayFiles(files: readonly string[]): string[] {
   return files.filter((f) => f !== OBJECT_META && !f.endsWith(`/${OBJECT_META}`) && !DATA_PART.test(f));
 }
 
-async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
+export async function currentPolicy(client: Minio.Client, bucket: string): Promise<string | undefined> {
   try {
     const p = await client.getBucketPolicy(bucket);
     return p || undefined;
@@ -404,4 +407,5 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     ];
   },
   doctor: async (ctx) => minioFindings(ctx.settings, await doctorFacts(ctx)),
+  snapshot: minioSnapshot,
 });

@@ -4,7 +4,13 @@ import { FatalProbeError, check, type Finding } from "../../engine/index.js";
 import type { ValuesTree } from "../../helm/index.js";
 import { ConflictError, messageOf } from "../../errors.js";
 import { identifier, port, secret, serviceSchema } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+import { defineService, type FactSource, type ServiceContext } from "../service.js";
+import { withClient } from "./client.js";
+import { postgresSnapshot } from "./snapshot.js";
+
+export { parseCopy, tableFromDump } from "./snapshot.js";
+
+export { withClient as withPostgres } from "./client.js";
 
 /** The four databases Dify EE uses, by role; each database is named after its role. */
 export const DATABASE_ROLES = ["dify", "plugin_daemon", "enterprise", "audit"] as const;
@@ -67,32 +73,6 @@ export function livePostgres(c: PostgresSettings, container: { env: Record<strin
 }
 
 type Ctx = ServiceContext<PostgresSettings, PostgresLive>;
-
-/** Runs `body` on a client of the `postgres` maintenance database, logged in with the configured password. */
-async function withClient<T>(ctx: Pick<Ctx, "host" | "settings">, body: (c: pg.Client) => Promise<T>): Promise<T> {
-  const { port: p, user, password } = ctx.settings;
-  // Loaded on first use: commands that never talk to PostgreSQL do not pay for it.
-  const {
-    default: { Client },
-  } = await import("pg");
-  const client = new Client({
-    host: ctx.host,
-    port: p,
-    user,
-    password,
-    database: "postgres",
-    connectionTimeoutMillis: PROBE_TIMEOUT_MS,
-    query_timeout: PROBE_TIMEOUT_MS,
-  });
-  // An error after connect (server restart) must not crash the process.
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-    return await body(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /**
  * Changes the superuser's password in place to the configured one before its container is
@@ -305,4 +285,5 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
     },
   ],
   doctor: async (ctx) => postgresFindings(ctx.settings, await doctorFacts(ctx)),
+  snapshot: postgresSnapshot,
 });

@@ -4,6 +4,7 @@ import { check } from "../../engine/index.js";
 import { withTimeout } from "../../util/index.js";
 import { port, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+import { qdrantSnapshot } from "./snapshot.js";
 
 export const qdrantSchema = serviceSchema(
   {
@@ -28,21 +29,21 @@ export function liveQdrant(c: QdrantSettings, container: { env: Record<string, s
 
 type Ctx = ServiceContext<QdrantSettings, QdrantLive>;
 
-function url(ctx: Pick<Ctx, "host" | "settings">): string {
+export function qdrantUrl(ctx: Pick<Ctx, "host" | "settings">): string {
   return `http://${ctx.host}:${ctx.settings.port}`;
 }
 
 /** A Qdrant client for the local container; the library is loaded on first use. */
-async function client(ctx: Pick<Ctx, "host" | "settings">): Promise<QdrantClient> {
+export async function qdrantClient(ctx: Pick<Ctx, "host" | "settings">, timeoutMs = PROBE_TIMEOUT_MS): Promise<QdrantClient> {
   const { QdrantClient } = await import("@qdrant/js-client-rest");
   // The key goes in as a header: the client's `apiKey` option prints a warning over plain HTTP,
   // which a loopback connection to a local container is by design. The compatibility check is a
   // version round trip per client; we only need the data calls.
   return new QdrantClient({
-    url: url(ctx),
+    url: qdrantUrl(ctx),
     headers: { "api-key": ctx.settings.apiKey },
     checkCompatibility: false,
-    timeout: PROBE_TIMEOUT_MS,
+    timeout: timeoutMs,
   });
 }
 
@@ -60,16 +61,16 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
   },
   live: liveQdrant,
   async probe(ctx) {
-    await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await client(ctx)).getCollections());
+    await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await qdrantClient(ctx)).getCollections());
   },
   async checks(ctx) {
     return Promise.all([
       check(
         "qdrant.auth",
-        `Qdrant on ${url(ctx)} lists collections with the api-key`,
+        `Qdrant on ${qdrantUrl(ctx)} lists collections with the api-key`,
         "check qdrant.apiKey; `dify-local up` recreates a drifted container",
         async () => {
-          await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await client(ctx)).getCollections());
+          await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await qdrantClient(ctx)).getCollections());
         },
       ),
       check(
@@ -78,7 +79,7 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
         "`dify-local up` recreates the container with QDRANT__SERVICE__API_KEY",
         async () => {
           // A plain request on purpose: the client library always sends the key.
-          const res = await fetch(`${url(ctx)}/collections`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+          const res = await fetch(`${qdrantUrl(ctx)}/collections`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
           if (res.status !== 401 && res.status !== 403) throw new Error(`GET /collections without the key answered ${res.status}`);
         },
       ),
@@ -107,4 +108,5 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
       ],
     },
   ],
+  snapshot: qdrantSnapshot,
 });

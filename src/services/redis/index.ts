@@ -1,7 +1,9 @@
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import { check } from "../../engine/index.js";
 import { port, secret, serviceSchema } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+import { redisSnapshot } from "./snapshot.js";
 
 export const redisSchema = serviceSchema(
   {
@@ -34,11 +36,15 @@ export function liveRedis(c: RedisSettings, container: { cmd: string[] } | undef
   return password === undefined ? { password: c.password, source: "config" } : { password, source: "container" };
 }
 
-/** One PING over a fresh connection; no retries, so a probe reports the real state. */
-export async function redisPing(
+/**
+ * A fresh connection to the local Redis: no retries and no offline queue, so a call reports the
+ * real state. The caller disconnects it.
+ */
+export async function redisClient(
   ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">,
   password: string | undefined,
-): Promise<string> {
+  timeoutMs = PROBE_TIMEOUT_MS,
+): Promise<Redis> {
   // Loaded on first use: commands that never talk to Redis do not pay for it.
   const { Redis } = await import("ioredis");
   const client = new Redis({
@@ -47,7 +53,7 @@ export async function redisPing(
     ...(password === undefined ? {} : { password }),
     lazyConnect: true,
     connectTimeout: PROBE_TIMEOUT_MS,
-    commandTimeout: PROBE_TIMEOUT_MS,
+    commandTimeout: timeoutMs,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
     enableOfflineQueue: false,
@@ -57,6 +63,20 @@ export async function redisPing(
   client.on("error", () => undefined);
   try {
     await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw err;
+  }
+  return client;
+}
+
+/** One PING over a fresh connection; no retries, so a probe reports the real state. */
+export async function redisPing(
+  ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">,
+  password: string | undefined,
+): Promise<string> {
+  const client = await redisClient(ctx, password);
+  try {
     return await client.ping();
   } finally {
     client.disconnect();
@@ -126,4 +146,5 @@ export const redis = defineService<typeof redisSchema, RedisLive>({
       ],
     },
   ],
+  snapshot: redisSnapshot,
 });

@@ -1,7 +1,12 @@
+import { dirname } from "node:path";
+import type { Readable } from "node:stream";
 import type { z } from "zod";
+import { OperationError } from "../../errors.js";
+import { pollUntil } from "../../util/index.js";
+import { execEnded, runningContainer, type SnapshotCapability } from "../snapshot.js";
 import { check } from "../../engine/index.js";
 import { port, serviceSchema } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService } from "../service.js";
+import { PROBE_TIMEOUT_MS, defineService, type ServiceContext } from "../service.js";
 
 export const registrySchema = serviceSchema(
   { port: port.default(5050) },
@@ -43,6 +48,37 @@ export async function tags(t: RegistryTarget, repo: string): Promise<string[]> {
   return body.tags ?? [];
 }
 
+const DATA_DIR = "/var/lib/registry";
+const ARCHIVE = "registry.tar";
+
+/**
+ * The registry's share of a snapshot: its data folder through the Docker archive API; restored by
+ * emptying it, stopping the registry (it caches what blobs exist), putting the archive back and
+ * starting it again.
+ */
+const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings>, RegistrySettings> = {
+  async save(ctx, out) {
+    const container = runningContainer("registry", ctx.settings.container, ctx.container);
+    await out.write(ARCHIVE, (await ctx.runtime.archiveOut(container.id, DATA_DIR)) as Readable);
+  },
+  replaces: (c) => `every image in ${c.container}`,
+  async restore(ctx, input) {
+    const container = runningContainer("registry", ctx.settings.container, ctx.container);
+    const rm = await ctx.runtime.execStream(container.id, ["sh", "-c", 'rm -rf "$1"/* "$1"/.[!.]*', "sh", DATA_DIR]);
+    rm.stdout.resume();
+    await execEnded(`emptying ${DATA_DIR}`, rm.done);
+    await ctx.runtime.stop(container.id);
+    // The archive's top folder is the data folder's own name.
+    await ctx.runtime.archiveIn(container.id, dirname(DATA_DIR), input.open(ARCHIVE));
+    await ctx.runtime.start(container.id);
+    await pollUntil(async () => ((await fetch(`${base(ctx)}/v2/`).catch(() => undefined))?.status === 200 ? true : undefined), {
+      timeoutMs: ctx.stack.readyTimeout * 1000,
+      onTimeout: () => new OperationError(`the registry ${container.name} did not answer after the restore`),
+    });
+    return [`restored the images of ${container.name}`];
+  },
+};
+
 export const registry = defineService<typeof registrySchema>({
   name: "registry",
   title: "Registry",
@@ -77,4 +113,5 @@ export const registry = defineService<typeof registrySchema>({
       insecureImageRepo: true,
     },
   }),
+  snapshot: registrySnapshot,
 });
