@@ -39,8 +39,9 @@ export async function redisPing(
   ctx: Pick<ServiceContext<RedisSettings, RedisLive>, "host" | "settings">,
   password: string | undefined,
 ): Promise<string> {
-  // Loaded on first use: commands that never talk to Redis do not pay for it.
-  const { Redis } = await import("ioredis");
+  // Loaded on first use: commands that never talk to Redis do not pay for it. Through `default`
+  // (module.exports), as the bundled CLI gives a CommonJS library's chunk only that.
+  const { Redis } = (await import("ioredis")).default;
   const client = new Redis({
     host: ctx.host,
     port: ctx.settings.port,
