@@ -96,6 +96,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     ...(options.generatePasswords ? { overrides: { ...options.overrides, credentials: "generate" as const } } : {}),
     // A dry run generates in memory and keeps nothing: later commands must not switch to passwords no up applied.
     persistCredentials: !options.dryRun,
+    preloadClients: !options.dryRun,
   });
   if (options.dryRun) return dryRun(stack, options);
   return stack.exclusive("up", options, async () => {

@@ -99,6 +99,11 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
    * competing with its start for the engine.
    */
   startFirst?: boolean;
+  /**
+   * Loads the client library its probe, init and checks use. `status`, `verify` and `up` start it
+   * early, so loading overlaps their waits on the engine; without it the library loads on first use.
+   */
+  clients?(): Promise<unknown>;
   /** One readiness attempt, a real protocol round trip; throws with the reason while not ready. */
   probe(ctx: ServiceContext<S, L>): Promise<void>;
   /** Idempotent setup after readiness; returns what it changed (empty when nothing). */
@@ -137,6 +142,8 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   credentialSource(config: StackConfig, container: ObservedContainer | undefined): FactSource | undefined;
   /** See {@link ServiceDefinition.startFirst}. */
   readonly startFirst: boolean;
+  /** Starts loading its client library (see {@link ServiceDefinition.clients}); a failure shows at first use instead. */
+  preload(): void;
   probe(ctx: ErasedContext): Promise<void>;
   /** Present when the service has an idempotent init after readiness. */
   init?(ctx: ErasedContext): Promise<string[]>;
@@ -208,6 +215,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     hostPorts: (config) => ports(config).map((p) => ({ key: p.key, port: p.hostPort })),
     credentialSource: (config, container) => (def.live ? def.live(section(config), container).source : undefined),
     startFirst: def.startFirst ?? false,
+    preload: () => void def.clients?.().catch(() => undefined),
     probe: (ctx) => def.probe(context(ctx)),
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
     ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),

@@ -150,10 +150,12 @@ export class Stack {
   }
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
-  static async open(options: StackOptions & { persistCredentials?: boolean }): Promise<Stack> {
+  static async open(options: StackOptions & { persistCredentials?: boolean; preloadClients?: boolean }): Promise<Stack> {
     const redactor = options.redactor ?? new Redactor();
     const resolved = await timed("config", () => resolveConfig(options));
     options.signal?.throwIfAborted();
+    // The commands that talk to every service load their client libraries while the engine answers.
+    if (options.preloadClients) for (const s of resolved.services) if (s.settings(resolved.config).enabled) s.preload();
     learnSecrets(redactor, resolved.services, resolved.config);
     const { docker, engine } = await timed("engine connect", () => connectDocker(options.env ?? process.env));
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.

@@ -235,6 +235,7 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
     env: (c) => ({ POSTGRES_USER: c.user, POSTGRES_PASSWORD: c.password }),
   },
   live: livePostgres,
+  clients: () => import("pg"),
   // initdb makes it the slowest to answer by far: its start goes first, the others overlap it.
   startFirst: true,
   async probe(ctx) {

@@ -74,6 +74,7 @@ export const redis = defineService<typeof redisSchema, RedisLive>({
     cmd: (c) => ["redis-server", "--requirepass", c.password, "--appendonly", c.appendonly ? "yes" : "no"],
   },
   live: liveRedis,
+  clients: () => import("ioredis"),
   async probe(ctx) {
     const reply = await redisPing(ctx, ctx.settings.password);
     if (reply !== "PONG") throw new Error(`PING answered ${reply}`);
