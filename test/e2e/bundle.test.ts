@@ -15,10 +15,10 @@ import { BIN, runCli } from "../support/cli.js";
 
 const run = promisify(execFile);
 
-/** The file the bin imports, from its own source (not a copy of the path here). */
+/** The file of the CLI the bin imports (its one relative import), from its own source, not a copy of the path here. */
 async function bundleEntry(): Promise<string> {
   const source = await readFile(BIN, "utf8");
-  const target = /import\("([^"]+)"\)/.exec(source)?.[1];
+  const target = /import\("(\.[^"]+)"\)/.exec(source)?.[1];
   if (!target) throw new Error(`${BIN} imports nothing`);
   return resolve(dirname(BIN), target);
 }
