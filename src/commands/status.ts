@@ -26,7 +26,7 @@ export interface StatusResult {
 
 /** A snapshot of every service: container state and one protocol round trip. */
 export async function status(options: StackOptions = {}): Promise<StatusResult> {
-  const stack = await Stack.open(options);
+  const stack = await Stack.open({ ...options, preloadClients: true });
   const services = await Promise.all(stack.enabled.map((s) => serviceStatus(stack, s)));
   if (stack.config.cluster.enabled) services.push(await clusterStatus(stack), await ingressStatus(stack));
   return { services };

@@ -33,7 +33,15 @@ import {
 import { ConflictError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
 import type { ContainerSpec, PortBinding } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
-import { dataLostMessage, runChecks, Stack, type ExclusiveOptions, type StackOptions, type VolumeEntry } from "../stack/index.js";
+import {
+  dataLostMessage,
+  runChecks,
+  serviceChecksOn,
+  Stack,
+  type ExclusiveOptions,
+  type StackOptions,
+  type VolumeEntry,
+} from "../stack/index.js";
 
 export interface UpOptions extends StackOptions, ExclusiveOptions {
   /** Print the plan and change nothing. */
@@ -103,6 +111,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     ...(options.generatePasswords ? { overrides: { ...options.overrides, credentials: "generate" as const } } : {}),
     // A dry run generates in memory and keeps nothing: later commands must not switch to passwords no up applied.
     persistCredentials: !options.dryRun,
+    preloadClients: !options.dryRun,
   });
   if (options.dryRun) return dryRun(stack, options);
   return stack.exclusive("up", options, async () => {
@@ -167,10 +176,10 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
   await rotateCredentials(stack, final, progress);
 
-  await converge(stack, final, alias, progress, options);
+  const serviceChecks = await converge(stack, final, alias, progress, options);
   stack.forgetObserved();
   stack.checkpoint();
-  const checks = await runChecks(stack);
+  const checks = await runChecks(stack, serviceChecks);
   const ok = checks.every((c) => c.ok);
   const changes = allChanges(progress);
   const warnings = progress.warnings;
@@ -328,18 +337,35 @@ function refuseConflicts(plan: Plan): void {
 }
 
 /**
- * Every service's pipeline (container, ready, init) side by side, and the cluster's (create, wait
- * ready, then, once the registry container is up too, the wiring). Records what changed in
- * `progress` as it happens. Interrupted, every pipeline stops before its next step.
+ * Every service's pipeline (container, ready, init, its checks) side by side, and the cluster's
+ * (create, wait ready, then, once the registry container is up too, the wiring). The containers of
+ * services that start first (PostgreSQL) are started before the others'. Records what changed in
+ * `progress` as it happens. Interrupted, every pipeline stops before its next step. Returns each
+ * service's checks by name.
  */
-async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, progress: Progress, options: UpOptions): Promise<void> {
+async function converge(
+  stack: Stack,
+  plan: Plan,
+  alias: HostAlias | undefined,
+  progress: Progress,
+  options: UpOptions,
+): Promise<Map<string, Check[]>> {
   const pipeline = (): string[] => {
     const changes: string[] = [];
     progress.pipelines.push(changes);
     return changes;
   };
+  const leaders = new Map(plan.items.filter((i) => serviceNamed(stack, i.component).startFirst).map((i) => [i.component, latch()]));
+  const leadersStarted = Promise.all([...leaders.values()].map((l) => l.done));
+  const turn = (component: string): Turn => {
+    const own = leaders.get(component);
+    return own ? { after: Promise.resolve(), started: own.open } : { after: leadersStarted, started: () => undefined };
+  };
   const pipelines = new Map(
-    plan.items.map((item) => [item.component, convergeService(stack, serviceNamed(stack, item.component), item, pipeline(), progress)]),
+    plan.items.map((item) => [
+      item.component,
+      convergeService(stack, serviceNamed(stack, item.component), item, { changes: pipeline(), progress, turn: turn(item.component) }),
+    ]),
   );
   const work: Array<Promise<unknown>> = [...pipelines.values()];
   if (alias)
@@ -353,6 +379,22 @@ async function converge(stack: Stack, plan: Plan, alias: HostAlias | undefined, 
     const messages = [...new Set(failed.map((f) => messageOf(f.reason)))];
     throw new OperationError(`${messages.length} steps failed:\n  ${messages.join("\n  ")}`);
   }
+  const checks = new Map<string, Check[]>();
+  for (const [name, p] of pipelines) checks.set(name, await p);
+  return checks;
+}
+
+/** When a service's container may start (`after`), and what it says once it has (`started`). */
+interface Turn {
+  after: Promise<unknown>;
+  started: () => void;
+}
+
+/** A promise and the function that resolves it (Node 20 has no Promise.withResolvers). */
+function latch(): { done: Promise<void>; open: () => void } {
+  let open = (): void => undefined;
+  const done = new Promise<void>((resolve) => (open = resolve));
+  return { done, open };
 }
 
 function serviceNamed(stack: Stack, name: string): Service {
@@ -361,24 +403,18 @@ function serviceNamed(stack: Stack, name: string): Service {
   return service;
 }
 
-async function convergeService(stack: Stack, service: Service, item: PlanItem, changes: string[], progress: Progress): Promise<void> {
+interface Pipeline {
+  /** This pipeline's list of changes (see {@link Progress}). */
+  changes: string[];
+  progress: Progress;
+  turn: Turn;
+}
+
+/** The container (in its turn), readiness, init, then the service's checks on the container as the readiness wait last saw it. */
+async function convergeService(stack: Stack, service: Service, item: PlanItem, pipeline: Pipeline): Promise<Check[]> {
   const { sink, runtime, config } = stack;
-  stack.checkpoint();
-  const lost = await lostVolumes(stack, item);
-  const id = await step(
-    sink,
-    `${service.name} container`,
-    () => applyItem(runtime, item),
-    () => describeAction(item),
-  );
-  if (item.action === "create" || item.action === "recreate" || item.action === "start")
-    changes.push(`${item.container}: ${pastTense(item.action)}`);
-  for (const entry of lost) {
-    const message = dataLostMessage(entry, true);
-    sink.emit({ step: `volume ${entry.volume}`, status: "warn", detail: message });
-    progress.warnings.push(message);
-  }
-  await recordVolumes(stack, item);
+  const { changes } = pipeline;
+  const id = await convergeContainer(stack, service, item, pipeline);
   stack.checkpoint();
   const started = Date.now();
   const readiness: Readiness = { title: service.title, probe: (container) => service.probe(stack.contextFor(container)) };
@@ -389,15 +425,46 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, c
     () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
   const init = service.init?.bind(service);
-  if (!init) return;
+  if (init) {
+    stack.checkpoint();
+    const made = await step(
+      sink,
+      `${service.name} init`,
+      () => init(stack.contextFor(live)),
+      (m) => (m.length ? m.join("; ") : "nothing to do"),
+    );
+    changes.push(...made.map((m) => `${item.container}: ${m}`));
+  }
   stack.checkpoint();
-  const made = await step(
-    sink,
-    `${service.name} init`,
-    () => init(stack.contextFor(live)),
-    (m) => (m.length ? m.join("; ") : "nothing to do"),
-  );
-  changes.push(...made.map((m) => `${item.container}: ${m}`));
+  return serviceChecksOn(stack, service, live);
+}
+
+/** Creates, recreates or starts the container as planned, once it is its turn; warns of data volumes found deleted. */
+async function convergeContainer(stack: Stack, service: Service, item: PlanItem, { changes, progress, turn }: Pipeline): Promise<string> {
+  const { sink, runtime } = stack;
+  stack.checkpoint();
+  const lost = await lostVolumes(stack, item);
+  let id: string;
+  try {
+    await turn.after;
+    id = await step(
+      sink,
+      `${service.name} container`,
+      () => applyItem(runtime, item),
+      () => describeAction(item),
+    );
+  } finally {
+    turn.started();
+  }
+  if (item.action === "create" || item.action === "recreate" || item.action === "start")
+    changes.push(`${item.container}: ${pastTense(item.action)}`);
+  for (const entry of lost) {
+    const message = dataLostMessage(entry, true);
+    sink.emit({ step: `volume ${entry.volume}`, status: "warn", detail: message });
+    progress.warnings.push(message);
+  }
+  await recordVolumes(stack, item);
+  return id;
 }
 
 /**

@@ -8,6 +8,6 @@ export interface VerifyResult {
 
 /** Every verification of the seed as a named check. Library form of `dify-local verify`. */
 export async function verify(options: StackOptions = {}): Promise<VerifyResult> {
-  const checks = await runChecks(await Stack.open(options));
+  const checks = await runChecks(await Stack.open({ ...options, preloadClients: true }));
   return { checks, ok: checks.every((c) => c.ok) };
 }

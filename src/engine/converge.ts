@@ -158,6 +158,9 @@ export interface Readiness {
   probe(container: ObservedContainer): Promise<void>;
 }
 
+/** Readiness attempts every 50 ms at first, then at most every 250 ms. */
+export const READY_POLL = { initialMs: 50, factor: 1.5, maxMs: 250 } as const;
+
 /**
  * Waits for a service's protocol probe to succeed, with backoff from a short first interval and
  * no fixed sleeps. Fails early, with the container's last log lines, when the container stops;
@@ -196,6 +199,8 @@ export async function waitReady(
       }
     },
     {
+      // Asked often, so readiness is noticed soon after it happens (a probe is one round trip).
+      ...READY_POLL,
       timeoutMs: timeoutSeconds * 1000,
       signal,
       onTimeout: async () => {

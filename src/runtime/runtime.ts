@@ -410,8 +410,9 @@ export class Runtime {
       if (statusOf(err) === 404) return false;
       throw err;
     }
-    // Loaded on first use: only the commands that read files out of containers need it.
-    const { extract } = await import("tar-stream");
+    // Loaded on first use: only the commands that read files out of containers need it. Through
+    // `default` (module.exports), as the bundled CLI gives a CommonJS library's chunk only that.
+    const { extract } = (await import("tar-stream")).default;
     await new Promise<void>((resolve, reject) => {
       const tar = extract();
       tar.on("entry", (header, entry, next) => {

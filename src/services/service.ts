@@ -94,6 +94,17 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
   };
   /** Its credentials from the container (the seed's `docker exec ... env`), else from the config. */
   live?(settings: S, container: ObservedContainer | undefined): L & { source: FactSource };
+  /**
+   * The slowest service to become ready (PostgreSQL initialises its data directory): `up` starts
+   * its container before the others', so their starts overlap its initialisation instead of
+   * competing with its start for the engine.
+   */
+  startFirst?: boolean;
+  /**
+   * Loads the client library its probe, init and checks use. `status`, `verify` and `up` start it
+   * early, so loading overlaps their waits on the engine; without it the library loads on first use.
+   */
+  clients?(): Promise<unknown>;
   /** One readiness attempt, a real protocol round trip; throws with the reason while not ready. */
   probe(ctx: ServiceContext<S, L>): Promise<void>;
   /** Idempotent setup after readiness; returns what it changed (empty when nothing). */
@@ -132,6 +143,10 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   hostPorts(config: StackConfig): HostPort[];
   /** Where its credentials come from; undefined for a service without credentials. */
   credentialSource(config: StackConfig, container: ObservedContainer | undefined): FactSource | undefined;
+  /** See {@link ServiceDefinition.startFirst}. */
+  readonly startFirst: boolean;
+  /** Starts loading its client library (see {@link ServiceDefinition.clients}); a failure shows at first use instead. */
+  preload(): void;
   probe(ctx: ErasedContext): Promise<void>;
   /** Present when the service has an idempotent init after readiness. */
   init?(ctx: ErasedContext): Promise<string[]>;
@@ -205,15 +220,14 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     spec: (config) => specOf(def, section(config), ports(config)),
     hostPorts: (config) => ports(config).map((p) => ({ key: p.key, port: p.hostPort })),
     credentialSource: (config, container) => (def.live ? def.live(section(config), container).source : undefined),
+    startFirst: def.startFirst ?? false,
+    preload: () => void def.clients?.().catch(() => undefined),
     probe: (ctx) => def.probe(context(ctx)),
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
     ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),
     checks: (ctx) => def.checks(context(ctx)),
     endpoints: (config) => def.endpoints(section(config), { host: probeHost(config), cluster: CLUSTER_HOST }),
-    credentials(config, container) {
-      const s = section(config);
-      return def.credentials?.(s, liveOf(s, container)) ?? [];
-    },
+    credentials: (config, container) => def.credentials?.(section(config), liveOf(section(config), container)) ?? [],
     secrets(config, container) {
       const s = section(config);
       const credentials = [...(def.credentials?.(s, liveOf(s, undefined)) ?? []), ...(def.credentials?.(s, liveOf(s, container)) ?? [])];

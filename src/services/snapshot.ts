@@ -71,7 +71,7 @@ export interface TarEntry {
  */
 export async function tarOf(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<Readable> {
   // Loaded on first use: only snapshots write tar streams.
-  const { pack } = await import("tar-stream");
+  const { pack } = (await import("tar-stream")).default;
   const { pipeline } = await import("node:stream/promises");
   const tar = pack();
   const fill = async (): Promise<void> => {
@@ -104,7 +104,7 @@ export async function readTar(
   source: NodeJS.ReadableStream,
   visit: (entry: { name: string; size: number; type: string }, body: Readable) => Promise<void>,
 ): Promise<void> {
-  const { extract } = await import("tar-stream");
+  const { extract } = (await import("tar-stream")).default;
   const tar = extract();
   await new Promise<void>((resolve, reject) => {
     tar.on("entry", (header, body, next) => {

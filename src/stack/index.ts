@@ -5,7 +5,7 @@ export { acquireLock, lockDir, lockPath, StackLock } from "./lock.js";
 export type { LockHolder, LockRequest } from "./lock.js";
 export { VolumeRecord, stateDir, dataLostMessage } from "./volumes.js";
 export type { VolumeEntry } from "./volumes.js";
-export { runChecks, reportChecks } from "./verify.js";
+export { runChecks, reportChecks, serviceChecksOn } from "./verify.js";
 export { renderValues, serviceValues, renderStackEnv, credentialSources, valuesWarnings } from "./values.js";
 export type { LiveStack } from "./values.js";
 export { learnSecrets, redacting } from "./redaction.js";

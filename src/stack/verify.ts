@@ -1,13 +1,20 @@
 import { clusterChecks } from "../cluster/index.js";
 import type { Check, EventSink } from "../engine/index.js";
 import { timed } from "../util/index.js";
+import type { ObservedContainer } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import type { Stack } from "./context.js";
 
-/** "Its container runs", then the service's own checks (only when it runs). */
 async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
+  return serviceChecksOn(stack, service, await stack.containerOf(service));
+}
+
+/**
+ * "Its container runs", then the service's own checks (only when it runs), on `container` as just
+ * observed (`up` passes the one its readiness wait inspected last).
+ */
+export async function serviceChecksOn(stack: Stack, service: Service, container: ObservedContainer | undefined): Promise<Check[]> {
   const name = service.settings(stack.config).container;
-  const container = await stack.containerOf(service);
   const id = `${service.name}.container`;
   const what = `container ${name} is running`;
   if (!container?.running)
@@ -17,10 +24,11 @@ async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
 
 /**
  * Every check of the seed: each enabled service's, then (with the cluster) the cluster's. Emits
- * one event per check, in order.
+ * one event per check, in order. `done` holds services' checks already run (by `up`, each as soon
+ * as its service was ready), by service name.
  */
-export async function runChecks(stack: Stack): Promise<Check[]> {
-  const perService = await Promise.all(stack.enabled.map((s) => serviceChecks(stack, s)));
+export async function runChecks(stack: Stack, done: ReadonlyMap<string, Check[]> = new Map()): Promise<Check[]> {
+  const perService = await Promise.all(stack.enabled.map(async (s) => done.get(s.name) ?? serviceChecks(stack, s)));
   const checks = perService.flat();
   if (stack.config.cluster.enabled) checks.push(...(await clusterChecks(stack.cluster(), stack.hostPorts())));
   return reportChecks(stack.sink, checks);

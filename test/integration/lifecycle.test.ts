@@ -49,6 +49,12 @@ describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
       ]),
     );
     for (const name of containers) expect(await exists("container", name)).toBe(true);
+    // PostgreSQL, the slowest to initialise, is started before any other container is made.
+    const steps = sink.events.map((e) => `${e.step} ${e.status}`);
+    const postgresStarted = steps.indexOf("postgres container ok");
+    const othersBegan = steps.findIndex((s) => / container start$/.test(s) && !s.startsWith("postgres "));
+    expect(postgresStarted).toBeGreaterThanOrEqual(0);
+    expect(othersBegan).toBeGreaterThan(postgresStarted);
 
     // The four databases, listed through pg with the seed's password.
     const client = new pg.Client({ host: "127.0.0.1", port: 55432, user: "postgres", password: "devpassword", database: "postgres" });

@@ -328,6 +328,7 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     cmd: () => ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
   },
   live: liveMinioCredentials,
+  clients: () => import("minio"),
   async probe(ctx) {
     await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
   },

@@ -60,6 +60,7 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
     env: (c) => ({ QDRANT__SERVICE__API_KEY: c.apiKey }),
   },
   live: liveQdrant,
+  clients: () => import("@qdrant/js-client-rest"),
   async probe(ctx) {
     await withTimeout("GET /collections", PROBE_TIMEOUT_MS, (await qdrantClient(ctx)).getCollections());
   },

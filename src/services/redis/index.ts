@@ -45,8 +45,9 @@ export async function redisClient(
   password: string | undefined,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): Promise<Redis> {
-  // Loaded on first use: commands that never talk to Redis do not pay for it.
-  const { Redis } = await import("ioredis");
+  // Loaded on first use: commands that never talk to Redis do not pay for it. Through `default`
+  // (module.exports), as the bundled CLI gives a CommonJS library's chunk only that.
+  const { Redis } = (await import("ioredis")).default;
   const client = new Redis({
     host: ctx.host,
     port: ctx.settings.port,
@@ -93,6 +94,7 @@ export const redis = defineService<typeof redisSchema, RedisLive>({
     cmd: (c) => ["redis-server", "--requirepass", c.password, "--appendonly", c.appendonly ? "yes" : "no"],
   },
   live: liveRedis,
+  clients: () => import("ioredis"),
   async probe(ctx) {
     const reply = await redisPing(ctx, ctx.settings.password);
     if (reply !== "PONG") throw new Error(`PING answered ${reply}`);
