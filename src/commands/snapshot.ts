@@ -176,6 +176,14 @@ async function snapshotServices(stack: Stack, registry: boolean): Promise<Servic
   return services;
 }
 
+/** The containers of the stores a snapshot covers that do not exist or do not run. */
+async function missingContainers(stack: Stack): Promise<string[]> {
+  const missing: string[] = [];
+  for (const s of stack.enabled.filter((x) => x.snapshot))
+    if (!(await stack.containerOf(s))?.running) missing.push(s.settings(stack.config).container);
+  return missing;
+}
+
 async function createIn(
   stack: Stack,
   dir: string,
@@ -382,6 +390,12 @@ export interface SnapshotRestoreOptions extends StackOptions, ExclusiveOptions, 
   backup?: boolean;
   /** false (`--no-registry`): leave the registry as it is even when the snapshot has its images. */
   registry?: boolean;
+  /**
+   * Creates what is missing before the data goes in (the CLI passes `up`): a restore onto a new
+   * machine, or after `down`. Run, after every check of the snapshot and the confirmation, only
+   * when a store's container is missing or stopped. Without it, such a stack is refused.
+   */
+  prepare?: () => Promise<void>;
 }
 
 /** What a restore would replace, for the confirmation; checked like the restore itself, changing nothing. */
@@ -430,17 +444,21 @@ async function prepareRestore(
       );
     services.push(service);
   }
-  await snapshotServices(stack, true).then(
-    () => undefined,
-    (err: unknown) => {
-      throw err instanceof EnvironmentError
-        ? new EnvironmentError(err.message.replace("a snapshot needs", "a restore needs"), {
-            hint: "start the stack with `dify-local up` (it creates what is missing); nothing was changed",
-          })
-        : err;
-    },
-  );
+  const missing = await missingContainers(stack);
+  if (!options.prepare || missing.length === 0)
+    await snapshotServices(stack, true).then(
+      () => undefined,
+      (err: unknown) => {
+        throw err instanceof EnvironmentError
+          ? new EnvironmentError(err.message.replace("a snapshot needs", "a restore needs"), {
+              hint: "start the stack with `dify-local up` (it creates what is missing); nothing was changed",
+            })
+          : err;
+      },
+    );
   const replaces = services.map((s) => s.snapshot?.replaces(stack.config) ?? s.name);
+  if (options.prepare && missing.length > 0)
+    replaces.unshift(`nothing in ${missing.join(", ")} (missing or stopped: \`dify-local up\` makes them first)`);
   if (manifest.files.some((f) => f.file === `${OWN}/${SECRETS_FILE}`))
     replaces.push(`the chart secrets in ${join(userConfigDir(stack.env), SECRETS_FILE)}`);
   const digest = configDigest(
@@ -474,6 +492,12 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
       `restoring ${options.name} replaces ${plan.replaces.join("; ")}; add --yes to confirm when not running interactively`,
       { key: "--yes" },
     );
+  if (options.prepare && (await missingContainers(stack)).length > 0) {
+    // Before the restore's own lock: `up` takes it too.
+    await options.prepare();
+    stack.forgetObserved();
+    await snapshotServices(stack, true);
+  }
   return stack.exclusive("snapshot restore", options, async () => {
     let backup: string | undefined;
     if (options.backup ?? true) {

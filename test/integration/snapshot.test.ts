@@ -178,6 +178,29 @@ describe.skipIf(!inject("engine"))("snapshots", () => {
     expect((await snapshotVerify({ config, env, name: restored.backup ?? "" })).ok).toBe(true);
   });
 
+  it("onto a new machine: with every container and volume gone, a restore refuses, or makes the stack first with prepare", async () => {
+    await cleanup(config);
+    // Without a way to make the stack: refused, nothing made.
+    await expect(snapshotRestore({ config, env, name: "base", yes: true })).rejects.toThrow(
+      /does not exist: a restore needs every store running/,
+    );
+    let prepared = 0;
+    const restored = await snapshotRestore({
+      config,
+      env,
+      name: "base",
+      yes: true,
+      backup: false,
+      prepare: async () => {
+        prepared++;
+        expect((await up({ config, env })).ok).toBe(true);
+      },
+    });
+    expect(prepared).toBe(1);
+    expect(restored.ok).toBe(true);
+    expect(await state()).toEqual(baseline);
+  });
+
   it("a tampered artefact: verify names it, restore refuses before any change", async () => {
     const folder = join(env.DIFY_LOCAL_DATA_DIR ?? "", "snapshots", "base");
     const manifest = JSON.parse(await readFile(join(folder, "manifest.json"), "utf8")) as {

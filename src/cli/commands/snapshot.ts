@@ -1,6 +1,6 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
-import { UserError } from "../../errors.js";
+import { OperationError, UserError } from "../../errors.js";
 import { loadCommand } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { table } from "../render.js";
@@ -119,7 +119,13 @@ function registerRestore(command: Command, cli: Cli): void {
     .action(async (name: string, opts: RestoreFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
       const mod = await load();
-      const options = { ...cli.base(flags), ...dirOf(opts), name, backup: opts.backup, registry: opts.registry, wait: opts.wait };
+      // A missing or stopped store is made first, by `up` (a restore onto a new machine).
+      const prepare = async (): Promise<void> => {
+        const made = await mod.up({ ...cli.base(flags), sink: cli.sink(flags), wait: opts.wait });
+        if (!made.ok)
+          throw new OperationError("`dify-local up` did not bring every store up; nothing was restored", { hint: "dify-local doctor" });
+      };
+      const options = { ...cli.base(flags), ...dirOf(opts), name, backup: opts.backup, registry: opts.registry, wait: opts.wait, prepare };
       if (!opts.yes) await confirm(cli, flags, await mod.snapshotRestorePlan(options));
       const result = await mod.snapshotRestore({ ...options, sink: cli.sink(flags), yes: true });
       cli.closeProgress();
