@@ -70,6 +70,18 @@ describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () =>
     expect(await redisKey()).toBe("saved");
   });
 
+  it("restore onto a stack that is gone (down --purge): up makes it first, then the data goes in", async () => {
+    await withRedis(BASE + 2, (r) => r.set("cli:k", "in s2"));
+    expect((await cli(["snapshot", "create", "s2"])).code).toBe(0);
+    const purged = await cli(["down", "--purge", "--yes"]);
+    expect(purged.code, purged.stderr).toBe(0);
+    const restored = await cli(["snapshot", "restore", "s2", "--yes", "--no-backup"]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain("restored snapshot s2; verify passed");
+    expect(await redisKey()).toBe("in s2");
+    expect((await cli(["snapshot", "rm", "s2"])).code).toBe(0);
+  });
+
   it("a damaged snapshot: verify exits 1 naming the file, restore exits 1 before any change", async () => {
     const file = join(dir, "data", "snapshots", "s1", "redis", "dump.rdb");
     const original = await readFile(file);

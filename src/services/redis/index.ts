@@ -60,6 +60,10 @@ export async function redisClient(
     enableOfflineQueue: false,
     // The ready check sends INFO, which a password-protected server refuses before our PING.
     enableReadyCheck: false,
+    // disconnect() ends the socket and arms a timer to destroy it; after a failed connect (a probe
+    // while Redis starts) the socket has closed already, so nothing clears that timer and it kept
+    // the CLI alive for its whole 2 s default after the work was done (seen in a cold `up`).
+    disconnectTimeout: 0,
   });
   client.on("error", () => undefined);
   try {
