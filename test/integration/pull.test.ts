@@ -28,7 +28,8 @@ describe.skipIf(!inject("engine"))("image pulls", () => {
     });
     await source.start();
     for (let i = 0; i < 50; i++) {
-      const ok = await fetch(`http://127.0.0.1:${SOURCE_PORT}/v2/`).then(
+      // Bounded: an attempt answered by the port's proxy before the registry serves must not hang the setup.
+      const ok = await fetch(`http://127.0.0.1:${SOURCE_PORT}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
         (r) => r.ok,
         () => false,
       );

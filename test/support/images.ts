@@ -3,8 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { docker } from "./stack.js";
 
-async function follow(stream: NodeJS.ReadableStream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
+/** How long a build or push of the tests' tiny images may take before it is reported as stuck. */
+const STUCK_MS = 120_000;
+
+async function follow(stream: NodeJS.ReadableStream, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      reject(new Error(`${what}: the engine's progress stream did not end within ${STUCK_MS / 1000} s`));
+    }, STUCK_MS);
+  });
+  const done = new Promise<void>((resolve, reject) => {
     docker.modem.followProgress(stream, (err: Error | null, out: Array<{ error?: string }>) => {
       const failed = out?.find((o) => o.error);
       if (err) reject(err);
@@ -12,6 +22,11 @@ async function follow(stream: NodeJS.ReadableStream): Promise<void> {
       else resolve();
     });
   });
+  try {
+    await Promise.race([done, stuck]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
@@ -23,7 +38,7 @@ export async function buildTinyImage(tag: string, content: string | Buffer = "he
   try {
     await writeFile(join(dir, "Dockerfile"), `FROM ${from}\nCOPY hello.txt /hello.txt\n`);
     await writeFile(join(dir, "hello.txt"), content);
-    await follow(await docker.buildImage({ context: dir, src: ["Dockerfile", "hello.txt"] }, { t: tag }));
+    await follow(await docker.buildImage({ context: dir, src: ["Dockerfile", "hello.txt"] }, { t: tag }), `building ${tag}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -31,7 +46,7 @@ export async function buildTinyImage(tag: string, content: string | Buffer = "he
 
 /** Pushes a local image through the engine (as `docker push` does). */
 export async function pushImage(tag: string): Promise<void> {
-  await follow(await docker.getImage(tag).push({ authconfig: { username: "", password: "", serveraddress: "" } }));
+  await follow(await docker.getImage(tag).push({ authconfig: { username: "", password: "", serveraddress: "" } }), `pushing ${tag}`);
 }
 
 export async function tagImage(source: string, target: string): Promise<void> {
