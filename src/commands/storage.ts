@@ -1,7 +1,7 @@
 import { lstat, open, stat, type FileHandle } from "node:fs/promises";
 import { basename, dirname, isAbsolute, join, resolve } from "node:path";
 import type { Stats } from "node:fs";
-import type { Readable, Transform } from "node:stream";
+import type { Readable } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
 import type { EventSink } from "../engine/index.js";
@@ -118,10 +118,8 @@ export async function storageCopy(options: StorageCopyOptions): Promise<StorageC
     const { size } = await handle.stat();
     const s3 = await openStorage(options);
     const step = `upload ${key}`;
-    s3.sink.emit({ step, status: "start" });
-    const report = (current: number): void => s3.sink.emit({ step, status: "progress", progress: { current, total: size } });
     try {
-      const uploaded = await putFile(s3.client, s3.bucket, key, handle, size, report);
+      const uploaded = await putFile(s3.client, s3.bucket, key, handle, size, progress(s3.sink, step, size));
       s3.sink.emit({ step, status: "ok", detail: `${size} bytes` });
       return { bucket: s3.bucket, key, size, etag: uploaded.etag };
     } catch (err) {
@@ -157,7 +155,7 @@ export async function storageGet(options: StorageGetOptions): Promise<StorageGet
   }
   const size = Number(response.headers?.["content-length"] ?? 0);
   const step = `download ${key}`;
-  const body = response.pipe(metered(s3.sink, step, size));
+  const body = response.pipe(byteMeter(progress(s3.sink, step, size)));
   // A broken download is the S3 error it is, whoever reads the stream.
   response.on("error", (err) => body.destroy(s3Error(err, s3, `download ${key}`, key)));
   body.on("end", () => s3.sink.emit({ step, status: "ok", detail: `${size} bytes` }));
@@ -165,10 +163,10 @@ export async function storageGet(options: StorageGetOptions): Promise<StorageGet
   return writeDownload(body, target, key);
 }
 
-/** Counts bytes through a copy and tells the sink, as image pulls do (a byte bar on a terminal). */
-function metered(sink: EventSink, step: string, total: number): Transform {
+/** Starts a copy's step and returns what reports its bytes to the sink, as image pulls do (a byte bar on a terminal). */
+function progress(sink: EventSink, step: string, total: number): (current: number) => void {
   sink.emit({ step, status: "start" });
-  return byteMeter((current) => sink.emit({ step, status: "progress", progress: { current, total } }));
+  return (current) => sink.emit({ step, status: "progress", progress: { current, total } });
 }
 
 /**

@@ -355,42 +355,47 @@ export class Runtime {
     dir: string,
     bound: { maxFiles: number; deadline: number; exclude: readonly string[] },
   ): Promise<FileListing | undefined> {
-    const exec = await this.docker.getContainer(id).exec({
-      Cmd: ["find", dir, "-type", "f", ...bound.exclude.flatMap((n) => ["!", "-name", n]), "-printf", "%s %P\\0"],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({ hijack: true, stdin: false });
-    const out = new PassThrough();
-    this.docker.modem.demuxStream(stream, out, new PassThrough().resume());
+    const { stdout, done } = await this.execStream(id, [
+      "find",
+      dir,
+      "-type",
+      "f",
+      ...bound.exclude.flatMap((n) => ["!", "-name", n]),
+      "-printf",
+      "%s %P\\0",
+    ]);
     const files: ListedFile[] = [];
-    let complete = true;
     let rest = "";
     // Paths are bytes; a character can straddle two chunks.
     const decoder = new StringDecoder("utf8");
-    const timer = setTimeout(() => stop(), Math.max(0, bound.deadline - Date.now()));
-    const stop = (): void => {
-      complete = false;
-      stream.destroy();
-    };
-    out.on("data", (chunk: Buffer) => {
-      const records = (rest + decoder.write(chunk)).split("\0");
-      rest = records.pop() ?? "";
-      for (const record of records) {
-        const space = record.indexOf(" ");
-        files.push({ path: record.slice(space + 1), size: Number(record.slice(0, space)) });
-        if (files.length >= bound.maxFiles) return stop();
-      }
+    const stopped = await new Promise<boolean>((resolve) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        stdout.destroy();
+        resolve(true);
+      };
+      const timer = setTimeout(stop, Math.max(0, bound.deadline - Date.now()));
+      stdout.on("data", (chunk: Buffer) => {
+        const records = (rest + decoder.write(chunk)).split("\0");
+        rest = records.pop() ?? "";
+        for (const record of records) {
+          const space = record.indexOf(" ");
+          files.push({ path: record.slice(space + 1), size: Number(record.slice(0, space)) });
+          if (files.length >= bound.maxFiles) return stop();
+        }
+      });
+      const ended = (): void => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      stdout.on("end", ended);
+      stdout.on("error", ended);
+      stdout.on("close", ended);
     });
-    await new Promise<void>((resolve) => {
-      stream.on("end", resolve);
-      stream.on("close", resolve);
-      stream.on("error", () => resolve());
-    });
-    clearTimeout(timer);
-    if (!complete) return { files, complete, via: "find" };
-    const { ExitCode } = await exec.inspect();
-    return ExitCode === 0 ? { files, complete, via: "find" } : undefined;
+    // Stopped early: find may still be walking; its exit code says nothing about what was read.
+    if (stopped) return { files, complete: false, via: "find" };
+    const { exitCode } = await done.catch(() => ({ exitCode: -1 }));
+    return exitCode === 0 ? { files, complete: true, via: "find" } : undefined;
   }
 
   /**

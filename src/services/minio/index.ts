@@ -145,13 +145,6 @@ export async function* iterateObjects(client: Minio.Client, bucket: string, pref
   }
 }
 
-/** Every object under `prefix`, collected (see `iterateObjects`, which holds one page at a time). */
-export async function listAllObjects(client: Minio.Client, bucket: string, prefix = "", pageSize = 1000): Promise<ListedObject[]> {
-  const objects: ListedObject[] = [];
-  for await (const o of iterateObjects(client, bucket, prefix, pageSize)) objects.push(o);
-  return objects;
-}
-
 /** MinIO's metadata file in each object's directory. */
 export const OBJECT_META = "xl.meta";
 /** A data part of a larger object: `KEY/<data-dir uuid>/part.N`. */
