@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 export function registerDown(program: Command, cli: Cli): void {
@@ -17,7 +17,7 @@ export function registerDown(program: Command, cli: Cli): void {
       async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean; wait: boolean }, cmd: Command) => {
         const flags = cli.flags(cmd);
         if (opts.purge && !opts.yes) await confirmPurge();
-        const { down } = await loadCommand(() => import("../../commands/index.js"));
+        const down = await loadRedacted(() => import("../../commands/down.js"), "down");
         const result = await down({
           ...cli.base(flags),
           sink: cli.sink(flags),

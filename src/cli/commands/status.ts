@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 import { renderChecks, table } from "../render.js";
 
@@ -9,7 +9,7 @@ export function registerStatus(program: Command, cli: Cli): void {
     .description("a table of service, container, state, endpoint, health and where the data lives")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { status } = await loadCommand(() => import("../../commands/index.js"));
+      const status = await loadRedacted(() => import("../../commands/status.js"), "status");
       const result = await status(cli.base(flags));
       cli.result(flags, result, () =>
         cli.out(
@@ -35,7 +35,7 @@ export function registerVerify(program: Command, cli: Cli): void {
     .description("run every check of the seed; exit 1 when one fails")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { verify } = await loadCommand(() => import("../../commands/index.js"));
+      const verify = await loadRedacted(() => import("../../commands/verify.js"), "verify");
       const result = await verify(cli.base(flags));
       cli.result(flags, result, () => cli.out(renderChecks(result.checks)));
       if (!result.ok) cli.exitCode = 1;

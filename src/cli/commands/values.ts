@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ValuesResult } from "../../commands/index.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 interface ValuesFlags {
@@ -23,7 +23,7 @@ export function registerValues(program: Command, cli: Cli): void {
     )
     .action(async (opts: ValuesFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { values } = await loadCommand(() => import("../../commands/index.js"));
+      const values = await loadRedacted(() => import("../../commands/values.js"), "values");
       const result = await values({
         ...cli.base(flags),
         ...(opts.chart !== undefined ? { chart: opts.chart } : {}),
