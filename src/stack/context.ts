@@ -210,15 +210,18 @@ export class Stack {
    * as that: an {@link EnvironmentError} (exit 3), not as whichever call noticed first.
    */
   async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
-    const lock = await acquireLock({
-      engine: await this.engineIdentity(),
-      names: this.lockNames(),
-      command,
-      wait: options.wait ?? true,
-      sink: this.sink,
-      signal: this.options.signal,
-      env: this.env,
-    }).catch((err: unknown) => {
+    const engine = await timed("engine id", () => this.engineIdentity());
+    const lock = await timed("lock", () =>
+      acquireLock({
+        engine,
+        names: this.lockNames(),
+        command,
+        wait: options.wait ?? true,
+        sink: this.sink,
+        signal: this.options.signal,
+        env: this.env,
+      }),
+    ).catch((err: unknown) => {
       throw this.interruption() ? this.interruptedDuring(command, "while waiting for the lock, before changing anything") : err;
     });
     try {
