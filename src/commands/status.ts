@@ -1,4 +1,4 @@
-import { askIngress, ingressState } from "../cluster/index.js";
+import { askIngress, ingressState, type ExistingCluster } from "../cluster/index.js";
 import { messageOf } from "../errors.js";
 import { timed } from "../util/index.js";
 import { LABELS } from "../runtime/index.js";
@@ -28,8 +28,30 @@ export interface StatusResult {
 export async function status(options: StackOptions = {}): Promise<StatusResult> {
   const stack = await Stack.open({ ...options, preloadClients: true });
   const services = await Promise.all(stack.enabled.map((s) => serviceStatus(stack, s)));
-  if (stack.config.cluster.enabled) services.push(await clusterStatus(stack), await ingressStatus(stack));
+  const existing = stack.existing();
+  if (existing) services.push(await existingStatus(existing));
+  else if (stack.clusterMode === "kind") services.push(await clusterStatus(stack), await ingressStatus(stack));
   return { services };
+}
+
+/** An existing cluster (`cluster.context`) as one row: the context, its API server, and whether the namespace is there. */
+async function existingStatus(existing: ExistingCluster): Promise<ServiceStatus> {
+  const base = { service: "cluster", container: `context ${existing.context}`, owner: "adopted" as const };
+  try {
+    const { server } = await existing.target();
+    const exists = await (await existing.kube()).namespaceExists(existing.namespace);
+    return exists
+      ? { ...base, state: "reachable", endpoint: server, health: "healthy", detail: `namespace ${existing.namespace} exists` }
+      : {
+          ...base,
+          state: "reachable",
+          endpoint: server,
+          health: "unhealthy",
+          detail: `namespace ${existing.namespace} does not exist (dify-local up creates it)`,
+        };
+  } catch (err) {
+    return { ...base, state: "unreachable", endpoint: "", health: "unhealthy", detail: messageOf(err) };
+  }
 }
 
 async function serviceStatus(stack: Stack, service: Service): Promise<ServiceStatus> {
