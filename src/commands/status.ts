@@ -37,20 +37,18 @@ export async function status(options: StackOptions = {}): Promise<StatusResult> 
 /** An existing cluster (`cluster.context`) as one row: the context, its API server, and whether the namespace is there. */
 async function existingStatus(existing: ExistingCluster): Promise<ServiceStatus> {
   const base = { service: "cluster", container: `context ${existing.context}`, owner: "adopted" as const };
+  let server: string;
   try {
-    const { server } = await existing.target();
-    const exists = await (await existing.kube()).namespaceExists(existing.namespace);
-    return exists
-      ? { ...base, state: "reachable", endpoint: server, health: "healthy", detail: `namespace ${existing.namespace} exists` }
-      : {
-          ...base,
-          state: "reachable",
-          endpoint: server,
-          health: "unhealthy",
-          detail: `namespace ${existing.namespace} does not exist (dify-local up creates it)`,
-        };
+    server = (await existing.target()).server;
   } catch (err) {
-    return { ...base, state: "unreachable", endpoint: "", health: "unhealthy", detail: messageOf(err) };
+    return { ...base, state: "unknown", endpoint: "", health: "unknown", detail: messageOf(err) };
+  }
+  try {
+    const exists = await (await existing.kube()).namespaceExists(existing.namespace);
+    const detail = `namespace ${existing.namespace} ${exists ? "exists" : "does not exist (dify-local up creates it)"}`;
+    return { ...base, state: "reachable", endpoint: server, health: exists ? "healthy" : "unhealthy", detail };
+  } catch (err) {
+    return { ...base, state: "unreachable", endpoint: server, health: "unhealthy", detail: messageOf(err) };
   }
 }
 
