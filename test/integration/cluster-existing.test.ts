@@ -9,8 +9,10 @@
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { ExistingCluster, probeJob } from "../../src/cluster/index.js";
 import type { ConfigInput } from "../../src/config/index.js";
-import { down, RecordingSink, status, up, values, verify, UserError } from "../../src/index.js";
+import { down, InterruptedError, RecordingSink, status, up, values, verify, UserError } from "../../src/index.js";
+import { pollUntil } from "../../src/util/index.js";
 import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
 
@@ -194,12 +196,42 @@ describe.skipIf(!inject("engine"))("an existing cluster through a kubeconfig con
     }
   });
 
+  it("verify interrupted while the probe waits: it stops, and the Job and its pod are deleted all the same", async () => {
+    fake.api.jobs.unpullable.add(IMAGE);
+    const controller = new AbortController();
+    const created = fake.api.jobs.created.length;
+    try {
+      const run = errorOf(verify({ config, env, signal: controller.signal }));
+      await pollUntil(async () => (fake.api.jobs.created.length > created ? true : undefined), {
+        timeoutMs: 10_000,
+        onTimeout: () => new Error("no probe Job was created"),
+      });
+      controller.abort(new InterruptedError("interrupted by SIGINT", { signal: "SIGINT" }));
+      expect(await run).toBeInstanceOf(InterruptedError);
+      expect(fake.api.jobs.jobs.size).toBe(0);
+      expect(fake.api.jobs.pods.size).toBe(0);
+    } finally {
+      fake.api.jobs.unpullable.delete(IMAGE);
+    }
+  });
+
   it("down changes nothing in the cluster and leaves the namespace; kind was never called", async () => {
     const before = fake.api.requests.length;
     const result = await down({ config, env });
     expect(result.removed).toEqual(["dlt-existing-registry"]);
     expect(result.namespaceLeftAlone).toBe(`${NAMESPACE} in context team-staging`);
     expect(fake.api.requests.length).toBe(before);
+    expect(fake.api.applied.objects.has(`/api/v1/namespaces/${NAMESPACE}`)).toBe(true);
+    expect(await kindCalls()).toBe("");
+  });
+
+  it("down --purge deletes probe Jobs a verify left behind, never the namespace", async () => {
+    const kube = await new ExistingCluster("team-staging", NAMESPACE, env).kube();
+    await kube.createJob(NAMESPACE, probeJob("dify-local-probe-left", NAMESPACE, IMAGE, [], 30));
+    const result = await down({ config, env, purge: true });
+    expect(result.probeJobsRemoved).toEqual(["dify-local-probe-left"]);
+    expect(fake.api.jobs.jobs.size).toBe(0);
+    expect(fake.api.jobs.pods.size).toBe(0);
     expect(fake.api.applied.objects.has(`/api/v1/namespaces/${NAMESPACE}`)).toBe(true);
     expect(await kindCalls()).toBe("");
     await rm(join(fake.stateDir, "calls.log"), { force: true });

@@ -133,6 +133,8 @@ async function reachChecks(cluster: ExistingCluster, targets: readonly ProbeTarg
           },
     ];
   } catch (err) {
+    // An interruption stops the command (the Job was deleted on the way out); anything else is the probe's failure.
+    if (options.signal?.aborted) throw err;
     return targets.map((t, i) => ({
       id: ids[i] ?? `cluster.reach.${t.service}`,
       ok: false,
