@@ -75,6 +75,9 @@ describe.skipIf(!inject("engine"))("dify-local with cluster.context (built CLI, 
     expect(verified.code, verified.stdout).toBe(0);
     const checks = (JSON.parse(verified.stdout) as { checks: Array<{ id: string; ok: boolean }> }).checks;
     expect(checks.find((c) => c.id === "cluster.reach.registry")).toMatchObject({ ok: true });
+    const plain = await runCli(["verify", "--yes"], dir, env);
+    expect(plain.stdout.split("\n")[0]).toBe(`cluster: context team-prod at ${server} (namespace dlt-existing-cli)`);
+    expect(plain.stdout).toContain("✓ pods in namespace dlt-existing-cli reach registry (Registry) at 127.0.0.1:26100");
     expect(fake.api.jobs.jobs.size).toBe(0);
 
     const status = await runCli(["status"], dir, env);

@@ -38,7 +38,11 @@ export function registerVerify(program: Command, cli: Cli): void {
       const flags = cli.flags(cmd);
       const { verify } = await loadCommand(() => import("../../commands/index.js"));
       const result = await verify({ ...cli.base(flags), yes: opts.yes ?? false });
-      cli.result(flags, result, () => cli.out(renderChecks(result.checks)));
+      cli.result(flags, result, () => {
+        const c = result.cluster;
+        if (c) cli.out(`cluster: context ${c.context} at ${c.server} (namespace ${c.namespace})`);
+        cli.out(renderChecks(result.checks));
+      });
       if (!result.ok) cli.exitCode = 1;
     });
 }
