@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ExistingCluster, probeJob } from "../../src/cluster/index.js";
 import type { ConfigInput } from "../../src/config/index.js";
-import { down, InterruptedError, RecordingSink, status, up, values, verify, UserError } from "../../src/index.js";
+import { doctor, down, InterruptedError, RecordingSink, status, up, values, verify, UserError } from "../../src/index.js";
 import { pollUntil } from "../../src/util/index.js";
 import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
@@ -121,6 +121,10 @@ describe.skipIf(!inject("engine"))("an existing cluster through a kubeconfig con
   });
 
   it("up: no kind, the namespace created by server-side apply, the probe Job reaches the registry at publicHost and is deleted", async () => {
+    const plan = await up({ config, env, dryRun: true });
+    expect(plan.namespace).toEqual({ context: "team-staging", name: NAMESPACE, action: "create" });
+    expect(plan.cluster).toBeUndefined();
+    expect(fake.api.applied.objects.has(`/api/v1/namespaces/${NAMESPACE}`)).toBe(false);
     const created = fake.api.jobs.created.length;
     const sink = new RecordingSink();
     const result = await up({ config, env, sink });
@@ -163,6 +167,12 @@ describe.skipIf(!inject("engine"))("an existing cluster through a kubeconfig con
     expect(rendered.cluster).toEqual({ context: "team-staging", namespace: NAMESPACE });
     expect(rendered.text).toContain(`imageRepoPrefix: 127.0.0.1:${BASE}`);
     expect(rendered.text).not.toContain("host.docker.internal");
+    const diagnosis = await doctor({ config, env });
+    expect(diagnosis.findings.find((f) => f.id === "prereq.kind")).toMatchObject({
+      severity: "info",
+      what: "kind is not used: the cluster is the existing context team-staging",
+    });
+    expect(diagnosis.findings.some((f) => f.id.startsWith("cluster."))).toBe(false);
   });
 
   it("verify: a closed port fails its check naming the endpoint, and the Job and its pod are deleted", async () => {
