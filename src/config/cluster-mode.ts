@@ -1,4 +1,4 @@
-import type { Service, StackConfig } from "../services/index.js";
+import { existingClusterContext, type Service, type StackConfig } from "../services/index.js";
 
 /**
  * Which cluster a configuration uses: none (`cluster.enabled: false`, `--no-cluster`), a kind
@@ -7,22 +7,14 @@ import type { Service, StackConfig } from "../services/index.js";
  */
 export type ClusterMode = "none" | "kind" | "existing";
 
-interface ClusterSection {
-  enabled?: unknown;
-  context?: unknown;
-}
-
 /** The cluster mode of a (validated) configuration. */
 export function clusterMode(config: StackConfig): ClusterMode {
-  const cluster = config.cluster as ClusterSection | undefined;
-  if (cluster?.enabled === false) return "none";
-  return typeof cluster?.context === "string" ? "existing" : "kind";
+  if ((config.cluster as { enabled?: unknown } | undefined)?.enabled === false) return "none";
+  return existingClusterContext(config) === undefined ? "kind" : "existing";
 }
 
 /** The kubeconfig context of an existing cluster the configuration uses, or undefined (kind, or no cluster). */
-export function existingContext(config: StackConfig): string | undefined {
-  return clusterMode(config) === "existing" ? ((config.cluster as ClusterSection).context as string) : undefined;
-}
+export const existingContext = existingClusterContext;
 
 /**
  * Whether a service points at something that already exists instead of a container here (its

@@ -186,13 +186,21 @@ export interface ErasedContext {
 }
 
 /**
+ * The kubeconfig context of the existing cluster a configuration uses (`cluster.context`, with the
+ * cluster enabled), or undefined for a kind cluster or none. The one place that rule is read.
+ */
+export function existingClusterContext(config: StackConfig): string | undefined {
+  const cluster = config.cluster as { enabled?: unknown; context?: unknown } | undefined;
+  return cluster?.enabled !== false && typeof cluster?.context === "string" ? cluster.context : undefined;
+}
+
+/**
  * The address pods reach this machine's services at: host.docker.internal (a kind cluster; Docker
  * Desktop resolves it, on Linux dify-local wires it), or, for an existing cluster
  * (`cluster.context`), the configured `publicHost`.
  */
 export function clusterHost(config: StackConfig): string {
-  const cluster = config.cluster as { enabled?: unknown; context?: unknown } | undefined;
-  const existing = cluster?.enabled !== false && typeof cluster?.context === "string";
+  const existing = existingClusterContext(config) !== undefined;
   return existing && typeof config.publicHost === "string" ? config.publicHost : CLUSTER_HOST;
 }
 
