@@ -185,6 +185,25 @@ export interface ErasedContext {
   container: ObservedContainer | undefined;
 }
 
+/**
+ * The kubeconfig context of the existing cluster a configuration uses (`cluster.context`, with the
+ * cluster enabled), or undefined for a kind cluster or none. The one place that rule is read.
+ */
+export function existingClusterContext(config: StackConfig): string | undefined {
+  const cluster = config.cluster as { enabled?: unknown; context?: unknown } | undefined;
+  return cluster?.enabled !== false && typeof cluster?.context === "string" ? cluster.context : undefined;
+}
+
+/**
+ * The address pods reach this machine's services at: host.docker.internal (a kind cluster; Docker
+ * Desktop resolves it, on Linux dify-local wires it), or, for an existing cluster
+ * (`cluster.context`), the configured `publicHost`.
+ */
+export function clusterHost(config: StackConfig): string {
+  const existing = existingClusterContext(config) !== undefined;
+  return existing && typeof config.publicHost === "string" ? config.publicHost : CLUSTER_HOST;
+}
+
 /** Where this machine reaches ports published on `bind`. */
 export function probeHost(stack: Pick<StackSettings, "bind">): string {
   return stack.bind === "0.0.0.0" ? "127.0.0.1" : stack.bind;
@@ -226,7 +245,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
     ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),
     checks: (ctx) => def.checks(context(ctx)),
-    endpoints: (config) => def.endpoints(section(config), { host: probeHost(config), cluster: CLUSTER_HOST }),
+    endpoints: (config) => def.endpoints(section(config), { host: probeHost(config), cluster: clusterHost(config) }),
     credentials: (config, container) => def.credentials?.(section(config), liveOf(section(config), container)) ?? [],
     secrets(config, container) {
       const s = section(config);

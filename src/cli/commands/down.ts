@@ -26,6 +26,7 @@ export function registerDown(program: Command, cli: Cli): void {
           keepCluster: opts.keepCluster ?? false,
           deleteCluster: opts.deleteCluster ?? false,
           wait: opts.wait,
+          yes: opts.yes ?? false,
         });
         cli.closeProgress();
         cli.result(flags, result, () => {
@@ -36,6 +37,8 @@ export function registerDown(program: Command, cli: Cli): void {
             );
           cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
           if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
+          if (result.namespaceLeftAlone) cli.out(`left namespace ${result.namespaceLeftAlone} as it is (down never deletes it)`);
+          if (result.probeJobsRemoved?.length) cli.out(`deleted leftover probe jobs ${result.probeJobsRemoved.join(", ")}`);
           if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
           if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
           if (result.volumesLeftAlone.length)
