@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import { check, type Check } from "../../engine/index.js";
@@ -99,7 +100,10 @@ export async function redisClient(
     ...(password === undefined || password === "" ? {} : { password }),
     ...(live?.username ? { username: live.username } : {}),
     ...(live?.db ? { db: live.db } : {}),
-    ...(live?.tls ? { tls: { servername: ctx.host, ...(live.ca ? { ca: await readCa(live.ca) } : {}) } } : {}),
+    // SNI takes a name only: an IP address is checked against the certificate's IP entries instead.
+    ...(live?.tls
+      ? { tls: { ...(isIP(ctx.host) ? {} : { servername: ctx.host }), ...(live.ca ? { ca: await readCa(live.ca) } : {}) } }
+      : {}),
     lazyConnect: true,
     connectTimeout: PROBE_TIMEOUT_MS,
     commandTimeout: timeoutMs,
