@@ -37,7 +37,7 @@ function withExternal(base: ConfigInput, external: Record<string, unknown>): Con
     for (const key of ["port", "grpcPort", "user", "password", "apiKey"]) delete section[key];
     out[name] = { ...section, external: ext };
   }
-  return out as ConfigInput;
+  return out;
 }
 
 const pgExternal = (over: Record<string, unknown> = {}) => ({
@@ -61,7 +61,7 @@ function pgOnly(external: Record<string, unknown>, section: Record<string, unkno
     postgres: { ...(config.postgres as object), ...section },
     redis: { ...(local.redis as object), enabled: false },
     qdrant: { ...(local.qdrant as object), enabled: false },
-  } as ConfigInput;
+  };
 }
 let certs: Awaited<ReturnType<typeof makeCerts>>;
 /** Local MinIO, external PostgreSQL, Redis (TLS, checked against the test's CA) and Qdrant. */
@@ -189,7 +189,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
       const config = withExternal(local, { [name]: ext }) as Record<string, unknown>;
       for (const other of ["postgres", "redis", "qdrant"])
         if (other !== name) config[other] = { ...(local[other] as object), enabled: false };
-      return config as ConfigInput;
+      return config;
     };
     const failure = async (config: ConfigInput): Promise<string> => {
       const err = await up({ config }).catch((e: unknown) => e);
