@@ -80,6 +80,8 @@ export interface UpResult {
   dryRun: boolean;
   /** With the cluster enabled and `dryRun`: whether `up` would create it or keep the existing one. */
   cluster?: { name: string; action: "create" | "keep" };
+  /** The external services (no container; checked and initialised where they are), as `service`, `address` and TLS. */
+  external: Array<{ service: string; address: string; tls: string }>;
 }
 
 /** `--pull`: "missing" (the default) or "always"; anything else is a UserError naming the flag. */
@@ -138,7 +140,7 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const warnings: string[] = [];
   for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
   if (containerd) warnings.push(containerd);
-  return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, ...(await clusterPlan(stack)) };
+  return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, external: externalList(stack), ...(await clusterPlan(stack)) };
 }
 
 async function converged(stack: Stack, options: UpOptions & { pull: "missing" | "always" }, progress: Progress): Promise<UpResult> {
@@ -185,7 +187,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const changes = allChanges(progress);
   const warnings = progress.warnings;
   stack.sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
-  return { plan: final, changes, warnings, checks, ok, dryRun: false };
+  return { plan: final, changes, warnings, checks, ok, dryRun: false, external: externalList(stack) };
 }
 
 /**
@@ -314,6 +316,13 @@ function local(stack: Stack): Service[] {
 /** The enabled services that already run elsewhere: no container, volume or port; checked and initialised where they are. */
 function external(stack: Stack): Service[] {
   return stack.enabled.filter((s) => isExternal(s, stack.config));
+}
+
+function externalList(stack: Stack): UpResult["external"] {
+  return external(stack).flatMap((s) => {
+    const at = s.external(stack.config);
+    return at ? [{ service: s.name, address: at.address, tls: at.tls }] : [];
+  });
 }
 
 /** One event per external service before anything happens: where it is, and that dify-local makes nothing for it. */

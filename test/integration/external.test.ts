@@ -103,6 +103,13 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
   });
 
   it("up makes no container, volume or port for them, creates the databases there, and checks them (mixed with a local MinIO)", async () => {
+    const dry = await up({ config: mixed, dryRun: true });
+    expect(dry.plan.items.map((i) => i.component)).toEqual(["minio"]);
+    expect(dry.external).toEqual([
+      { service: "postgres", address: `127.0.0.1:${PG_PORT}`, tls: "TLS (sslmode require)" },
+      { service: "redis", address: `127.0.0.1:${REDIS_PORT}`, tls: "TLS" },
+      { service: "qdrant", address: `127.0.0.1:${QDRANT_PORT}`, tls: "no TLS (http)" },
+    ]);
     const sink = new RecordingSink();
     const result = await up({ config: mixed, sink });
     expect(result.checks.filter((c) => !c.ok)).toEqual([]);
