@@ -108,6 +108,8 @@ describe("external services: what every command derives", () => {
       tls: "TLS (sslmode require)",
     });
     expect(qdrant.external(config)?.port).toBe(6333);
+    const defaultPort = parseConfig({ qdrant: { external: { url: "https://cloud.qdrant.example/" } } });
+    expect(qdrant.endpoints(defaultPort)[0]?.cluster).toBe("https://cloud.qdrant.example:443");
   });
 
   it("know the external secrets, so every output masks them", () => {
