@@ -226,7 +226,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
     await startRedisCluster(CLUSTER_REDIS, BASE + 14, PW.redis);
     const config = withExternal(local, { redis: { host: "127.0.0.1", port: BASE + 14, password: PW.redis } }) as Record<string, unknown>;
     for (const other of ["postgres", "qdrant", "minio"]) config[other] = { ...(local[other] as object), enabled: false };
-    const result = await verify({ config: config as ConfigInput });
+    const result = await verify({ config: config });
     expect(result.ok).toBe(false);
     expect(result.checks.find((c) => c.id === "redis.cluster-mode")).toMatchObject({
       ok: false,
