@@ -145,7 +145,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
   it("status, info and verify show them as external, with their checks", async () => {
     const rows = (await status({ config: mixed })).services;
     const pgRow = rows.find((r) => r.service === "postgres");
-    expect(pgRow).toMatchObject({ owner: "external", container: "external", health: "healthy", state: "external (TLS (sslmode require))" });
+    expect(pgRow).toMatchObject({ owner: "external", container: "external", health: "healthy", state: "external, TLS (sslmode require)" });
     expect(pgRow?.endpoint).toBe(`postgresql://owner@127.0.0.1:${PG_PORT}`);
     expect(rows.find((r) => r.service === "redis")).toMatchObject({
       owner: "external",
