@@ -26,6 +26,9 @@ export {
   asSecret,
   dockerName,
   image,
+  withExternal,
+  hostname,
+  isExternal,
 } from "./services/index.js";
 export type {
   Service,
@@ -35,6 +38,9 @@ export type {
   Endpoint,
   Credential,
   FactSource,
+  ExternalFacts,
+  ExternalMode,
+  ExternalTarget,
   ServiceName,
   SnapshotCapability,
   SnapshotReader,

@@ -2,6 +2,7 @@ import { KIND_NETWORK, PROBE_SELECTOR } from "../cluster/index.js";
 import { step } from "../engine/index.js";
 import { EnvironmentError, UserError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
+import { isExternal } from "../services/index.js";
 import { introduceExisting, Stack, type ExclusiveOptions, type StackOptions } from "../stack/index.js";
 
 export interface DownOptions extends StackOptions, ExclusiveOptions {
@@ -31,6 +32,8 @@ export interface DownResult {
   namespaceLeftAlone?: string;
   /** With `cluster.context` and `purge`: probe Jobs an interrupted `verify` left in the namespace, deleted. */
   probeJobsRemoved?: string[];
+  /** External services (`external: {...}`), as `service host:port`: dify-local never changes them, not even with `purge`. */
+  externalLeftAlone: string[];
 }
 
 /**
@@ -48,6 +51,7 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
   // Without --purge nothing in an existing cluster changes, so it is not even asked.
   if (options.purge) await introduceExisting(stack, { writes: "down --purge", yes: options.yes ?? false });
   return stack.exclusive("down", options, async () => {
+    const externalLeftAlone = leaveExternal(stack, options.purge ?? false);
     const { removed, leftAlone } = await removeContainers(stack);
     stack.checkpoint();
     const { deleted: clusterDeleted, leftAlone: clusterLeftAlone } = await deleteCluster(stack, {
@@ -60,7 +64,15 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
     }
     stack.checkpoint();
     const existing = await leaveNamespace(stack, options.purge ?? false);
-    return { clusterDeleted, clusterLeftAlone, removed, leftAlone, ...(await handleVolumes(stack, options.purge ?? false)), ...existing };
+    return {
+      clusterDeleted,
+      clusterLeftAlone,
+      removed,
+      leftAlone,
+      ...(await handleVolumes(stack, options.purge ?? false)),
+      externalLeftAlone,
+      ...existing,
+    };
   });
 }
 
@@ -86,10 +98,26 @@ async function leaveNamespace(stack: Stack, purge: boolean): Promise<Pick<DownRe
   return { namespaceLeftAlone, probeJobsRemoved: jobs };
 }
 
+/** Says, per external service, that it is left as it is (its data is not dify-local's to delete); returns them. */
+function leaveExternal(stack: Stack, purge: boolean): string[] {
+  const out: string[] = [];
+  for (const s of stack.enabled) {
+    const at = s.external(stack.config);
+    if (!at) continue;
+    stack.sink.emit({
+      step: `${s.name} external`,
+      status: "skip",
+      detail: `${at.address} is external: left alone${purge ? " (--purge deletes only dify-local's own volumes)" : ""}`,
+    });
+    out.push(`${s.name} ${at.address}`);
+  }
+  return out;
+}
+
 /** Stops and removes the containers dify-local made; names the ones made by hand, which stay. */
 async function removeContainers(stack: Stack): Promise<{ removed: string[]; leftAlone: string[] }> {
   const { runtime, sink, config } = stack;
-  const names = new Set(stack.enabled.map((s) => s.settings(config).container));
+  const names = new Set(stack.enabled.filter((s) => !isExternal(s, config)).map((s) => s.settings(config).container));
   const observed = [...(await stack.observe()).values()].filter((c) => names.has(c.name));
   const ours = observed.filter((c) => c.labels[LABELS.managed] === "true");
   const foreign = observed.filter((c) => c.labels[LABELS.managed] !== "true");
@@ -168,7 +196,7 @@ async function handleVolumes(
   purge: boolean,
 ): Promise<Pick<DownResult, "volumesRemoved" | "volumesKept" | "volumesLeftAlone">> {
   const { runtime, sink, config } = stack;
-  const names = stack.enabled.map((s) => s.settings(config).volume);
+  const names = stack.enabled.filter((s) => !isExternal(s, config)).map((s) => s.settings(config).volume);
   const volumes = await runtime.managedVolumes(names);
   const foreign = await runtime.foreignVolumes(names);
   for (const v of foreign) {

@@ -8,7 +8,10 @@ export interface InfoOptions extends StackOptions {
 
 export interface ServiceInfo {
   service: string;
+  /** Its container's name, or "external" for a service that runs elsewhere. */
   container: string;
+  /** Where an external service is: host:port and TLS in words. */
+  external?: { address: string; tls: string };
   endpoints: Endpoint[];
   /** Where its data lives, when its container exists. */
   data?: string;
@@ -27,12 +30,14 @@ export async function info(options: InfoOptions = {}): Promise<{ services: Servi
   const observed = await stack.observe();
   return {
     services: stack.enabled.map((service) => {
-      const container = service.settings(stack.config).container;
-      const c = observed.get(container);
+      const at = service.external(stack.config);
+      const container = at ? "external" : service.settings(stack.config).container;
+      const c = at ? undefined : observed.get(container);
       const data = stack.dataOf(service, c);
       return {
         service: service.name,
         container,
+        ...(at ? { external: { address: at.address, tls: at.tls } } : {}),
         endpoints: service.endpoints(stack.config),
         ...(data ? { data } : {}),
         credentials: service.credentials(stack.config, c).map((cred) => {

@@ -163,6 +163,7 @@ async function appDeployments(stack: Stack): Promise<DeploymentState[]> {
 /** The enabled services with data to snapshot; each must run (checked before anything is written). */
 async function snapshotServices(stack: Stack, registry: boolean): Promise<Service[]> {
   const services = stack.enabled.filter((s) => s.snapshot && (registry || s.name !== "registry"));
+  refuseExternal(stack, services);
   for (const s of services) {
     const name = s.settings(stack.config).container;
     const c = await stack.containerOf(s);
@@ -177,9 +178,26 @@ async function snapshotServices(stack: Stack, registry: boolean): Promise<Servic
   return services;
 }
 
+/**
+ * Snapshots save and restore dify-local's own containers; an external store (issue 12: restoring
+ * into one is a later step) is refused by name before anything is read or written.
+ */
+function refuseExternal(stack: Stack, services: readonly Service[]): void {
+  const external = services.find((s) => s.external(stack.config));
+  if (!external) return;
+  throw new UserError(
+    `${external.name} is external (${external.external(stack.config)?.address ?? "?"}): snapshots cover the stores dify-local runs, not external ones; nothing was written`,
+    {
+      key: `${external.name}.external`,
+      hint: `back it up with its own tools (pg_dump, its provider's snapshots), or snapshot a config without ${external.name}.external`,
+    },
+  );
+}
+
 /** The containers of the stores a snapshot covers that do not exist or do not run. */
 async function missingContainers(stack: Stack): Promise<string[]> {
   const missing: string[] = [];
+  refuseExternal(stack, stack.enabled);
   for (const s of stack.enabled.filter((x) => x.snapshot))
     if (!(await stack.containerOf(s))?.running) missing.push(s.settings(stack.config).container);
   return missing;

@@ -2,7 +2,7 @@ import { askIngress, ingressState, type ExistingCluster } from "../cluster/index
 import { messageOf } from "../errors.js";
 import { timed } from "../util/index.js";
 import { LABELS } from "../runtime/index.js";
-import type { Service } from "../services/index.js";
+import type { ExternalFacts, Service } from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
 
 export interface ServiceStatus {
@@ -10,8 +10,8 @@ export interface ServiceStatus {
   container: string;
   /** running, exited, restarting, created, paused, missing. */
   state: string;
-  /** "dify-local" when made by it, "adopted" when made by hand under the seed's name. */
-  owner: "dify-local" | "adopted" | "none";
+  /** "dify-local" when made by it, "adopted" when made by hand under the seed's name, "external" when it runs elsewhere. */
+  owner: "dify-local" | "adopted" | "none" | "external";
   endpoint: string;
   /** Where its data lives: "volume dev-redis-data", "host path /home/me/data/redis". */
   data?: string;
@@ -53,6 +53,8 @@ async function existingStatus(existing: ExistingCluster): Promise<ServiceStatus>
 }
 
 async function serviceStatus(stack: Stack, service: Service): Promise<ServiceStatus> {
+  const at = service.external(stack.config);
+  if (at) return externalStatus(stack, service, at);
   const c = await stack.containerOf(service);
   const data = stack.dataOf(service, c);
   const base = {
@@ -69,6 +71,23 @@ async function serviceStatus(stack: Stack, service: Service): Promise<ServiceSta
     return { ...base, health: "healthy" };
   } catch (err) {
     return { ...base, health: "unhealthy", detail: messageOf(err) };
+  }
+}
+
+/** An external service's row: no container; its address and TLS, and one round trip with its credentials. */
+async function externalStatus(stack: Stack, service: Service, at: ExternalFacts): Promise<ServiceStatus> {
+  const base = {
+    service: service.name,
+    container: "external",
+    state: `external, ${at.tls}`,
+    owner: "external" as const,
+    endpoint: service.endpoints(stack.config)[0]?.host ?? at.address,
+  };
+  try {
+    await timed(`probe ${service.name}`, () => service.probe(stack.contextFor(undefined)));
+    return { ...base, health: "healthy" };
+  } catch (err) {
+    return { ...base, health: "unhealthy", detail: messageOf(service.externalFailure(stack.config, err)) };
   }
 }
 

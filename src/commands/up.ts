@@ -31,8 +31,8 @@ import {
   parsePull,
 } from "../engine/index.js";
 import { ConflictError, InterruptedError, OperationError, UserError, messageOf } from "../errors.js";
-import type { ContainerSpec, PortBinding } from "../runtime/index.js";
-import type { Service } from "../services/index.js";
+import type { ContainerSpec, ObservedContainer, PortBinding } from "../runtime/index.js";
+import { isExternal, type Service } from "../services/index.js";
 import {
   dataLostMessage,
   introduceExisting,
@@ -88,6 +88,8 @@ export interface UpResult {
   cluster?: { name: string; action: "create" | "keep" };
   /** With `cluster.context` and `dryRun`: whether `up` would create the namespace or keep it. */
   namespace?: { context: string; name: string; action: "create" | "keep" };
+  /** The external services (no container; checked and initialised where they are), as `service`, `address` and TLS. */
+  external: Array<{ service: string; address: string; tls: string }>;
 }
 
 /** `--pull`: "missing" (the default) or "always"; anything else is a UserError naming the flag. */
@@ -137,7 +139,8 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
 async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const alias = await preflightCluster(stack, true);
   const containerd = await preflightContainerd(stack, options);
-  const specs = stack.enabled.map((s) => specOf(stack, s, alias));
+  announceExternal(stack, true);
+  const specs = local(stack).map((s) => specOf(stack, s, alias));
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const plan = planFor(specs, await stack.observe(), {
     recreate: options.recreate ?? false,
@@ -153,6 +156,7 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
     checks: [],
     ok: true,
     dryRun: true,
+    external: externalList(stack),
     ...(await clusterPlan(stack)),
     ...(await namespacePlan(stack)),
   };
@@ -166,7 +170,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const alias = await preflightCluster(stack, false);
   await preflightContainerd(stack, options);
   if (stack.clusterMode === "kind") await preflightIngress(stack);
-  const specs = stack.enabled.map((s) => specOf(stack, s, alias));
+  const specs = local(stack).map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
   const planOptions = { recreate: options.recreate ?? false, mask: (text: string) => stack.redactor.redact(text) };
@@ -203,7 +207,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   const changes = allChanges(progress);
   const warnings = progress.warnings;
   stack.sink.emit({ step: "up", status: ok ? "ok" : "fail", detail: changes.length === 0 ? "no changes" : `${changes.length} changes` });
-  return { plan: final, changes, warnings, checks, ok, dryRun: false };
+  return { plan: final, changes, warnings, checks, ok, dryRun: false, external: externalList(stack) };
 }
 
 /**
@@ -350,6 +354,36 @@ async function preflightContainerd(stack: Stack, options: UpOptions): Promise<st
   return undefined;
 }
 
+/** The enabled services dify-local runs as containers (not external ones). */
+function local(stack: Stack): Service[] {
+  return stack.enabled.filter((s) => !isExternal(s, stack.config));
+}
+
+/** The enabled services that already run elsewhere: no container, volume or port; checked and initialised where they are. */
+function external(stack: Stack): Service[] {
+  return stack.enabled.filter((s) => isExternal(s, stack.config));
+}
+
+function externalList(stack: Stack): UpResult["external"] {
+  return external(stack).flatMap((s) => {
+    const at = s.external(stack.config);
+    return at ? [{ service: s.name, address: at.address, tls: at.tls }] : [];
+  });
+}
+
+/** One event per external service before anything happens: where it is, and that dify-local makes nothing for it. */
+function announceExternal(stack: Stack, dryRun: boolean): void {
+  for (const s of external(stack)) {
+    const at = s.external(stack.config);
+    if (!at) continue;
+    stack.sink.emit({
+      step: `${s.name} external`,
+      status: "skip",
+      detail: `${at.address} (${at.tls}): no container${dryRun ? "; up would check it and create what is missing there (databases), never delete" : ""}`,
+    });
+  }
+}
+
 /** A service's container spec; on Linux with the cluster, its ports are published on the kind gateway too. */
 function specOf(stack: Stack, service: Service, alias: HostAlias | undefined): ContainerSpec {
   const spec = service.spec(stack.config);
@@ -412,6 +446,7 @@ async function converge(
       convergeService(stack, serviceNamed(stack, item.component), item, { changes: pipeline(), progress, turn: turn(item.component) }),
     ]),
   );
+  for (const service of external(stack)) pipelines.set(service.name, convergeExternal(stack, service, pipeline()));
   const work: Array<Promise<unknown>> = [...pipelines.values()];
   if (alias)
     work.push(convergeCluster(stack, { alias, patchContainerd: options.patchContainerd ?? false }, pipelines.get("registry"), pipeline()));
@@ -469,19 +504,54 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, p
     () => waitReady(runtime, readiness, id, config.readyTimeout, stack.signal),
     () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
-  const init = service.init?.bind(service);
-  if (init) {
-    stack.checkpoint();
-    const made = await step(
-      sink,
-      `${service.name} init`,
-      () => init(stack.contextFor(live)),
-      (m) => (m.length ? m.join("; ") : "nothing to do"),
-    );
-    changes.push(...made.map((m) => `${item.container}: ${m}`));
-  }
+  await initService(stack, service, live, (m) => changes.push(`${item.container}: ${m}`));
   stack.checkpoint();
   return serviceChecksOn(stack, service, live);
+}
+
+/** The service's idempotent init, on its container (or its external endpoint); reports each change. */
+async function initService(
+  stack: Stack,
+  service: Service,
+  container: ObservedContainer | undefined,
+  record: (m: string) => void,
+): Promise<void> {
+  const init = service.init?.bind(service);
+  if (!init) return;
+  stack.checkpoint();
+  const made = await step(
+    stack.sink,
+    `${service.name} init`,
+    () => init(stack.contextFor(container)),
+    (m) => (m.length ? m.join("; ") : "nothing to do"),
+  );
+  for (const m of made) record(m);
+}
+
+/**
+ * An external service's pipeline: one real round trip with the configured credentials and TLS
+ * (a failure is classified and names host:port: nothing waits for a server dify-local does not
+ * start), its init there (creating what is missing, never deleting), then its checks.
+ */
+async function convergeExternal(stack: Stack, service: Service, changes: string[]): Promise<Check[]> {
+  const at = service.external(stack.config);
+  if (!at) throw new Error(`internal: ${service.name} is not external`);
+  stack.checkpoint();
+  await step(
+    stack.sink,
+    `${service.name} external`,
+    async () => {
+      try {
+        await service.probe(stack.contextFor(undefined));
+      } catch (err) {
+        throw service.externalFailure(stack.config, err);
+      }
+    },
+    () => `${at.address} (${at.tls}) answered; no container`,
+  );
+  await initService(stack, service, undefined, (m) => changes.push(`${service.name} at ${at.address}: ${m}`));
+  stack.checkpoint();
+  return serviceChecksOn(stack, service, undefined);
 }
 
 /** Creates, recreates or starts the container as planned, once it is its turn; warns of data volumes found deleted. */

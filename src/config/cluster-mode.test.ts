@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../errors.js";
 import { clusterHost, CLUSTER_HOST, SERVICES } from "../services/index.js";
-import { clusterMode, contextWords, existingContext, isExternalSection, localServices, productionLike } from "./cluster-mode.js";
+import { clusterMode, contextWords, existingContext, localServices, productionLike } from "./cluster-mode.js";
 import { parseConfig } from "./load.js";
 
 function errorOf(fn: () => unknown): UserError {
@@ -67,11 +67,8 @@ describe("cluster mode", () => {
     expect(existingContext(c)).toBeUndefined();
   });
 
-  it("reads a section's external setting as external", () => {
-    const config = { ...parseConfig({}), postgres: { ...parseConfig({}).postgres, external: { host: "db" } } };
-    const postgres = SERVICES.find((s) => s.name === "postgres");
-    if (!postgres) throw new Error("no postgres");
-    expect(isExternalSection(postgres, config)).toBe(true);
+  it("counts a service with an external section as not local", () => {
+    const config = parseConfig({ postgres: { external: { host: "db.internal", user: "dify", password: "x" } } });
     expect(localServices(SERVICES, config).map((s) => s.name)).toEqual(["registry", "redis", "minio", "qdrant"]);
   });
 });

@@ -1,4 +1,4 @@
-import { existingClusterContext, type Service, type StackConfig } from "../services/index.js";
+import { existingClusterContext, isExternal, type Service, type StackConfig } from "../services/index.js";
 
 /**
  * Which cluster a configuration uses: none (`cluster.enabled: false`, `--no-cluster`), a kind
@@ -15,15 +15,6 @@ export function clusterMode(config: StackConfig): ClusterMode {
 
 /** The kubeconfig context of an existing cluster the configuration uses, or undefined (kind, or no cluster). */
 export const existingContext = existingClusterContext;
-
-/**
- * Whether a service points at something that already exists instead of a container here (its
- * section's `external`). The one place this is read, until the services' own `isExternal` takes
- * its place.
- */
-export function isExternalSection(service: Service, config: StackConfig): boolean {
-  return (config[service.name] as { external?: unknown } | undefined)?.external !== undefined;
-}
 
 /** The words of a context name that say production, each matched as a whole word part. */
 const PRODUCTION_WORDS = new Set(["prod", "production", "prd"]);
@@ -52,5 +43,5 @@ export function contextWords(context: string): string[] {
 
 /** The enabled services that run as containers on this machine (not external). */
 export function localServices(services: readonly Service[], config: StackConfig): Service[] {
-  return services.filter((s) => s.settings(config).enabled && !isExternalSection(s, config));
+  return services.filter((s) => s.settings(config).enabled && !isExternal(s, config));
 }

@@ -75,7 +75,9 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
     options.valuesFile ? readValuesFacts(options.valuesFile, { services, config, observed }) : Promise.resolve(undefined);
   if ("error" in engine) return withValues(facts, await values(new Map()));
 
-  const enabled = services.filter((s) => s.settings(config).enabled);
+  const all = services.filter((s) => s.settings(config).enabled);
+  // External services have no container, port or volume here: only their own findings.
+  const enabled = all.filter((s) => !s.external(config));
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
   if (options.redactor) learnSecrets(options.redactor, services, config, observed);
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
@@ -90,7 +92,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)));
   facts.ports = [...perService.flatMap((p) => p.ports), ...(usesKind ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
-  facts.services = (await Promise.all(enabled.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
+  facts.services = (await Promise.all(all.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
   facts.keyPairs = await keyPairFacts(config, probeHost(config), observed);
   if (usesKind && "version" in kindTool) Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
   return withValues(facts, await values(observed));
@@ -203,7 +205,31 @@ async function serviceFindings(
   runtime: Runtime,
   observed: ReadonlyMap<string, ObservedContainer>,
 ): Promise<Finding[]> {
+  if (service.external(config)) return externalFindings(service, config, runtime);
   const container = observed.get(service.settings(config).container);
   if (!container?.running) return [];
   return service.doctor({ config, runtime, host: probeHost(config), container });
+}
+
+/**
+ * An external service: its own rule (PostgreSQL's names `sslmode: disable` against a server that
+ * requires TLS), and, unless that rule judged the connection itself (`<name>.external`), one round
+ * trip with its credentials, classified as `up` reports it.
+ */
+async function externalFindings(service: Service, config: Config, runtime: Runtime): Promise<Finding[]> {
+  const ctx = { config, runtime, host: probeHost(config), container: undefined };
+  const own = await service.doctor(ctx);
+  const id = `${service.name}.external`;
+  if (own.some((f) => f.id === id)) return own;
+  const at = service.external(config);
+  try {
+    await service.probe(ctx);
+    return [{ id, severity: "ok", what: `${service.title} at ${at?.address ?? "?"} (external, ${at?.tls ?? "?"}) answers` }, ...own];
+  } catch (err) {
+    const failure = service.externalFailure(config, err);
+    return [
+      { id, severity: "error", what: failure.message, fix: (failure as { hint?: string }).hint ?? `check ${service.name}.external` },
+      ...own,
+    ];
+  }
 }

@@ -1,4 +1,4 @@
-import { isIPv4 } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import { z } from "zod";
 import { imageReferenceProblem } from "./reference.js";
 
@@ -122,6 +122,8 @@ export interface ServiceSettings {
   image: string;
   volume: string;
   restart: z.infer<typeof restart>;
+  /** Set when the service already runs elsewhere (see {@link withExternal}): no container is made for it. */
+  external?: unknown;
 }
 
 /** The seed's names for one service: its container, image, data volume and restart policy. */
@@ -144,4 +146,49 @@ export function serviceSchema<T extends z.ZodRawShape>(shape: T, defaults: Servi
       ...shape,
     })
     .strict();
+}
+
+/**
+ * A host name or IP address to connect to (`db.internal`, `10.0.0.5`, `::1`): no scheme, no port,
+ * no path; those have their own keys.
+ */
+export const hostname = z
+  .string({ invalid_type_error: "must be a host name or IP address" })
+  .min(1, "must be a host name or IP address")
+  .max(253, "must be at most 253 characters")
+  .refine(
+    (v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(v),
+    "must be a host name or IP address, without a scheme, port or path",
+  );
+
+/** A file on this machine (a CA certificate); read when it is used, so a missing file is named then. */
+export const filePath = z.string({ invalid_type_error: "must be a file path" }).min(1, "must be a file path");
+
+/**
+ * A service section that may say `external: {...}` instead of describing a container. The keys in
+ * `replaces` (the section's own port, user, password...) describe how to reach the container; the
+ * external section carries its own, so one written beside `external` is refused naming it rather
+ * than silently ignored (which of the two was meant?). The container-only keys (container, image,
+ * volume, restart) stay allowed and unused, so going back to a container is removing one key.
+ */
+export function withExternal<T extends z.ZodRawShape, X extends z.ZodTypeAny>(
+  section: z.ZodObject<T, "strict">,
+  external: X,
+  replaces: ReadonlyArray<keyof T & string>,
+) {
+  const extended = section.extend({ external: external.optional() });
+  // Typed with the section's input (what a caller writes), not preprocess's `unknown`.
+  type Section = z.ZodEffects<typeof extended, z.output<typeof extended>, z.input<typeof extended>>;
+  return z.preprocess((raw, ctx) => {
+    if (raw === null || typeof raw !== "object" || (raw as Record<string, unknown>).external === undefined) return raw;
+    for (const key of replaces) {
+      if ((raw as Record<string, unknown>)[key] === undefined) continue;
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [key],
+        message: `describes the local container; with external set, write it inside external (or remove it)`,
+      });
+    }
+    return raw;
+  }, extended) as unknown as Section;
 }

@@ -3,10 +3,12 @@ import { postgres } from "./postgres/index.js";
 import { qdrant } from "./qdrant/index.js";
 import { redis } from "./redis/index.js";
 import { registry } from "./registry/index.js";
-import type { Service } from "./service.js";
+import type { Service, StackConfig } from "./service.js";
 
 export * from "./service.js";
 export * from "./fields.js";
+export { externalFailure, networkFailure, errorCodes } from "./external.js";
+export type { ExternalFacts, Failure, FailureKind } from "./external.js";
 export type { SnapshotCapability, SnapshotReader, SnapshotWriter } from "./snapshot.js";
 export {
   postgres,
@@ -18,12 +20,26 @@ export {
   postgresFindings,
   DATABASE_ROLES,
   withPostgres,
+  postgresExternalSchema,
+  postgresExternalFindings,
+  postgresFailure,
+  createDatabaseSql,
+  sslOption,
+  SSL_MODES,
   parseCopy,
   tableFromDump,
 } from "./postgres/index.js";
-export type { PostgresSettings, PostgresLive, PostgresDoctorFacts } from "./postgres/index.js";
-export { redis, redisSchema, redisPing, requirepass, liveRedis } from "./redis/index.js";
-export type { RedisSettings, RedisLive } from "./redis/index.js";
+export type {
+  PostgresSettings,
+  PostgresLive,
+  PostgresDoctorFacts,
+  PostgresExternal,
+  PostgresExternalFacts,
+  SslMode,
+  PgConnection,
+} from "./postgres/index.js";
+export { redis, redisSchema, redisPing, requirepass, liveRedis, redisExternalSchema, redisFailure, clusterEnabled } from "./redis/index.js";
+export type { RedisSettings, RedisLive, RedisExternal } from "./redis/index.js";
 export {
   minio,
   minioSchema,
@@ -40,8 +56,8 @@ export {
   objectsFromSnapshot,
 } from "./minio/index.js";
 export type { MinioSettings, MinioCredentials, MinioDoctorFacts, AnonymousAccess, ListedObject } from "./minio/index.js";
-export { qdrant, qdrantSchema, liveQdrant } from "./qdrant/index.js";
-export type { QdrantSettings, QdrantLive } from "./qdrant/index.js";
+export { qdrant, qdrantSchema, liveQdrant, qdrantExternalSchema, qdrantFailure } from "./qdrant/index.js";
+export type { QdrantSettings, QdrantLive, QdrantExternal } from "./qdrant/index.js";
 export { registry, registrySchema, catalog, tags } from "./registry/index.js";
 export type { RegistrySettings, RegistryTarget } from "./registry/index.js";
 
@@ -57,3 +73,11 @@ export type ServiceName = keyof typeof BUILTIN_SERVICES;
 
 /** The built-in services as a list. */
 export const SERVICES: readonly Service[] = Object.values(BUILTIN_SERVICES);
+
+/**
+ * Whether the service's section says `external: {...}`: a server dify-local does not run (no
+ * container, volume or port); its endpoints give the external host:port, for the host and the cluster.
+ */
+export function isExternal(service: Service, config: StackConfig): boolean {
+  return service.external(config) !== undefined;
+}

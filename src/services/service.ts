@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { Check, Finding } from "../engine/index.js";
 import type { ChartVersion, EnvSection, ValuesTree } from "../helm/index.js";
 import type { ContainerSpec, ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
+import { externalFailure, networkFailure, type ExternalFacts, type Failure } from "./external.js";
 import { secretFieldValues, type ServiceSettings } from "./fields.js";
 import type { SnapshotCapability, SnapshotReader, SnapshotWriter } from "./snapshot.js";
 
@@ -22,8 +23,11 @@ export interface StackSettings {
 /** The validated configuration as the services see it: the global settings and a section per service. */
 export type StackConfig = StackSettings & { readonly [section: string]: unknown };
 
-/** Where a credential was read: the live container (the truth), or the config (no container to read). */
-export type FactSource = "container" | "config";
+/**
+ * Where a credential was read: the live container (the truth), the config (no container to read),
+ * or the service's `external` section (a server dify-local does not run; `up` verified it).
+ */
+export type FactSource = "container" | "config" | "external";
 
 /** One way to reach a service, as seen from the host and from pods in the cluster. */
 export interface Endpoint {
@@ -60,6 +64,36 @@ export interface ServiceContext<S = ServiceSettings, L = undefined> {
   host: string;
   /** The container as Docker reports it now, when it exists. */
   container: ObservedContainer | undefined;
+  /** Set when the service is external: `host`, `settings` and `live` then carry the external section's facts. */
+  external?: ExternalFacts;
+}
+
+/**
+ * An external service's section turned into what the container code reads: `up`, `status`,
+ * `verify` and `doctor` then run the service's one probe, init and checks against it.
+ */
+export interface ExternalTarget<S, L> {
+  host: string;
+  port: number;
+  /** TLS in words, for status and info: "TLS (sslmode require)", "no TLS". */
+  tls: string;
+  /** The section with the external connection facts in its own keys (port, user, password...). */
+  settings: S;
+  /** The credentials and TLS settings as the external section gives them (`source: "external"`). */
+  live: L;
+}
+
+/**
+ * How a service plugs in its external mode (see `withExternal` for its config key). Everything
+ * else (no container, no volume, no port; `down` leaving it alone; values from its facts) follows.
+ */
+export interface ExternalMode<S, L> {
+  /** The section's parsed `external` value (never undefined here) as a target. */
+  connect(external: NonNullable<S extends { external?: infer E } ? E : never>, settings: S): ExternalTarget<S, L>;
+  /** Its endpoints, when the container's shape does not fit (an https URL); default: `endpoints` at the external host. */
+  endpoints?(target: ExternalTarget<S, L>): Endpoint[];
+  /** The protocol's part of a failure (a refused password, TLS required); the network's part is classified for every service. */
+  classify?(err: unknown): Failure | undefined;
 }
 
 /** Options a service's share of the Helm values depends on. */
@@ -128,6 +162,8 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
   doctor?(ctx: ServiceContext<S, L>): Promise<Finding[]>;
   /** Saving its data into a snapshot and restoring it (`dify-local snapshot`); services without data leave it out. */
   snapshot?: SnapshotCapability<ServiceContext<S, L>, S>;
+  /** Its external mode, when its section takes `external: {...}` (see `withExternal`). */
+  external?: ExternalMode<S, L>;
 }
 
 /**
@@ -168,6 +204,10 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   doctor(ctx: ErasedContext): Promise<Finding[]>;
   /** Present when the service has data a snapshot keeps: see {@link ServiceDefinition.snapshot}. */
   snapshot?: ErasedSnapshot;
+  /** Where the service is when its section says `external`; undefined for a container service. */
+  external(config: StackConfig): ExternalFacts | undefined;
+  /** A failure reaching the external service, classified (auth, TLS, unreachable, DNS) and naming its host:port. */
+  externalFailure(config: StackConfig, err: unknown): Error;
 }
 
 /** A service's snapshot capability over the whole configuration (see {@link ServiceDefinition.snapshot}). */
@@ -215,16 +255,8 @@ export function probeHost(stack: Pick<StackSettings, "bind">): string {
  * there and valid once the configuration has parsed.
  */
 export function defineService<Schema extends SectionSchema, L = undefined>(def: ServiceDefinition<Schema, L>): Service<Schema> {
-  type S = z.output<Schema>;
-  const section = (config: StackConfig): S => config[def.name] as S;
-  const stackOf = (config: StackConfig): StackSettings => ({ bind: config.bind, readyTimeout: config.readyTimeout });
-  const liveOf = (settings: S, container: ObservedContainer | undefined): L =>
-    def.live ? def.live(settings, container) : (undefined as L);
-  const context = (ctx: ErasedContext): ServiceContext<S, L> => {
-    const settings = section(ctx.config);
-    const { runtime, host, container } = ctx;
-    return { settings, stack: stackOf(ctx.config), live: liveOf(settings, container), runtime, host, container };
-  };
+  const r = readers(def);
+  const { section, liveOf, target, facts, context } = r;
   const init = def.init?.bind(def);
   const rotate = def.rotate?.bind(def);
   const ports = (config: StackConfig): PortBinding[] =>
@@ -237,36 +269,114 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     schema: def.schema,
     settings: section,
     spec: (config) => specOf(def, section(config), ports(config)),
-    hostPorts: (config) => ports(config).map((p) => ({ key: p.key, port: p.hostPort })),
-    credentialSource: (config, container) => (def.live ? def.live(section(config), container).source : undefined),
+    // An external service publishes nothing here: no port to reserve, check or wire into the cluster.
+    hostPorts: (config) => (target(config) ? [] : ports(config).map((p) => ({ key: p.key, port: p.hostPort }))),
+    credentialSource: (config, container) =>
+      target(config) ? "external" : def.live ? def.live(section(config), container).source : undefined,
     startFirst: def.startFirst ?? false,
     preload: () => void def.clients?.().catch(() => undefined),
     probe: (ctx) => def.probe(context(ctx)),
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
     ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),
     checks: (ctx) => def.checks(context(ctx)),
-    endpoints: (config) => def.endpoints(section(config), { host: probeHost(config), cluster: clusterHost(config) }),
-    credentials: (config, container) => def.credentials?.(section(config), liveOf(section(config), container)) ?? [],
+    credentials: (config, container) => {
+      const f = facts(config, container);
+      return def.credentials?.(f.settings, f.live) ?? [];
+    },
     secrets(config, container) {
       const s = section(config);
-      const credentials = [...(def.credentials?.(s, liveOf(s, undefined)) ?? []), ...(def.credentials?.(s, liveOf(s, container)) ?? [])];
+      const f = facts(config, container);
+      const credentials = [
+        ...(def.credentials?.(s, liveOf(s, undefined)) ?? []),
+        ...(def.credentials?.(s, liveOf(s, container)) ?? []),
+        ...(def.credentials?.(f.settings, f.live) ?? []),
+      ];
       return [...new Set([...secretFieldValues(def.schema, s), ...credentials.filter((c) => c.secret).map((c) => c.value)])];
     },
     defaultSecrets() {
       const defaults = def.schema.safeParse({});
       return defaults.success ? secretFieldValues(def.schema, defaults.data) : [];
     },
+    // Values come from the facts `up` verified: the container's, or the external section's (never the local defaults).
     values(config, container, options) {
-      const s = section(config);
-      return def.values?.(s, liveOf(s, container), options);
+      const f = facts(config, container);
+      return def.values?.(f.settings, f.live, { ...options, host: f.host ?? options.host });
     },
     env(config, container, host) {
-      const s = section(config);
-      return def.env?.(s, liveOf(s, container), host) ?? [];
+      const f = facts(config, container);
+      return def.env?.(f.settings, f.live, f.host ?? host) ?? [];
     },
     doctor: async (ctx) => (def.doctor ? def.doctor(context(ctx)) : []),
     ...(def.snapshot ? { snapshot: erasedSnapshot(def.snapshot, context, section) } : {}),
+    ...externalMethods(def, r),
   };
+}
+
+/**
+ * How a definition reads the whole configuration: its section, its live credentials, and, when
+ * the section says `external`, the target every context, value and endpoint is made from instead.
+ */
+function readers<Schema extends SectionSchema, L>(def: ServiceDefinition<Schema, L>) {
+  type S = z.output<Schema>;
+  const section = (config: StackConfig): S => config[def.name] as S;
+  const stackOf = (config: StackConfig): StackSettings => ({ bind: config.bind, readyTimeout: config.readyTimeout });
+  const liveOf = (settings: S, container: ObservedContainer | undefined): L =>
+    def.live ? def.live(settings, container) : (undefined as L);
+  const target = (config: StackConfig): ExternalTarget<S, L> | undefined => {
+    const s = section(config);
+    if (!def.external || s.external === undefined) return undefined;
+    return def.external.connect(s.external as Parameters<ExternalMode<S, L>["connect"]>[0], s);
+  };
+  const context = (ctx: ErasedContext): ServiceContext<S, L> => {
+    const { runtime, host, container } = ctx;
+    const stack = stackOf(ctx.config);
+    const t = target(ctx.config);
+    // An external service: the same probe, init and checks, at its address with its credentials.
+    if (t) return { settings: t.settings, stack, live: t.live, runtime, host: t.host, container: undefined, external: factsOf(t) };
+    const settings = section(ctx.config);
+    return { settings, stack, live: liveOf(settings, container), runtime, host, container };
+  };
+  /** The settings and live facts the values, `.env` and credentials are made from. */
+  const facts = (config: StackConfig, container: ObservedContainer | undefined): { settings: S; live: L; host?: string } => {
+    const t = target(config);
+    if (t) return { settings: t.settings, live: t.live, host: t.host };
+    const s = section(config);
+    return { settings: s, live: liveOf(s, container) };
+  };
+  return { section, liveOf, target, context, facts };
+}
+
+function factsOf<S, L>(t: ExternalTarget<S, L>): ExternalFacts {
+  return { host: t.host, port: t.port, address: hostPort(t.host, t.port), tls: t.tls };
+}
+
+/** The methods that differ between a container service and an external one: where it is, its endpoints, its failures. */
+function externalMethods<Schema extends SectionSchema, L>(
+  def: ServiceDefinition<Schema, L>,
+  r: ReturnType<typeof readers<Schema, L>>,
+): Pick<Service, "external" | "externalFailure" | "endpoints"> {
+  return {
+    external: (config) => {
+      const t = r.target(config);
+      return t ? factsOf(t) : undefined;
+    },
+    externalFailure(config, err) {
+      const t = r.target(config);
+      if (!t) return err instanceof Error ? err : new Error(String(err));
+      return externalFailure(def, factsOf(t), def.external?.classify?.(err) ?? networkFailure(err), err);
+    },
+    endpoints(config) {
+      const t = r.target(config);
+      if (!t) return def.endpoints(r.section(config), { host: probeHost(config), cluster: clusterHost(config) });
+      // Pods reach an external service where this machine does: at its own address.
+      return def.external?.endpoints?.(t) ?? def.endpoints(t.settings, { host: t.host, cluster: t.host });
+    },
+  };
+}
+
+/** `host:port`, with an IPv6 address in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** A definition's snapshot capability, reading its section and context out of the whole configuration. */

@@ -116,6 +116,16 @@ describe("resolveConfig with credentials", () => {
     expect(config.postgres.password).toMatch(/^[A-Za-z0-9]{32}$/);
   });
 
+  it("generates nothing for an external service: its credentials are its owner's", async () => {
+    const external = { host: "db.internal", user: "dify", password: "owners-password" };
+    const { config } = await resolveConfig({
+      config: { ...names("ext"), credentials: "generate", postgres: { ...names("ext").postgres, external } },
+      env,
+    });
+    expect(config.postgres.external?.password).toBe("owners-password");
+    expect(config.redis.password).toMatch(/^[A-Za-z0-9]{32}$/);
+  });
+
   it("works from a YAML file too, the file's own password winning", async () => {
     const file = join(root, "dify-local.yaml");
     await writeFile(file, "credentials: generate\npostgres:\n  container: pg-file\n  password: from-the-file\n");

@@ -177,5 +177,8 @@ export async function chooseCredentials(
   const file = credentialsFile(userConfigDir(options.env ?? process.env), names);
   if (config.credentials !== "generate" && (await readCredentials(file)) === undefined) return { mode: "seed" };
   const loaded = await loadOrCreateCredentials(file, secretFields(services), names, options.persist ?? true);
-  return { mode: "generate", file, created: loaded.created, underlay: loaded.values };
+  // An external service's credentials are its owner's: none is generated for its section.
+  const external = new Set(services.filter((s) => s.external(config)).map((s) => s.name));
+  const underlay = Object.fromEntries(Object.entries(loaded.values).filter(([section]) => !external.has(section)));
+  return { mode: "generate", file, created: loaded.created, underlay };
 }

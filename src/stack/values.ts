@@ -56,7 +56,8 @@ export function valuesWarnings(live: LiveStack): string[] {
   for (const s of live.services) {
     const container = containerOf(live, s);
     const source = s.credentialSource(live.config, container);
-    if (source === undefined) continue;
+    // An external service's values are its section's, verified by `up` and `verify`.
+    if (source === undefined || source === "external") continue;
     if (!s.settings(live.config).enabled)
       out.push(
         `${s.name}: disabled in the config; the values point at port ${s.hostPorts(live.config)[0]?.port ?? "?"} with the configured credentials`,

@@ -15,6 +15,8 @@ async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
  * observed (`up` passes the one its readiness wait inspected last).
  */
 export async function serviceChecksOn(stack: Stack, service: Service, container: ObservedContainer | undefined): Promise<Check[]> {
+  // An external service has no container: its own checks run against its endpoint.
+  if (service.external(stack.config)) return timed(`checks ${service.name}`, () => service.checks(stack.contextFor(undefined)));
   const name = service.settings(stack.config).container;
   const id = `${service.name}.container`;
   const what = `container ${name} is running`;

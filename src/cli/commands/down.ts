@@ -41,6 +41,7 @@ export function registerDown(program: Command, cli: Cli): void {
           if (result.probeJobsRemoved?.length) cli.out(`deleted leftover probe jobs ${result.probeJobsRemoved.join(", ")}`);
           if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
           if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
+          for (const e of result.externalLeftAlone) cli.out(`left ${e} alone: external, dify-local never changes it`);
           if (result.volumesLeftAlone.length)
             cli.out(`kept volumes made outside dify-local: ${result.volumesLeftAlone.join(", ")} (--purge never deletes them)`);
         });

@@ -19,7 +19,7 @@ export function registerInfo(program: Command, cli: Cli): void {
         result,
         () => {
           for (const s of result.services) {
-            out(`${s.service} (${s.container})`);
+            out(s.external ? `${s.service} (external: ${s.external.address}, ${s.external.tls})` : `${s.service} (${s.container})`);
             for (const e of s.endpoints) out(`  ${e.label.padEnd(10)} host: ${e.host}   cluster: ${e.cluster}`);
             if (s.data) out(`  ${"data".padEnd(10)} ${s.data}`);
             for (const c of s.credentials) out(`  ${c.label.padEnd(10)} ${c.value}`);

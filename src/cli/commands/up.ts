@@ -73,6 +73,7 @@ function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
     plan,
     ...(result.cluster ? { cluster: result.cluster } : {}),
     ...(result.namespace ? { namespace: result.namespace } : {}),
+    external: result.external,
     changes: result.changes,
     warnings: result.warnings,
     checks: result.checks,
@@ -102,6 +103,10 @@ function renderPlan(cli: Cli, result: UpResult): void {
   const rows = result.plan.items.map((i) => [i.action, i.container, dataOf(i.data), i.reason]);
   cli.out(table(["ACTION", "CONTAINER", "DATA", "REASON"], [...rows, ...clusterRow.map(([a, c, r]) => [a ?? "", c ?? "", "", r ?? ""])]));
   for (const w of result.plan.items.flatMap((i) => i.warnings)) cli.out(`! ${w}`);
+  for (const e of result.external)
+    cli.out(
+      `external: ${e.service} at ${e.address} (${e.tls}): no container; up checks it and creates missing databases there, never deletes`,
+    );
   for (const w of result.warnings) cli.out(`! ${w}`);
 }
 

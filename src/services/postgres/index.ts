@@ -2,20 +2,46 @@ import type pg from "pg";
 import { z } from "zod";
 import { FatalProbeError, check, type Finding } from "../../engine/index.js";
 import type { ValuesTree } from "../../helm/index.js";
-import { ConflictError, messageOf } from "../../errors.js";
-import { identifier, port, secret, serviceSchema } from "../fields.js";
-import { defineService, type FactSource, type ServiceContext } from "../service.js";
-import { withClient } from "./client.js";
+import { ConflictError, EnvironmentError, messageOf } from "../../errors.js";
+import type { Failure } from "../external.js";
+import { credential, filePath, hostname, identifier, port, secret, serviceSchema, withExternal } from "../fields.js";
+import { defineService, hostPort, type FactSource, type ServiceContext } from "../service.js";
+import { SSL_MODES, withClient, type PgConnection } from "./client.js";
 import { postgresSnapshot } from "./snapshot.js";
 
 export { parseCopy, tableFromDump } from "./snapshot.js";
 
-export { withClient as withPostgres } from "./client.js";
+export { withClient as withPostgres, sslOption, SSL_MODES } from "./client.js";
+export type { SslMode, PgConnection } from "./client.js";
 
 /** The four databases Dify EE uses, by role; each database is named after its role. */
 export const DATABASE_ROLES = ["dify", "plugin_daemon", "enterprise", "audit"] as const;
 
-export const postgresSchema = serviceSchema(
+/**
+ * `postgres.external`: a PostgreSQL dify-local does not run (RDS, Aurora, Cloud SQL, a server of
+ * your own). `sslmode` defaults to `require`: managed servers ask for TLS, and a clear "TLS
+ * required" beats a silent plaintext login where it is allowed.
+ */
+export const postgresExternalSchema = z
+  .object({
+    host: hostname,
+    port: port.default(5432),
+    user: credential,
+    password: secret,
+    sslmode: z.enum(SSL_MODES, { errorMap: () => ({ message: `must be one of ${SSL_MODES.join(", ")}` }) }).default("require"),
+    /** A CA certificate (PEM file) for verify-ca / verify-full; default: the system's CAs. */
+    ca: filePath.optional(),
+    /** The database dify-local logs in to for administration (checking and creating the configured ones). */
+    database: identifier.default("postgres"),
+  })
+  .strict()
+  .refine((e) => e.ca === undefined || e.sslmode === "verify-ca" || e.sslmode === "verify-full", {
+    message: "is only used with sslmode verify-ca or verify-full",
+    path: ["ca"],
+  });
+export type PostgresExternal = z.infer<typeof postgresExternalSchema>;
+
+const postgresSection = serviceSchema(
   {
     port: port.default(55432),
     user: identifier.default("postgres"),
@@ -28,10 +54,11 @@ export const postgresSchema = serviceSchema(
   },
   { container: "dev-postgres", image: "postgres:17", volume: "dev-postgres-data", restart: "unless-stopped" },
 );
+export const postgresSchema = withExternal(postgresSection, postgresExternalSchema, ["port", "user", "password"]);
 export type PostgresSettings = z.infer<typeof postgresSchema>;
 
-/** The superuser as the container was started with it. */
-export interface PostgresLive {
+/** The superuser as the container was started with it, or the external section's user and TLS settings. */
+export interface PostgresLive extends PgConnection {
   user: string;
   password: string;
   source: FactSource;
@@ -73,6 +100,80 @@ export function livePostgres(c: PostgresSettings, container: { env: Record<strin
 }
 
 type Ctx = ServiceContext<PostgresSettings, PostgresLive>;
+
+/**
+ * PostgreSQL's own part of a failure: a refused password or role (28P01, 28000), a pg_hba.conf
+ * that only has `hostssl` rules for this client ("no encryption": TLS required), a server that
+ * offers no TLS at all.
+ */
+export function postgresFailure(err: unknown): Failure | undefined {
+  const code = String((err as { code?: unknown }).code);
+  const answer = messageOf(err);
+  if (code === "28000" && /no encryption/i.test(answer)) return { kind: "tls-required", answer };
+  if (AUTH_FAILED.has(code)) return { kind: "auth", answer };
+  if (/does not support SSL/i.test(answer)) return { kind: "tls", answer: `${answer}: set sslmode: disable, or turn TLS on in the server` };
+  if (code === "3D000") return { kind: "server", answer: `${answer} (the database dify-local logs in to: postgres.external.database)` };
+  return undefined;
+}
+
+/** `postgres.external` as the container code reads it: the same probe, init and checks run against it. */
+function externalTarget(ext: PostgresExternal, s: PostgresSettings) {
+  return {
+    host: ext.host,
+    port: ext.port,
+    tls: ext.sslmode === "disable" ? "no TLS (sslmode disable)" : `TLS (sslmode ${ext.sslmode})`,
+    settings: { ...s, port: ext.port, user: ext.user, password: ext.password },
+    live: {
+      user: ext.user,
+      password: ext.password,
+      source: "external" as const,
+      sslmode: ext.sslmode,
+      database: ext.database,
+      ...(ext.ca ? { ca: ext.ca } : {}),
+    },
+  };
+}
+
+/** The SQL an administrator runs when the configured user may not create databases. */
+export function createDatabaseSql(user: string, databases: readonly string[]): string {
+  const q = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+  return databases.map((db) => `CREATE DATABASE ${q(db)} OWNER ${q(user)};`).join("\n");
+}
+
+function cannotCreate(ctx: Ctx, missing: readonly string[], why: string): EnvironmentError {
+  const where = ctx.external ? `at ${ctx.external.address}` : `on ${hostPort(ctx.host, ctx.settings.port)}`;
+  return new EnvironmentError(
+    `PostgreSQL ${where}: databases ${missing.join(", ")} are missing and ${ctx.settings.user} may not create them (${why})`,
+    {
+      hint: `ask an administrator of the server to run:\n${createDatabaseSql(ctx.settings.user, missing)}\nthen run dify-local up again (or give ${ctx.settings.user} CREATEDB). Nothing else was changed`,
+    },
+  );
+}
+
+/**
+ * Creates the configured databases that are missing, when the user may (superuser or CREATEDB);
+ * otherwise stops with the SQL to run. Never drops or changes an existing database.
+ */
+async function createDatabases(ctx: Ctx): Promise<string[]> {
+  const { missing, may } = await withClient(ctx, async (client) => {
+    const absent = await missingDatabases(client, ctx.settings.databases);
+    if (absent.length === 0) return { missing: absent, may: true };
+    const res = await client.query<{ may: boolean }>("SELECT rolsuper OR rolcreatedb AS may FROM pg_roles WHERE rolname = current_user");
+    return { missing: absent, may: res.rows[0]?.may === true };
+  });
+  if (!may) throw cannotCreate(ctx, missing, "it is neither superuser nor has CREATEDB");
+  // Side by side, each on its own connection: a new server creates all four, and together they
+  // take about half as long as one after another (each copies template1 and syncs it to disk).
+  // CREATE DATABASE cannot take a bind parameter; the name is a validated identifier, quoted anyway.
+  try {
+    await Promise.all(missing.map((db) => withClient(ctx, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(db)}`))));
+  } catch (err) {
+    // 42501: insufficient_privilege (a managed server's own rules beyond CREATEDB).
+    if (String((err as { code?: unknown }).code) === "42501") throw cannotCreate(ctx, missing, messageOf(err));
+    throw err;
+  }
+  return missing.map((db) => `created database ${db}`);
+}
 
 /**
  * Changes the superuser's password in place to the configured one before its container is
@@ -164,6 +265,66 @@ export function postgresFindings(c: PostgresSettings, f: PostgresDoctorFacts): F
   ];
 }
 
+/** What the doctor learns from one login to an external server. */
+export interface PostgresExternalFacts {
+  address: string;
+  sslmode: string;
+  /** The classified failure, when the login failed. */
+  failure?: Failure;
+  /** The failure as `up` would report it. */
+  error?: string;
+  missingDatabases: string[];
+}
+
+/**
+ * The doctor's rule for an external PostgreSQL: pure. `sslmode: disable` against a server whose
+ * pg_hba.conf only accepts TLS is named as that, with the one-line fix.
+ */
+export function postgresExternalFindings(c: PostgresSettings, f: PostgresExternalFacts): Finding[] {
+  if (f.failure?.kind === "tls-required" && f.sslmode === "disable")
+    return [
+      {
+        id: "postgres.external",
+        severity: "error",
+        what: `PostgreSQL at ${f.address} requires TLS, but postgres.external.sslmode is disable`,
+        why: `the server refuses unencrypted logins (${f.failure.answer}); Dify's pods would be refused the same way`,
+        fix: "set postgres.external.sslmode: require (or verify-full with ca: for a checked certificate), then dify-local up and dify-local values",
+      },
+    ];
+  if (f.error)
+    return [
+      { id: "postgres.external", severity: "error", what: f.error, fix: "check postgres.external (host, port, user, password, sslmode)" },
+    ];
+  return [
+    { id: "postgres.external", severity: "ok", what: `PostgreSQL at ${f.address} (sslmode ${f.sslmode}) accepts ${c.user}` },
+    f.missingDatabases.length > 0
+      ? {
+          id: "postgres.databases",
+          severity: "error",
+          what: `databases missing on ${f.address}: ${f.missingDatabases.join(", ")}`,
+          why: "Dify's api, plugin daemon and enterprise services each need theirs; the chart does not create them",
+          fix: `dify-local up (it creates them when ${c.user} may, else prints the SQL to run)`,
+        }
+      : { id: "postgres.databases", severity: "ok", what: `databases ${c.databases.join(", ")} exist` },
+  ];
+}
+
+async function externalDoctorFacts(ctx: Ctx, address: string): Promise<PostgresExternalFacts> {
+  const sslmode = ctx.live.sslmode ?? "disable";
+  try {
+    return { address, sslmode, missingDatabases: await withClient(ctx, (cl) => missingDatabases(cl, ctx.settings.databases)) };
+  } catch (err) {
+    const failure = postgresFailure(err);
+    return {
+      address,
+      sslmode,
+      ...(failure ? { failure } : {}),
+      error: `PostgreSQL at ${address}: ${messageOf(err)}`,
+      missingDatabases: [],
+    };
+  }
+}
+
 async function doctorFacts(ctx: Ctx): Promise<PostgresDoctorFacts> {
   try {
     return { authFailed: false, missingDatabases: await withClient(ctx, (cl) => missingDatabases(cl, ctx.settings.databases)) };
@@ -180,7 +341,7 @@ function externalPostgres37(c: PostgresSettings, live: PostgresLive, host: strin
       database: role,
       username: live.user,
       password: live.password,
-      sslmode: "disable",
+      sslmode: live.sslmode ?? "disable",
       extras: "",
       charset: "",
       uriScheme: "postgresql",
@@ -201,7 +362,7 @@ function externalDatabase39(c: PostgresSettings, live: PostgresLive, host: strin
     user: live.user,
     password: live.password,
     databases,
-    dialectOptions: { postgres: { sslMode: "disable", uriScheme: "postgresql", extras: "" } },
+    dialectOptions: { postgres: { sslMode: live.sslmode ?? "disable", uriScheme: "postgresql", extras: "" } },
   };
 }
 
@@ -222,26 +383,21 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
     try {
       await withClient(ctx, (c) => c.query("SELECT 1"));
     } catch (err) {
-      if (!isAuthFailure(err)) throw err;
+      // An external server's failure is classified by the caller (see `external.classify`).
+      if (ctx.external || !isAuthFailure(err)) throw err;
       const advice = passwordMismatchAdvice(ctx.settings);
       throw new FatalProbeError(`PostgreSQL rejects the configured password for ${ctx.settings.user}: ${advice.why}`, advice.fix);
     }
   },
-  async init(ctx) {
-    const missing = await withClient(ctx, (client) => missingDatabases(client, ctx.settings.databases));
-    // Side by side, each on its own connection: a new server creates all four, and together they
-    // take about half as long as one after another (each copies template1 and syncs it to disk).
-    // CREATE DATABASE cannot take a bind parameter; the name is a validated identifier, quoted anyway.
-    await Promise.all(missing.map((db) => withClient(ctx, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(db)}`))));
-    return missing.map((db) => `created database ${db}`);
-  },
+  init: createDatabases,
   rotate: rotatePassword,
   async checks(ctx) {
     const c = ctx.settings;
+    const where = ctx.external ? `at ${ctx.external.address} (external, ${ctx.external.tls})` : `on ${ctx.host}:${c.port}`;
     const auth = await check(
       "postgres.auth",
-      `PostgreSQL on ${ctx.host}:${c.port} accepts user ${c.user} with the configured password`,
-      passwordMismatchAdvice(c).fix,
+      `PostgreSQL ${where} accepts user ${c.user} with the configured password`,
+      ctx.external ? "check postgres.external (host, port, user, password, sslmode)" : passwordMismatchAdvice(c).fix,
       async () => {
         await withClient(ctx, (cl) => cl.query("SELECT 1"));
       },
@@ -249,7 +405,7 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
     const dbs = await check(
       "postgres.databases",
       `databases ${c.databases.join(", ")} exist`,
-      "run `dify-local up` to create the missing databases",
+      "run `dify-local up` to create the missing databases (it prints the SQL when the user may not)",
       async () => {
         const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
         if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
@@ -285,6 +441,10 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
       ],
     },
   ],
-  doctor: async (ctx) => postgresFindings(ctx.settings, await doctorFacts(ctx)),
+  doctor: async (ctx) =>
+    ctx.external
+      ? postgresExternalFindings(ctx.settings, await externalDoctorFacts(ctx, ctx.external.address))
+      : postgresFindings(ctx.settings, await doctorFacts(ctx)),
   snapshot: postgresSnapshot,
+  external: { connect: externalTarget, classify: postgresFailure },
 });
