@@ -14,6 +14,7 @@ import type { ConfigInput } from "../../src/config/index.js";
 import { doctor, down, InterruptedError, RecordingSink, status, up, values, verify, UserError } from "../../src/index.js";
 import { pollUntil } from "../../src/util/index.js";
 import { startFakeCluster, type FakeCluster } from "../support/fake-cluster.js";
+import { asAdmin, makeCerts, removeContainer, startPostgres, startQdrant } from "../support/external-servers.js";
 import { cleanup, docker, exists, testConfig } from "../support/stack.js";
 
 const BASE = 26000;
@@ -246,4 +247,50 @@ describe.skipIf(!inject("engine"))("an existing cluster through a kubeconfig con
     expect(await kindCalls()).toBe("");
     await rm(join(fake.stateDir, "calls.log"), { force: true });
   });
+  it("external services with no container: no publicHost needed, databases made there, the probe Job reaches their own addresses", async () => {
+    const certs = await makeCerts();
+    const PG = BASE + 50;
+    const QD = BASE + 51;
+    const pw = { admin: "ext-admin-pw", owner: "ext-owner-pw", limited: "ext-limited-pw" };
+    const external = existingConfig("existing-ext", BASE + 40, "team-staging", {
+      publicHost: undefined,
+      cluster: { namespace: "dlt-existing-ext" },
+    }) as Record<string, unknown>;
+    const cfg: ConfigInput = {
+      ...external,
+      registry: { enabled: false },
+      postgres: { external: { host: "127.0.0.1", port: PG, user: "owner", password: pw.owner, sslmode: "require" } },
+      qdrant: { external: { url: `http://127.0.0.1:${QD}`, apiKey: "ext-qdrant-key" } },
+    };
+    try {
+      await Promise.all([
+        startPostgres("dlt-existing-ext-pg", PG, certs.dir, pw),
+        startQdrant("dlt-existing-ext-qdrant", QD, "ext-qdrant-key"),
+      ]);
+      // Only external services: nothing of this machine's is given to the cluster, so no publicHost.
+      const result = await up({ config: cfg, env });
+      expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(result.plan.items).toEqual([]);
+      const reached = result.checks.filter((c) => c.id.startsWith("cluster.reach.")).map((c) => [c.id, c.what]);
+      expect(reached).toEqual([
+        ["cluster.reach.postgres", `pods in namespace dlt-existing-ext reach postgres (PostgreSQL) at 127.0.0.1:${PG}`],
+        ["cluster.reach.qdrant", `pods in namespace dlt-existing-ext reach qdrant (HTTP) at 127.0.0.1:${QD}`],
+      ]);
+      // The databases were made on the external server by its non-superuser owner (CREATEDB).
+      const dbs = await asAdmin(PG, pw.admin, (c) => c.query<{ datname: string }>("SELECT datname FROM pg_database"));
+      expect(dbs.rows.map((r) => r.datname)).toEqual(expect.arrayContaining(["dify", "plugin_daemon", "enterprise", "audit"]));
+      const rendered = await values({ config: cfg, env, secretsDir: fake.stateDir });
+      expect(rendered.text).toContain(`port: ${PG}`);
+      expect(rendered.text).not.toContain("host.docker.internal");
+
+      await docker.getContainer("dlt-existing-ext-qdrant").stop();
+      const broken = await verify({ config: cfg, env });
+      expect(broken.checks.find((c) => c.id === "cluster.reach.qdrant")?.ok).toBe(false);
+      expect(broken.checks.find((c) => c.id === "cluster.reach.postgres")?.ok).toBe(true);
+      expect(fake.api.jobs.jobs.size).toBe(0);
+    } finally {
+      await Promise.all(["dlt-existing-ext-pg", "dlt-existing-ext-qdrant"].map(removeContainer));
+      await certs.remove();
+    }
+  }, 120_000);
 });
