@@ -80,7 +80,10 @@ export class ProbeJobs {
   async handle(req: IncomingMessage, url: URL): Promise<Answer | undefined> {
     const method = req.method ?? "GET";
     const job = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs(?:\/([^/]+))?$/.exec(url.pathname);
-    if (job) return this.jobRequest(method, job[1] ?? "", job[2], req, url);
+    // Jobs applied with server-side apply (the ingress manifest's admission Jobs) are the apply
+    // double's (kube-api-apply.ts): only what this double created or lists is answered here.
+    if (job && method !== "PATCH" && (job[2] === undefined || this.jobs.has(`${job[1] ?? ""}/${job[2]}`)))
+      return this.jobRequest(method, job[1] ?? "", job[2], req, url);
     const log = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (log && method === "GET") {
       const entry = this.pods.get(`${log[1] ?? ""}/${log[2] ?? ""}`);
