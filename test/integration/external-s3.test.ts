@@ -4,12 +4,14 @@
  * and keys, plays the existing S3-compatible service. Proves the real round trips: the probe,
  * classified failures (wrong secret, unknown key, nothing listening, no such name, TLS against
  * plain HTTP), the bucket created when missing and left private, the checks' write probe leaving
- * nothing behind, and nothing of the user's deleted.
+ * nothing behind, and nothing of the user's deleted. The registry fixture (the real registry:2
+ * server) plays an existing plain registry for `registry.external`'s `GET /v2/` round trip.
  */
 import * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { pollUntil } from "../../src/util/index.js";
 import { ExternalProbeError } from "../../src/services/minio/external-errors.js";
+import { probeRegistry, registryChecks, registryExternalSchema } from "../../src/services/registry/external.js";
 import { ensureBucket, PROBE_PREFIX, probeS3, s3Checks, s3ExternalSchema, type S3External } from "../../src/services/minio/external.js";
 import { docker } from "../support/stack.js";
 import { FIXTURE_IMAGES } from "../support/fixtures.js";
@@ -59,40 +61,50 @@ async function failure(work: Promise<unknown>): Promise<ExternalProbeError> {
   return err as ExternalProbeError;
 }
 
-async function removeStandIn(): Promise<void> {
+/** Removes a container this file made, with its anonymous volumes. */
+async function remove(name: string): Promise<void> {
   await docker
-    .getContainer(NAME)
+    .getContainer(name)
     .remove({ force: true, v: true })
     .catch(() => undefined);
 }
 
+/** Starts a fixture image as `name`, its `containerPort` published on 127.0.0.1:`port`, until `ready` says so. */
+async function startFixture(
+  name: string,
+  spec: { Image: string; Cmd?: string[]; Env?: string[] },
+  containerPort: number,
+  port: number,
+  ready: () => Promise<true | undefined>,
+): Promise<void> {
+  await remove(name);
+  const container = await docker.createContainer({
+    name,
+    ...spec,
+    ExposedPorts: { [`${containerPort}/tcp`]: {} },
+    HostConfig: { PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(port) }] } },
+  });
+  await container.start();
+  await pollUntil(ready, { timeoutMs: 60_000, onTimeout: () => new Error(`${name} did not answer on ${port}`) });
+}
+
 describe.skipIf(!inject("engine"))("external S3 against the MinIO stand-in", () => {
-  beforeAll(async () => {
-    await removeStandIn();
-    const container = await docker.createContainer({
-      name: NAME,
-      Image: FIXTURE_IMAGES.minio,
-      Cmd: ["server", "/data"],
-      Env: [`MINIO_ROOT_USER=${ACCESS}`, `MINIO_ROOT_PASSWORD=${SECRET}`],
-      ExposedPorts: { "9000/tcp": {} },
-      HostConfig: { PortBindings: { "9000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PORT) }] } },
-    });
-    await container.start();
-    await pollUntil(
+  beforeAll(() =>
+    startFixture(
+      NAME,
+      { Image: FIXTURE_IMAGES.minio, Cmd: ["server", "/data"], Env: [`MINIO_ROOT_USER=${ACCESS}`, `MINIO_ROOT_PASSWORD=${SECRET}`] },
+      9000,
+      PORT,
       () =>
         admin()
           .listBuckets()
           .then(
-            () => true,
+            () => true as const,
             () => undefined,
           ),
-      {
-        timeoutMs: 60_000,
-        onTimeout: () => new Error(`the stand-in ${NAME} did not answer on ${PORT}`),
-      },
-    );
-  });
-  afterAll(removeStandIn);
+    ),
+  );
+  afterAll(() => remove(NAME));
 
   it("probe: one round trip with the credentials; a missing bucket is an answer, not a failure", async () => {
     expect(await probeS3(ext({ bucket: "not-there-yet" }))).toEqual({ url: ENDPOINT, bucketExists: false });
@@ -176,5 +188,54 @@ describe.skipIf(!inject("engine"))("external S3 against the MinIO stand-in", () 
       ["minio.external.bucket", false],
     ]);
     expect(missing[1]?.fix).toContain("dify-local up");
+  });
+});
+
+const REGISTRY = "dlt-ext-s3-registry";
+const REGISTRY_PORT = 27000;
+const REGISTRY_CLOSED_PORT = 27008;
+
+describe.skipIf(!inject("engine"))("external registry against the registry fixture", () => {
+  beforeAll(() =>
+    startFixture(REGISTRY, { Image: FIXTURE_IMAGES.registry }, 5000, REGISTRY_PORT, () =>
+      fetch(`http://127.0.0.1:${REGISTRY_PORT}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => (r.status === 200 ? (true as const) : undefined),
+        () => undefined,
+      ),
+    ),
+  );
+  afterAll(() => remove(REGISTRY));
+
+  it("a plain-HTTP registry with insecure: true answers /v2/", async () => {
+    const ext = registryExternalSchema.parse({ prefix: `127.0.0.1:${REGISTRY_PORT}/dify-plugins`, insecure: true });
+    expect(await probeRegistry(ext)).toBe("GET /v2/ answered 200 (no credentials needed)");
+    expect(await registryChecks(ext)).toEqual([
+      {
+        id: "registry.external.v2",
+        ok: true,
+        what: `registry at http://127.0.0.1:${REGISTRY_PORT} answers the Registry API (/v2/)`,
+        detail: "GET /v2/ answered 200 (no credentials needed)",
+      },
+    ]);
+  });
+
+  it("the same registry without insecure fails as TLS, and the fix says insecure: true", async () => {
+    const ext = registryExternalSchema.parse({ prefix: `127.0.0.1:${REGISTRY_PORT}/dify-plugins` });
+    const err = await probeRegistry(ext).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ExternalProbeError);
+    expect((err as ExternalProbeError).kind).toBe("tls");
+    const [c] = await registryChecks(ext);
+    expect(c).toMatchObject({ id: "registry.external.v2", ok: false });
+    expect(c?.detail).toContain(`registry at https://127.0.0.1:${REGISTRY_PORT}/v2/: the TLS handshake failed`);
+    expect(c?.fix).toContain("registry.external.insecure: true");
+  });
+
+  it("nothing listening is unreachable", async () => {
+    const [c] = await registryChecks(registryExternalSchema.parse({ prefix: `127.0.0.1:${REGISTRY_CLOSED_PORT}/x`, insecure: true }));
+    expect(c).toMatchObject({ ok: false });
+    expect(c?.detail).toContain(`registry at http://127.0.0.1:${REGISTRY_CLOSED_PORT}/v2/ is unreachable`);
   });
 });

@@ -493,8 +493,8 @@ export function s3Env(ext: S3External): EnvSection[] {
 }
 
 /**
- * Where the external S3 answers, the same from this machine and from the cluster; the port is
- * always written out so `new URL(cluster)` gives host and port (the cluster's probe Job reads it).
+ * Where the external S3 answers, the same from this machine and from the cluster, with the port
+ * written out (`new URL` drops a default port: a reader takes 443/80 from the scheme then).
  */
 export function s3Endpoints(ext: S3External): Endpoint[] {
   const at = s3Location(ext);

@@ -3,6 +3,7 @@ import type { Check, Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import type { ChartVersion, ValuesTree } from "../../helm/index.js";
 import { ExternalProbeError, networkFailure, networkMessage } from "../minio/external-errors.js";
+import type { RoundTripOptions } from "../minio/external.js";
 import type { Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
 
@@ -146,7 +147,7 @@ export function registryExternalFindings(ext: RegistryExternal): Finding[] {
  * {@link ExternalProbeError} naming the URL: `unreachable`, `dns`, `tls` (with the `insecure`
  * hint when the registry speaks plain HTTP), or `other` for an answer no registry gives.
  */
-export async function probeRegistry(ext: RegistryExternal, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+export async function probeRegistry(ext: RegistryExternal, options: RoundTripOptions = {}): Promise<string> {
   const url = `${registryBase(ext)}/v2/`;
   const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? PROBE_TIMEOUT_MS), ...(options.signal ? [options.signal] : [])]);
   let res: Response;
@@ -176,7 +177,7 @@ export async function probeRegistry(ext: RegistryExternal, options: { signal?: A
  * login goes through AWS IAM, which only the cluster's service accounts have). Any other: one
  * `GET /v2/` round trip, https unless `insecure`.
  */
-export async function registryChecks(ext: RegistryExternal, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<Check[]> {
+export async function registryChecks(ext: RegistryExternal, options: RoundTripOptions = {}): Promise<Check[]> {
   if (ext.type === "ecr") {
     const problem = ecrPrefixProblem(ext.prefix);
     const ecr = parseEcrPrefix(ext.prefix);
