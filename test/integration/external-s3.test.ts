@@ -138,6 +138,25 @@ describe.skipIf(!inject("engine"))("external S3 against the MinIO stand-in", () 
     expect(tls.message).toContain("TLS handshake failed");
   });
 
+  it("useIam where this machine has no IAM identity says so, as no-credentials, not as an auth failure", async () => {
+    // The provider's container-credentials URL pointed at a closed local port: the same answer a
+    // laptop gets, without depending on 169.254.169.254 being unreachable here.
+    const saved = { full: process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI, token: process.env.AWS_WEB_IDENTITY_TOKEN_FILE };
+    process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = `http://127.0.0.1:${CLOSED_PORT}/creds`;
+    delete process.env.AWS_WEB_IDENTITY_TOKEN_FILE;
+    try {
+      const iam = s3ExternalSchema.parse({ region: "us-east-1", bucket: "ext-dify-iam", useIam: true });
+      const err = await failure(probeS3(iam));
+      expect(err.kind).toBe("no-credentials");
+      expect(err.message).toMatch(/^minio.external.useIam is true and this machine has no AWS IAM credentials/);
+      expect(err.hint).toContain("IRSA");
+    } finally {
+      if (saved.full === undefined) delete process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI;
+      else process.env.AWS_CONTAINER_CREDENTIALS_FULL_URI = saved.full;
+      if (saved.token !== undefined) process.env.AWS_WEB_IDENTITY_TOKEN_FILE = saved.token;
+    }
+  });
+
   it("ensureBucket creates a missing bucket, private; a rerun changes nothing; what was there stays", async () => {
     const client = admin();
     // The user's own bucket and object beside ours: nothing of theirs may go.

@@ -9,7 +9,9 @@ import {
   s3Env,
   s3ExternalFindings,
   s3ExternalSchema,
+  s3Failure,
   s3Location,
+  s3Target,
   s3Values,
   type S3External,
 } from "./external.js";
@@ -270,5 +272,20 @@ describe("bucketCreateRefused", () => {
       kind: "other",
       hint: "choose another minio.external.bucket",
     });
+  });
+});
+
+describe("the external core's terms", () => {
+  it("s3Target: host, port and TLS in words", () => {
+    expect(s3Target(aws())).toEqual({ host: "s3.eu-west-1.amazonaws.com", port: 443, tls: "TLS" });
+    expect(s3Target(compatible({ endpoint: "http://minio.internal:9000" }))).toEqual({ host: "minio.internal", port: 9000, tls: "no TLS" });
+  });
+  it("s3Failure: auth codes are auth, other S3 answers server, classified errors keep their class; anything else undefined", () => {
+    expect(s3Failure(s3Error("InvalidAccessKeyId", "no such key"))).toEqual({ kind: "auth", answer: "InvalidAccessKeyId: no such key" });
+    expect(s3Failure(s3Error("InternalError"))?.kind).toBe("server");
+    expect(s3Failure(classifyS3Error(aws(), socketError("ENOTFOUND")))?.kind).toBe("dns");
+    expect(s3Failure(classifyS3Error(aws(), Object.assign(s3Error("PermanentRedirect"), { region: "us-west-2" })))?.kind).toBe("server");
+    expect(s3Failure(socketError("ECONNREFUSED"))).toBeUndefined();
+    expect(s3Failure(new Error("plain"))).toBeUndefined();
   });
 });

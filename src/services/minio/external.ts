@@ -534,3 +534,23 @@ export function s3ExternalFindings(ext: S3External): Finding[] {
   }
   return out;
 }
+
+/** Where the section's S3 answers and its TLS in words, as `status` and `info` show an external service. Pure. */
+export function s3Target(ext: S3External): { host: string; port: number; tls: string } {
+  const at = s3Location(ext);
+  return { host: at.host, port: at.port, tls: at.tls ? "TLS" : "no TLS" };
+}
+
+/**
+ * A failure of an external S3 round trip in the external core's terms (`auth`, the network's
+ * classes, else `server`) with S3's answer; undefined for an error that is no S3 round trip's.
+ */
+export function s3Failure(err: unknown): { kind: "auth" | "tls" | "unreachable" | "dns" | "server"; answer: string } | undefined {
+  if (err instanceof ExternalProbeError) {
+    const kind = err.kind === "auth" || err.kind === "tls" || err.kind === "unreachable" || err.kind === "dns" ? err.kind : "server";
+    return { kind, answer: err.message };
+  }
+  const code = s3Code(err);
+  if (code === undefined) return undefined;
+  return { kind: AUTH_CODES.has(code) ? "auth" : "server", answer: `${code}: ${messageOf(err)}` };
+}

@@ -8,6 +8,7 @@ import {
   registryEndpoints,
   registryExternalFindings,
   registryExternalSchema,
+  registryTarget,
   registryValues,
   type RegistryExternal,
 } from "./external.js";
@@ -106,6 +107,12 @@ describe("endpoints, findings and the ECR check", () => {
   it("base URL: https unless insecure, the port written out", () => {
     expect(registryBase(ecr())).toBe("https://123456789012.dkr.ecr.us-east-1.amazonaws.com:443");
     expect(registryBase({ prefix: "harbor.internal:8080/dify", insecure: true })).toBe("http://harbor.internal:8080");
+    expect(registryTarget(ecr())).toEqual({ host: "123456789012.dkr.ecr.us-east-1.amazonaws.com", port: 443, tls: "TLS" });
+    expect(registryTarget({ prefix: "harbor.internal/dify", insecure: true })).toEqual({
+      host: "harbor.internal",
+      port: 80,
+      tls: "no TLS (insecure)",
+    });
     expect(registryEndpoints(ecr())[0]?.cluster).toBe("https://123456789012.dkr.ecr.us-east-1.amazonaws.com:443");
   });
   it("ECR without service accounts or a pull secret is a warning; with either, none", () => {

@@ -115,6 +115,12 @@ export function registryEndpoints(ext: RegistryExternal): Endpoint[] {
   return [{ label: ext.type === "ecr" ? "Registry (ECR)" : "Registry (external)", host: url, cluster: url }];
 }
 
+/** Where the registry answers and its TLS in words, as `status` and `info` show an external service. Pure. */
+export function registryTarget(ext: Pick<RegistryExternal, "prefix" | "insecure">): { host: string; port: number; tls: string } {
+  const url = new URL(registryBase(ext));
+  return { host: url.hostname, port: Number(url.port || (ext.insecure ? 80 : 443)), tls: ext.insecure ? "no TLS (insecure)" : "TLS" };
+}
+
 /** The registry's base URL: https unless `insecure`, the port explicit. */
 export function registryBase(ext: Pick<RegistryExternal, "prefix" | "insecure">): string {
   const host = ext.prefix.split("/")[0] ?? ext.prefix;
