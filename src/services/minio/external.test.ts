@@ -244,7 +244,11 @@ describe("classifyS3Error", () => {
   });
   it("useIam without credentials on this machine says so (not an auth failure)", () => {
     const iam = aws({ accessKey: undefined, secretKey: undefined, useIam: true });
-    const e = classifyS3Error(iam, new Error("Failed to get Credentials: Error: connect EHOSTUNREACH 169.254.169.254:80"));
+    // As the provider throws it: its cause is the metadata endpoint's socket error, which must not make it "unreachable".
+    const e = classifyS3Error(
+      iam,
+      new Error("Failed to get Credentials: Error: connect EHOSTUNREACH 169.254.169.254:80", { cause: socketError("EHOSTUNREACH") }),
+    );
     expect(e.kind).toBe("no-credentials");
     expect(e.message).toMatch(/^minio.external.useIam is true and this machine has no AWS IAM credentials/);
     expect(e.hint).toContain("IRSA");

@@ -178,6 +178,8 @@ function s3Code(err: unknown): string | undefined {
  */
 export function classifyS3Error(ext: S3External, err: unknown): ExternalProbeError {
   if (err instanceof ExternalProbeError) return err;
+  // Before the network: the provider's failure carries the metadata endpoint's socket error as its cause.
+  if (/Failed to get Credentials/i.test(messageOf(err))) return noIamCredentials(ext, err);
   const where = `S3 at ${s3Location(ext).url}`;
   const net = networkFailure(err);
   if (net) {
@@ -186,7 +188,6 @@ export function classifyS3Error(ext: S3External, err: unknown): ExternalProbeErr
   }
   const code = s3Code(err) ?? "";
   const said = `${code ? `${code}: ` : ""}${messageOf(err)}`;
-  if (/Failed to get Credentials/i.test(messageOf(err))) return noIamCredentials(ext, err);
   if (AUTH_CODES.has(code)) {
     const keys = ext.useIam ? "the pods' IAM role" : "minio.external.accessKey/secretKey";
     return new ExternalProbeError("auth", `${where} refused the credentials (${said})`, {
