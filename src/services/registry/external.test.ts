@@ -82,6 +82,8 @@ describe("registryValues", () => {
     };
     expect(registryValues(ecr(), "3.9")).toEqual(expected);
     expect(registryValues(ecr(), "3.7")).toEqual(expected);
+    // Even from an object that skipped the schema: ECR is never rendered insecure.
+    expect(registryValues({ prefix: ECR_PREFIX, type: "ecr", insecure: true }, "3.9")).toEqual(expected);
   });
   it("ECR with IRSA service accounts: the chart's keys", () => {
     expect(
