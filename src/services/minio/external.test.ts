@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { secretFieldValues } from "../fields.js";
-import { ExternalProbeError, networkFailure } from "./external-errors.js";
+import { ExternalProbeError } from "./external-errors.js";
 import {
   bucketCreateRefused,
   classifyS3Error,
@@ -230,12 +230,15 @@ describe("classifyS3Error", () => {
   });
   it("network errors: refused and timeouts are unreachable, ENOTFOUND is DNS, certificate errors are TLS", () => {
     expect(classifyS3Error(aws(), socketError("ECONNREFUSED")).kind).toBe("unreachable");
-    expect(classifyS3Error(aws(), new Error("S3 ListObjects: no answer within 3000 ms")).kind).toBe("unreachable");
+    expect(classifyS3Error(aws(), new Error("S3 ListObjects: timed out (no answer within 3000 ms)")).kind).toBe("unreachable");
     expect(classifyS3Error(aws(), socketError("ENOTFOUND")).kind).toBe("dns");
     expect(classifyS3Error(aws(), socketError("DEPTH_ZERO_SELF_SIGNED_CERT")).kind).toBe("tls");
     expect(classifyS3Error(aws(), socketError("ERR_SSL_WRONG_VERSION_NUMBER")).kind).toBe("tls");
-    // fetch wraps the socket's error as its cause.
-    expect(networkFailure(new TypeError("fetch failed", { cause: socketError("ECONNRESET") }))).toBe("unreachable");
+    // fetch wraps the socket's error as its cause; the words and hint are the external core's.
+    const refused = classifyS3Error(aws(), new TypeError("fetch failed", { cause: socketError("ECONNREFUSED") }));
+    expect(refused.kind).toBe("unreachable");
+    expect(refused.message).toMatch(/^S3 at https:\/\/s3.eu-west-1.amazonaws.com: unreachable: fetch failed/);
+    expect(refused.hint).toContain("firewall or security group");
   });
   it("a wrong region names the bucket's region when S3 says it", () => {
     const e = classifyS3Error(aws(), Object.assign(s3Error("AuthorizationHeaderMalformed"), { region: "us-west-2" }));
@@ -289,6 +292,10 @@ describe("the external core's terms", () => {
     expect(s3Failure(s3Error("InternalError"))?.kind).toBe("server");
     expect(s3Failure(classifyS3Error(aws(), socketError("ENOTFOUND")))?.kind).toBe("dns");
     expect(s3Failure(classifyS3Error(aws(), Object.assign(s3Error("PermanentRedirect"), { region: "us-west-2" })))?.kind).toBe("server");
+    // The S3 module's own advice goes through to the core's error (the region to set).
+    expect(s3Failure(classifyS3Error(aws(), Object.assign(s3Error("PermanentRedirect"), { region: "us-west-2" })))?.hint).toBe(
+      "set minio.external.region to us-west-2",
+    );
     expect(s3Failure(socketError("ECONNREFUSED"))).toBeUndefined();
     expect(s3Failure(new Error("plain"))).toBeUndefined();
   });

@@ -9,7 +9,8 @@ import type { ChartVersion, EnvSection, ValuesTree } from "../../helm/index.js";
 import { bucketProblem, credential, region, secret } from "../fields.js";
 import type { Credential, Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
-import { ExternalProbeError, networkFailure, networkMessage } from "./external-errors.js";
+import { failureText, networkFailure, type Failure } from "../external.js";
+import { ExternalProbeError } from "./external-errors.js";
 
 /** A host of AWS's own S3 (and of AWS China): `s3.us-east-1.amazonaws.com`, `bucket.s3.amazonaws.com.cn`. */
 const AWS_HOST = /(^|\.)amazonaws\.com(\.cn)?$/i;
@@ -183,8 +184,8 @@ export function classifyS3Error(ext: S3External, err: unknown): ExternalProbeErr
   const where = `S3 at ${s3Location(ext).url}`;
   const net = networkFailure(err);
   if (net) {
-    const { message, hint } = networkMessage(net, where, err);
-    return new ExternalProbeError(net, message, { hint, cause: err });
+    const { what, hint } = failureText(net, "minio.external");
+    return new ExternalProbeError(net.kind === "server" ? "other" : net.kind, `${where}: ${what}`, { hint, cause: err });
   }
   const code = s3Code(err) ?? "";
   const said = `${code ? `${code}: ` : ""}${messageOf(err)}`;
@@ -227,7 +228,7 @@ async function bounded<T>(what: string, ms: number, signal: AbortSignal | undefi
     return await Promise.race([
       work,
       new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+        timer = setTimeout(() => reject(new Error(`${what}: timed out (no answer within ${ms} ms)`)), ms);
         onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
         signal?.addEventListener("abort", onAbort, { once: true });
       }),
@@ -543,13 +544,14 @@ export function s3Target(ext: S3External): { host: string; port: number; tls: st
 }
 
 /**
- * A failure of an external S3 round trip in the external core's terms (`auth`, the network's
- * classes, else `server`) with S3's answer; undefined for an error that is no S3 round trip's.
+ * A failure of an external S3 round trip in the external core's terms (its class, S3's answer,
+ * and the S3 module's own hint: the region to set, the missing IAM identity); undefined for an
+ * error that is no S3 round trip's (the core then classifies the network's part).
  */
-export function s3Failure(err: unknown): { kind: "auth" | "tls" | "unreachable" | "dns" | "server"; answer: string } | undefined {
+export function s3Failure(err: unknown): Failure | undefined {
   if (err instanceof ExternalProbeError) {
-    const kind = err.kind === "auth" || err.kind === "tls" || err.kind === "unreachable" || err.kind === "dns" ? err.kind : "server";
-    return { kind, answer: err.message };
+    const kind = err.kind === "region" || err.kind === "no-credentials" || err.kind === "other" ? "server" : err.kind;
+    return { kind, answer: err.message, ...(err.hint ? { hint: err.hint } : {}) };
   }
   const code = s3Code(err);
   if (code === undefined) return undefined;

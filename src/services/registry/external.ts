@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { Check, Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import type { ChartVersion, ValuesTree } from "../../helm/index.js";
-import { ExternalProbeError, networkFailure, networkMessage } from "../minio/external-errors.js";
+import { failureText, networkFailure } from "../external.js";
+import { ExternalProbeError } from "../minio/external-errors.js";
 import type { RoundTripOptions } from "../minio/external.js";
 import type { Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
@@ -161,11 +162,11 @@ export async function probeRegistry(ext: RegistryExternal, options: RoundTripOpt
     res = await fetch(url, { signal, redirect: "manual" });
   } catch (err) {
     if (options.signal?.aborted) throw err;
-    const net = networkFailure(err) ?? (signal.aborted ? "unreachable" : undefined);
-    if (!net) throw new ExternalProbeError("other", `registry at ${url}: ${messageOf(err)}`, { cause: err });
-    const { message, hint } = networkMessage(net, `registry at ${url}`, err);
-    const plain = net === "tls" && !ext.insecure ? "; a registry speaking plain HTTP needs registry.external.insecure: true" : "";
-    throw new ExternalProbeError(net, message, { hint: hint + plain, cause: err });
+    const net = networkFailure(err) ?? (signal.aborted ? { kind: "unreachable" as const, answer: messageOf(err) } : undefined);
+    if (!net || net.kind === "server") throw new ExternalProbeError("other", `registry at ${url}: ${messageOf(err)}`, { cause: err });
+    const { what, hint } = failureText(net, "registry.external");
+    const plain = net.kind === "tls" && !ext.insecure ? "; a registry speaking plain HTTP needs registry.external.insecure: true" : "";
+    throw new ExternalProbeError(net.kind, `registry at ${url}: ${what}`, { hint: hint + plain, cause: err });
   }
   await res.body?.cancel();
   if (res.status === 200) return "GET /v2/ answered 200 (no credentials needed)";
