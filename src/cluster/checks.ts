@@ -27,7 +27,8 @@ export async function clusterChecks(cluster: Cluster, hostPorts: readonly Servic
     return [{ ...exists, detail: messageOf(err), fix: "install kind, then run `dify-local up`" }];
   }
   const perNode = await Promise.all((await cluster.nodes()).map((node) => nodeChecks(cluster, node, hostPorts)));
-  const network = cluster.config.registry.enabled ? [await registryOnNetwork(cluster)] : [];
+  // An external registry has no container of ours to join the kind network.
+  const network = cluster.config.registry.enabled && !cluster.config.registry.external ? [await registryOnNetwork(cluster)] : [];
   return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat(), ...network, ...(await ingressChecks(cluster))];
 }
 

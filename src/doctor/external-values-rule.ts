@@ -1,6 +1,4 @@
-// Deep imports until the services index re-exports the external modules (the lead wires them).
-import { isAwsHost } from "../services/minio/external.js";
-import { parseEcrPrefix } from "../services/registry/external.js";
+import { isAwsHost, parseEcrPrefix } from "../services/index.js";
 import { isPlainObject } from "../util/index.js";
 import type { Rule } from "./rules.js";
 import type { Finding } from "./types.js";

@@ -1,5 +1,5 @@
 import { OperationError } from "../../errors.js";
-import type { FailureKind } from "../external.js";
+import type { Failure, FailureKind } from "../external.js";
 
 /**
  * Why a round trip to an external S3 or registry failed, in the classes a user acts on
@@ -16,4 +16,15 @@ export class ExternalProbeError extends OperationError {
     super(message, options);
     this.kind = kind;
   }
+}
+
+/**
+ * An {@link ExternalProbeError} in the external core's terms: its class (the S3 module's own
+ * `region`, `no-credentials` and `other` are the server's answer there), its message as the
+ * answer, and its hint; undefined for any other error.
+ */
+export function probeFailure(err: unknown): Failure | undefined {
+  if (!(err instanceof ExternalProbeError)) return undefined;
+  const kind = err.kind === "region" || err.kind === "no-credentials" || err.kind === "other" ? "server" : err.kind;
+  return { kind, answer: err.message, ...(err.hint ? { hint: err.hint } : {}) };
 }

@@ -10,7 +10,7 @@ import { bucketProblem, credential, region, secret } from "../fields.js";
 import type { Credential, Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
 import { failureText, networkFailure, type Failure } from "../external.js";
-import { ExternalProbeError } from "./external-errors.js";
+import { ExternalProbeError, probeFailure } from "./external-errors.js";
 
 /** A host of AWS's own S3 (and of AWS China): `s3.us-east-1.amazonaws.com`, `bucket.s3.amazonaws.com.cn`. */
 const AWS_HOST = /(^|\.)amazonaws\.com(\.cn)?$/i;
@@ -129,8 +129,11 @@ export function s3Location(ext: Pick<S3External, "endpoint" | "region" | "forceP
   return { url: url.origin, host: url.hostname, port, tls, pathStyle: ext.forcePathStyle ?? true, aws: false };
 }
 
-/** An S3 client for the section, on its own agent so a round trip cut short leaves no socket behind. */
-async function externalClient(ext: S3External, agent: http.Agent, iam: Minio.IamAwsProvider | undefined): Promise<Minio.Client> {
+/**
+ * An S3 client for the section with its keys, or with `iam` (the pods' IAM role as this machine
+ * finds one); on `agent` when given, so a round trip cut short leaves no socket behind.
+ */
+async function externalClient(ext: S3External, agent?: http.Agent, iam?: Minio.IamAwsProvider): Promise<Minio.Client> {
   // Loaded on first use, like the other protocol clients: CLI start-up stays short.
   const { Client } = await import("minio");
   const at = s3Location(ext);
@@ -141,11 +144,22 @@ async function externalClient(ext: S3External, agent: http.Agent, iam: Minio.Iam
     useSSL: at.tls,
     region: ext.region,
     pathStyle: at.pathStyle,
-    transportAgent: agent,
+    ...(agent ? { transportAgent: agent } : {}),
     // One answer is the answer: a retry would only hide what the server said.
     retryOptions: { disableRetry: true },
     ...(iam ? { credentialsProvider: iam } : { accessKey: ext.accessKey ?? "", secretKey: ext.secretKey ?? "" }),
   });
+}
+
+/**
+ * A client of the external S3 for `storage` (listing, uploads, downloads of any length): the
+ * section's keys, or with `useIam` the IAM identity this machine has (the provider fetches it on
+ * the first request; none is a classified `no-credentials` through {@link classifyS3Error}).
+ */
+export async function s3Client(ext: S3External): Promise<Minio.Client> {
+  if (!ext.useIam) return externalClient(ext);
+  const { IamAwsProvider } = await import("minio");
+  return externalClient(ext, undefined, new IamAwsProvider({}));
 }
 
 /** Error codes S3 answers when it refuses the credentials or what they may do. */
@@ -549,10 +563,8 @@ export function s3Target(ext: S3External): { host: string; port: number; tls: st
  * error that is no S3 round trip's (the core then classifies the network's part).
  */
 export function s3Failure(err: unknown): Failure | undefined {
-  if (err instanceof ExternalProbeError) {
-    const kind = err.kind === "region" || err.kind === "no-credentials" || err.kind === "other" ? "server" : err.kind;
-    return { kind, answer: err.message, ...(err.hint ? { hint: err.hint } : {}) };
-  }
+  const probed = probeFailure(err);
+  if (probed) return probed;
   const code = s3Code(err);
   if (code === undefined) return undefined;
   return { kind: AUTH_CODES.has(code) ? "auth" : "server", answer: `${code}: ${messageOf(err)}` };

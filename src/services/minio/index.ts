@@ -4,8 +4,30 @@ import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { byteMeter, withTimeout } from "../../util/index.js";
-import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
+import type { EnvSection, ValuesTree } from "../../helm/index.js";
+import {
+  PROBE_TIMEOUT_MS,
+  defineService,
+  type ExternalTarget,
+  type ValuesOptions,
+  type FactSource,
+  type ServiceContext,
+} from "../service.js";
+import {
+  ensureBucket,
+  probeS3,
+  s3Checks,
+  s3Credentials,
+  s3Endpoints,
+  s3Env,
+  s3ExternalFindings,
+  s3ExternalSchema,
+  s3Failure,
+  s3Target,
+  s3Values,
+  type S3External,
+} from "./external.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 import { minioSnapshot } from "./snapshot.js";
 
@@ -14,7 +36,7 @@ export { objectsFromSnapshot, restorableMetadata } from "./snapshot.js";
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
 
-export const minioSchema = serviceSchema(
+const minioSection = serviceSchema(
   {
     port: port.default(9000),
     consolePort: port.default(9001),
@@ -29,6 +51,20 @@ export const minioSchema = serviceSchema(
   },
   { container: "dev-minio", image: "minio/minio", volume: "dev-minio-data", restart: "unless-stopped" },
 );
+/**
+ * MinIO's section; `external: {...}` is any S3 instead (AWS S3 or an S3-compatible service, see
+ * `./external.ts`). The keys that describe the local server and its bucket are refused beside it:
+ * the external section has its own bucket, region and keys, and its bucket is never made public.
+ */
+export const minioSchema = withExternal(minioSection, s3ExternalSchema, [
+  "port",
+  "consolePort",
+  "rootUser",
+  "rootPassword",
+  "bucket",
+  "region",
+  "anonymous",
+]);
 export type MinioSettings = z.infer<typeof minioSchema>;
 
 /** Where the MinIO container keeps its data (`minio server /data`); buckets are directories below it. */
@@ -38,8 +74,26 @@ export const MINIO_DATA_DIR = "/data";
 export interface MinioCredentials {
   accessKey: string;
   secretKey: string;
-  /** "container" when read from the live container, "config" when no container exists. */
+  /** "container" when read from the live container, "config" when no container exists, "external" for `minio.external`. */
   source: FactSource;
+  /** The external S3 section, when the section says `external`: every method then works on it instead of the container. */
+  external?: S3External;
+}
+
+/** `minio.external` as the rest of dify-local reads it: its host and port, and the section in `live.external`. */
+function externalTarget(ext: S3External, s: MinioSettings): ExternalTarget<MinioSettings, MinioCredentials> {
+  const at = s3Target(ext);
+  return {
+    ...at,
+    settings: { ...s, port: at.port, bucket: ext.bucket, region: ext.region },
+    live: { accessKey: ext.accessKey ?? "", secretKey: ext.secretKey ?? "", source: "external", external: ext },
+  };
+}
+
+/** The external section a target carries (only an external target has one). */
+function externalOf(t: ExternalTarget<MinioSettings, MinioCredentials>): S3External {
+  if (!t.live.external) throw new Error("internal: an external MinIO target without its section");
+  return t.live.external;
 }
 
 export function liveMinioCredentials(c: MinioSettings, container: { env: Record<string, string> } | undefined): MinioCredentials {
@@ -307,49 +361,9 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
   ]);
 }
 
-export const minio = defineService<typeof minioSchema, MinioCredentials>({
-  name: "minio",
-  title: "MinIO",
-  schema: minioSchema,
-  container: {
-    dataDir: MINIO_DATA_DIR,
-    ports: (c) => [
-      { containerPort: 9000, hostPort: c.port, key: "port" },
-      { containerPort: 9001, hostPort: c.consolePort, key: "consolePort" },
-    ],
-    env: (c) => ({ MINIO_ROOT_USER: c.rootUser, MINIO_ROOT_PASSWORD: c.rootPassword }),
-    cmd: () => ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
-  },
-  live: liveMinioCredentials,
-  clients: () => import("minio"),
-  async probe(ctx) {
-    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
-  },
-  async init(ctx) {
-    const { bucket: name, anonymous, region } = ctx.settings;
-    const client = await minioClient(ctx, ctx.live);
-    const changes: string[] = [];
-    if (!(await client.bucketExists(name))) {
-      await client.makeBucket(name, region);
-      changes.push(`created bucket ${name}`);
-    }
-    if (classifyPolicy(name, await currentPolicy(client, name)) !== anonymous) {
-      await client.setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
-      changes.push(`set anonymous access of ${name} to ${anonymous}`);
-    }
-    return changes;
-  },
-  checks: minioChecks,
-  endpoints: (c, h) => [
-    { label: "S3 API", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
-    { label: "Console", host: `http://${h.host}:${c.consolePort}`, cluster: `http://${h.cluster}:${c.consolePort}` },
-  ],
-  credentials: (c, live) => [
-    { label: "access key", value: live.accessKey, secret: false },
-    { label: "secret key", value: live.secretKey, secret: true },
-    { label: "bucket", value: c.bucket, secret: false },
-  ],
-  values: (c, live, o) => ({
+/** The Helm values for the local MinIO: its endpoint as pods reach the host, path-style, the live root credentials. */
+function localValues(c: MinioSettings, live: MinioCredentials, o: ValuesOptions): ValuesTree {
+  return {
     // Chart 3.7's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
     // Chart 3.9 has no built-in MinIO (no `minio` key at all).
     ...(o.chart === "3.7" ? { minio: { enabled: false } } : {}),
@@ -366,40 +380,97 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
         useAwsManagedIam: false,
       },
     },
-  }),
-  env: (c, live, host) => {
-    const endpoint = `http://${host}:${c.port}`;
-    return [
-      {
-        title: "File storage: MinIO through the S3 API, path-style",
-        entries: [
-          ["STORAGE_TYPE", "s3"],
-          ["S3_ENDPOINT", endpoint],
-          ["S3_REGION", c.region],
-          ["S3_BUCKET_NAME", c.bucket],
-          ["S3_ACCESS_KEY", live.accessKey],
-          ["S3_SECRET_KEY", live.secretKey],
-          ["S3_USE_AWS_MANAGED_IAM", "false"],
-          ["S3_ADDRESS_STYLE", "path"],
-        ],
-        note: "S3_ADDRESS_STYLE: the stock community docker-compose.yaml does not pass it to the containers; add it to their environment if you use it",
-      },
-      {
-        title: "Plugin daemon storage: the same bucket",
-        entries: [
-          ["PLUGIN_STORAGE_TYPE", "aws_s3"],
-          ["PLUGIN_STORAGE_OSS_BUCKET", c.bucket],
-          ["PLUGIN_S3_USE_AWS", "false"],
-          ["PLUGIN_S3_USE_AWS_MANAGED_IAM", "false"],
-          ["PLUGIN_S3_ENDPOINT", endpoint],
-          ["PLUGIN_S3_USE_PATH_STYLE", "true"],
-          ["PLUGIN_AWS_ACCESS_KEY", live.accessKey],
-          ["PLUGIN_AWS_SECRET_KEY", live.secretKey],
-          ["PLUGIN_AWS_REGION", c.region],
-        ],
-      },
-    ];
+  };
+}
+
+/** The community `.env` share for the local MinIO. */
+function localEnv(c: MinioSettings, live: MinioCredentials, host: string): EnvSection[] {
+  const endpoint = `http://${host}:${c.port}`;
+  return [
+    {
+      title: "File storage: MinIO through the S3 API, path-style",
+      entries: [
+        ["STORAGE_TYPE", "s3"],
+        ["S3_ENDPOINT", endpoint],
+        ["S3_REGION", c.region],
+        ["S3_BUCKET_NAME", c.bucket],
+        ["S3_ACCESS_KEY", live.accessKey],
+        ["S3_SECRET_KEY", live.secretKey],
+        ["S3_USE_AWS_MANAGED_IAM", "false"],
+        ["S3_ADDRESS_STYLE", "path"],
+      ],
+      note: "S3_ADDRESS_STYLE: the stock community docker-compose.yaml does not pass it to the containers; add it to their environment if you use it",
+    },
+    {
+      title: "Plugin daemon storage: the same bucket",
+      entries: [
+        ["PLUGIN_STORAGE_TYPE", "aws_s3"],
+        ["PLUGIN_STORAGE_OSS_BUCKET", c.bucket],
+        ["PLUGIN_S3_USE_AWS", "false"],
+        ["PLUGIN_S3_USE_AWS_MANAGED_IAM", "false"],
+        ["PLUGIN_S3_ENDPOINT", endpoint],
+        ["PLUGIN_S3_USE_PATH_STYLE", "true"],
+        ["PLUGIN_AWS_ACCESS_KEY", live.accessKey],
+        ["PLUGIN_AWS_SECRET_KEY", live.secretKey],
+        ["PLUGIN_AWS_REGION", c.region],
+      ],
+    },
+  ];
+}
+
+export const minio = defineService<typeof minioSchema, MinioCredentials>({
+  name: "minio",
+  title: "MinIO",
+  schema: minioSchema,
+  container: {
+    dataDir: MINIO_DATA_DIR,
+    ports: (c) => [
+      { containerPort: 9000, hostPort: c.port, key: "port" },
+      { containerPort: 9001, hostPort: c.consolePort, key: "consolePort" },
+    ],
+    env: (c) => ({ MINIO_ROOT_USER: c.rootUser, MINIO_ROOT_PASSWORD: c.rootPassword }),
+    cmd: () => ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
   },
-  doctor: async (ctx) => minioFindings(ctx.settings, await doctorFacts(ctx)),
+  live: liveMinioCredentials,
+  clients: () => import("minio"),
+  async probe(ctx) {
+    // An external S3: its bucket, not the whole account (ListBuckets needs a right Dify does not).
+    if (ctx.live.external) return void (await probeS3(ctx.live.external));
+    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
+  },
+  async init(ctx) {
+    // Created when missing and allowed, left private; never a policy set on someone's bucket.
+    if (ctx.live.external) return ensureBucket(ctx.live.external);
+    const { bucket: name, anonymous, region } = ctx.settings;
+    const client = await minioClient(ctx, ctx.live);
+    const changes: string[] = [];
+    if (!(await client.bucketExists(name))) {
+      await client.makeBucket(name, region);
+      changes.push(`created bucket ${name}`);
+    }
+    if (classifyPolicy(name, await currentPolicy(client, name)) !== anonymous) {
+      await client.setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
+      changes.push(`set anonymous access of ${name} to ${anonymous}`);
+    }
+    return changes;
+  },
+  checks: (ctx) => (ctx.live.external ? s3Checks(ctx.live.external) : minioChecks(ctx)),
+  endpoints: (c, h) => [
+    { label: "S3 API", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
+    { label: "Console", host: `http://${h.host}:${c.consolePort}`, cluster: `http://${h.cluster}:${c.consolePort}` },
+  ],
+  credentials: (c, live) =>
+    live.external
+      ? s3Credentials(live.external)
+      : [
+          { label: "access key", value: live.accessKey, secret: false },
+          { label: "secret key", value: live.secretKey, secret: true },
+          { label: "bucket", value: c.bucket, secret: false },
+        ],
+  values: (c, live, o) => (live.external ? s3Values(live.external, o.chart) : localValues(c, live, o)),
+  env: (c, live, host) => (live.external ? s3Env(live.external) : localEnv(c, live, host)),
+  // An external S3 has no data directory of ours to find hand-copied files in: its config-level findings only.
+  doctor: async (ctx) => (ctx.live.external ? s3ExternalFindings(ctx.live.external) : minioFindings(ctx.settings, await doctorFacts(ctx))),
   snapshot: minioSnapshot,
+  external: { connect: externalTarget, endpoints: (t) => s3Endpoints(externalOf(t)), classify: s3Failure },
 });
