@@ -89,7 +89,7 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
   const containerd = await containerdCheck(cluster, node);
   const closed = hostPorts.filter((p) => !res.stdout.includes(`port ${p.port} open`));
   const up = "run `dify-local up`";
-  return [
+  const all = [
     containerd,
     outcome(`cluster.hosts-toml.${name}`, toml?.includes(server) ?? false, `${name} has ${tomlPath} with ${server}`, {
       detail: toml === undefined ? "missing" : "wrong server",
@@ -113,6 +113,9 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
       fix: `${up}; check that the services run (\`dify-local status\`)`,
     }),
   ];
+  // An external registry: nodes pull from it at its own name, not through the host alias and hosts.toml.
+  if (!cluster.config.registry.external) return all;
+  return all.filter((c) => !c.id.startsWith("cluster.hosts-toml.") && !c.id.startsWith("cluster.registry."));
 }
 
 /** Whether containerd in the node reads the hosts.toml files at all (its CRI registry config_path). */
