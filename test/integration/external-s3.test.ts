@@ -9,12 +9,10 @@
  */
 import * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { pollUntil } from "../../src/util/index.js";
 import { ExternalProbeError } from "../../src/services/minio/external-errors.js";
 import { probeRegistry, registryChecks, registryExternalSchema } from "../../src/services/registry/external.js";
 import { ensureBucket, PROBE_PREFIX, probeS3, s3Checks, s3ExternalSchema, type S3External } from "../../src/services/minio/external.js";
-import { docker } from "../support/stack.js";
-import { FIXTURE_IMAGES } from "../support/fixtures.js";
+import { removeContainer, startRegistry, startS3 } from "../support/external-servers.js";
 
 const NAME = "dlt-ext-s3-minio";
 const PORT = 27003;
@@ -61,50 +59,9 @@ async function failure(work: Promise<unknown>): Promise<ExternalProbeError> {
   return err as ExternalProbeError;
 }
 
-/** Removes a container this file made, with its anonymous volumes. */
-async function remove(name: string): Promise<void> {
-  await docker
-    .getContainer(name)
-    .remove({ force: true, v: true })
-    .catch(() => undefined);
-}
-
-/** Starts a fixture image as `name`, its `containerPort` published on 127.0.0.1:`port`, until `ready` says so. */
-async function startFixture(
-  name: string,
-  spec: { Image: string; Cmd?: string[]; Env?: string[] },
-  containerPort: number,
-  port: number,
-  ready: () => Promise<true | undefined>,
-): Promise<void> {
-  await remove(name);
-  const container = await docker.createContainer({
-    name,
-    ...spec,
-    ExposedPorts: { [`${containerPort}/tcp`]: {} },
-    HostConfig: { PortBindings: { [`${containerPort}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: String(port) }] } },
-  });
-  await container.start();
-  await pollUntil(ready, { timeoutMs: 60_000, onTimeout: () => new Error(`${name} did not answer on ${port}`) });
-}
-
 describe.skipIf(!inject("engine"))("external S3 against the MinIO stand-in", () => {
-  beforeAll(() =>
-    startFixture(
-      NAME,
-      { Image: FIXTURE_IMAGES.minio, Cmd: ["server", "/data"], Env: [`MINIO_ROOT_USER=${ACCESS}`, `MINIO_ROOT_PASSWORD=${SECRET}`] },
-      9000,
-      PORT,
-      () =>
-        admin()
-          .listBuckets()
-          .then(
-            () => true as const,
-            () => undefined,
-          ),
-    ),
-  );
-  afterAll(() => remove(NAME));
+  beforeAll(() => startS3(NAME, PORT, ACCESS, SECRET));
+  afterAll(() => removeContainer(NAME));
 
   it("probe: one round trip with the credentials; a missing bucket is an answer, not a failure", async () => {
     expect(await probeS3(ext({ bucket: "not-there-yet" }))).toEqual({ url: ENDPOINT, bucketExists: false });
@@ -216,15 +173,8 @@ const REGISTRY_PORT = 27000;
 const REGISTRY_CLOSED_PORT = 27008;
 
 describe.skipIf(!inject("engine"))("external registry against the registry fixture", () => {
-  beforeAll(() =>
-    startFixture(REGISTRY, { Image: FIXTURE_IMAGES.registry }, 5000, REGISTRY_PORT, () =>
-      fetch(`http://127.0.0.1:${REGISTRY_PORT}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => (r.status === 200 ? (true as const) : undefined),
-        () => undefined,
-      ),
-    ),
-  );
-  afterAll(() => remove(REGISTRY));
+  beforeAll(() => startRegistry(REGISTRY, REGISTRY_PORT));
+  afterAll(() => removeContainer(REGISTRY));
 
   it("a plain-HTTP registry with insecure: true answers /v2/", async () => {
     const ext = registryExternalSchema.parse({ prefix: `127.0.0.1:${REGISTRY_PORT}/dify-plugins`, insecure: true });
