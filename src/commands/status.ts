@@ -59,7 +59,7 @@ async function externalStatus(stack: Stack, service: Service, at: ExternalFacts)
   const base = {
     service: service.name,
     container: "external",
-    state: `external (${at.tls})`,
+    state: `external, ${at.tls}`,
     owner: "external" as const,
     endpoint: service.endpoints(stack.config)[0]?.host ?? at.address,
   };

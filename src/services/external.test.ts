@@ -67,6 +67,10 @@ describe("external sections: configuration", () => {
     expect(userError({ postgres: { external: { host: "postgres://db", user: "u", password: "p" } } }).message).toMatch(
       /postgres\.external\.host/,
     );
+    expect(userError({ postgres: { external: { host: "db:5432", user: "u", password: "p" } } }).message).toMatch(
+      /postgres\.external\.host/,
+    );
+    expect(parseConfig({ postgres: { external: { host: "::1", user: "u", password: "p" } } }).postgres.external?.host).toBe("::1");
     expect(userError({ redis: { external: { host: "r", db: 16 } } }).message).toMatch(/redis\.external\.db/);
     expect(userError({ redis: { external: { host: "r", tlss: true } } }).message).toMatch(/tlss/);
     expect(userError({ qdrant: { external: { url: "qdrant.internal:6333" } } }).message).toMatch(/qdrant\.external\.url/);
@@ -108,6 +112,8 @@ describe("external services: what every command derives", () => {
       tls: "TLS (sslmode require)",
     });
     expect(qdrant.external(config)?.port).toBe(6333);
+    const defaultPort = parseConfig({ qdrant: { external: { url: "https://cloud.qdrant.example/" } } });
+    expect(qdrant.endpoints(defaultPort)[0]?.cluster).toBe("https://cloud.qdrant.example:443");
   });
 
   it("know the external secrets, so every output masks them", () => {

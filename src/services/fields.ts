@@ -1,4 +1,4 @@
-import { isIPv4 } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import { z } from "zod";
 import { imageReferenceProblem } from "./reference.js";
 
@@ -156,8 +156,8 @@ export const hostname = z
   .string({ invalid_type_error: "must be a host name or IP address" })
   .min(1, "must be a host name or IP address")
   .max(253, "must be at most 253 characters")
-  .regex(
-    /^([A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?|[0-9A-Fa-f:.]+)$/,
+  .refine(
+    (v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$/.test(v),
     "must be a host name or IP address, without a scheme, port or path",
   );
 

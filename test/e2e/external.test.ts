@@ -66,7 +66,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL through the CLI", () => 
     const statusRun = await runCli(["status"], dir, env());
     expect(statusRun.code).toBe(0);
     expect(statusRun.stdout).toMatch(
-      /postgres\s+external\s+external \(TLS \(sslmode require\)\)\s+postgresql:\/\/owner@127\.0\.0\.1:25510\s+healthy/,
+      /postgres\s+external\s+external, TLS \(sslmode require\)\s+postgresql:\/\/owner@127\.0\.0\.1:25510\s+healthy/,
     );
 
     const valuesRun = await runCli(["values", "--chart", "3.9"], dir, env());

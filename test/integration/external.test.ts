@@ -13,7 +13,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import { doctor, down, info, status, up, values, verify, RecordingSink, type ConfigInput } from "../../src/index.js";
 import { EnvironmentError, OperationError } from "../../src/errors.js";
-import { asAdmin, makeCerts, removeContainer, startPostgres, startQdrant, startRedisTls } from "../support/external-servers.js";
+import {
+  asAdmin,
+  makeCerts,
+  removeContainer,
+  startPostgres,
+  startQdrant,
+  startRedisCluster,
+  startRedisTls,
+} from "../support/external-servers.js";
 import { cleanup, exists, testConfig } from "../support/stack.js";
 
 const BASE = 25000;
@@ -21,6 +29,7 @@ const PG_PORT = BASE + 10;
 const REDIS_PORT = BASE + 11;
 const QDRANT_PORT = BASE + 12;
 const SERVERS = ["dlt-ext-srv-postgres", "dlt-ext-srv-redis", "dlt-ext-srv-qdrant"];
+const CLUSTER_REDIS = "dlt-ext-srv-redis-cluster";
 const PW = {
   admin: "ext-admin-pw-1",
   owner: "ext-owner-pw-2",
@@ -95,7 +104,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
 
   afterAll(async () => {
     await cleanup(local);
-    await Promise.all(SERVERS.map(removeContainer));
+    await Promise.all([...SERVERS, CLUSTER_REDIS].map(removeContainer));
     await certs?.remove();
     await rm(dir, { recursive: true, force: true });
     if (savedConfigDir === undefined) delete process.env.DIFY_LOCAL_CONFIG_DIR;
@@ -136,7 +145,7 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
   it("status, info and verify show them as external, with their checks", async () => {
     const rows = (await status({ config: mixed })).services;
     const pgRow = rows.find((r) => r.service === "postgres");
-    expect(pgRow).toMatchObject({ owner: "external", container: "external", health: "healthy", state: "external (TLS (sslmode require))" });
+    expect(pgRow).toMatchObject({ owner: "external", container: "external", health: "healthy", state: "external, TLS (sslmode require)" });
     expect(pgRow?.endpoint).toBe(`postgresql://owner@127.0.0.1:${PG_PORT}`);
     expect(rows.find((r) => r.service === "redis")).toMatchObject({
       owner: "external",
@@ -211,6 +220,20 @@ describe.skipIf(!inject("engine"))("external PostgreSQL, Redis and Qdrant", () =
       new RegExp(`Qdrant at 127\\.0\\.0\\.1:${BASE + 13} \\(external, no TLS \\(http\\)\\): unreachable`),
     );
     expect(await failure(only("qdrant", { ...qdrantExternal, apiKey: "wrong-key" }))).toMatch(/authentication failed: HTTP 401/);
+  });
+
+  it("a Redis in cluster mode fails its check: Dify does not support Redis Cluster", async () => {
+    await startRedisCluster(CLUSTER_REDIS, BASE + 14, PW.redis);
+    const config = withExternal(local, { redis: { host: "127.0.0.1", port: BASE + 14, password: PW.redis } }) as Record<string, unknown>;
+    for (const other of ["postgres", "qdrant", "minio"]) config[other] = { ...(local[other] as object), enabled: false };
+    const result = await verify({ config: config });
+    expect(result.ok).toBe(false);
+    expect(result.checks.find((c) => c.id === "redis.cluster-mode")).toMatchObject({
+      ok: false,
+      detail: "INFO cluster says cluster_enabled:1",
+    });
+    expect(result.checks.find((c) => c.id === "redis.auth")?.ok).toBe(true);
+    await removeContainer(CLUSTER_REDIS);
   });
 
   it("a user who may not create databases: up stops (exit 3) with the exact SQL, creating nothing", async () => {

@@ -150,6 +150,16 @@ export async function startRedisTls(name: string, port: number, certs: string, p
   await waitRunning(name, /Ready to accept connections/);
 }
 
+/** A plain Redis in cluster mode (`--cluster-enabled yes`): what Dify does not support. */
+export async function startRedisCluster(name: string, port: number, password: string): Promise<void> {
+  await startContainer(name, {
+    Image: FIXTURE_IMAGES.redis,
+    Cmd: ["redis-server", "--cluster-enabled", "yes", "--requirepass", password],
+    ...published(port, 6379),
+  });
+  await waitRunning(name, /Ready to accept connections/);
+}
+
 /** The Qdrant double with an api-key. */
 export async function startQdrant(name: string, port: number, apiKey: string): Promise<void> {
   await startContainer(name, { Image: FIXTURE_IMAGES.qdrant, Env: [`QDRANT__SERVICE__API_KEY=${apiKey}`], ...published(port, 6333) });

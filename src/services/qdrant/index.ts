@@ -58,7 +58,8 @@ export function qdrantUrl(ctx: Pick<Ctx, "host" | "settings"> & { live?: QdrantL
 function externalTarget(ext: QdrantExternal, s: QdrantSettings): ExternalTarget<QdrantSettings, QdrantLive> {
   const u = new URL(ext.url);
   const p = u.port ? Number(u.port) : u.protocol === "https:" ? 443 : 80;
-  const url = `${u.protocol}//${u.host}`;
+  // The port always written out: the cluster's probe and the chart read host:port from it.
+  const url = `${u.protocol}//${u.hostname}:${p}`;
   return {
     host: u.hostname,
     port: p,
