@@ -9,11 +9,11 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as Minio from "minio";
+import type * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import { runCli } from "../support/cli.js";
-import { removeContainer, startRegistry, startS3 } from "../support/external-servers.js";
+import { removeContainer, s3Admin, startRegistry, startS3 } from "../support/external-servers.js";
 import { exists } from "../support/stack.js";
 
 const BASE = 29500;
@@ -45,7 +45,7 @@ const config = (registry: string): string =>
   ].join("\n");
 
 function admin(): Minio.Client {
-  return new Minio.Client({ endPoint: "127.0.0.1", port: S3_PORT, useSSL: false, accessKey: ACCESS, secretKey: SECRET, pathStyle: true });
+  return s3Admin(S3_PORT, ACCESS, SECRET);
 }
 
 describe.skipIf(!inject("engine"))("external S3 and registry through the CLI", () => {

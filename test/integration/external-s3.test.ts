@@ -7,12 +7,12 @@
  * nothing behind, and nothing of the user's deleted. The registry fixture (the real registry:2
  * server) plays an existing plain registry for `registry.external`'s `GET /v2/` round trip.
  */
-import * as Minio from "minio";
+import type * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ExternalProbeError } from "../../src/services/minio/external-errors.js";
 import { probeRegistry, registryChecks, registryExternalSchema } from "../../src/services/registry/external.js";
 import { ensureBucket, PROBE_PREFIX, probeS3, s3Checks, s3ExternalSchema, type S3External } from "../../src/services/minio/external.js";
-import { removeContainer, startRegistry, startS3 } from "../support/external-servers.js";
+import { removeContainer, s3Admin, startRegistry, startS3 } from "../support/external-servers.js";
 
 const NAME = "dlt-ext-s3-minio";
 const PORT = 27003;
@@ -34,15 +34,7 @@ function ext(over: Partial<Record<keyof S3External, unknown>> = {}): S3External 
 }
 
 function admin(): Minio.Client {
-  return new Minio.Client({
-    endPoint: "127.0.0.1",
-    port: PORT,
-    useSSL: false,
-    accessKey: ACCESS,
-    secretKey: SECRET,
-    region: "us-east-1",
-    pathStyle: true,
-  });
+  return s3Admin(PORT, ACCESS, SECRET);
 }
 
 async function keys(client: Minio.Client, bucket: string): Promise<string[]> {

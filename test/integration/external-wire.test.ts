@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import * as Minio from "minio";
+import type * as Minio from "minio";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parse } from "yaml";
 import {
@@ -30,7 +30,7 @@ import {
   UserError,
   type ConfigInput,
 } from "../../src/index.js";
-import { removeContainer, startRegistry, startS3 } from "../support/external-servers.js";
+import { removeContainer, s3Admin, startRegistry, startS3 } from "../support/external-servers.js";
 import { cleanup, exists, testConfig } from "../support/stack.js";
 
 const BASE = 29000;
@@ -64,15 +64,7 @@ const s3External = (over: Record<string, unknown> = {}) => ({
 const mixed = external("registry", { prefix: PREFIX, insecure: true }, external("minio", s3External()));
 
 function admin(): Minio.Client {
-  return new Minio.Client({
-    endPoint: "127.0.0.1",
-    port: S3_PORT,
-    useSSL: false,
-    accessKey: ACCESS,
-    secretKey: SECRET,
-    region: "us-east-1",
-    pathStyle: true,
-  });
+  return s3Admin(S3_PORT, ACCESS, SECRET);
 }
 
 async function keys(bucket: string): Promise<string[]> {

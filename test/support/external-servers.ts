@@ -182,6 +182,11 @@ async function waitRunning(name: string, line: RegExp): Promise<void> {
   );
 }
 
+/** A client of the S3 stand-in on 127.0.0.1:`port` with its keys: the test's own view of the external bucket. */
+export function s3Admin(port: number, accessKey: string, secretKey: string): Minio.Client {
+  return new Minio.Client({ endPoint: "127.0.0.1", port, useSSL: false, accessKey, secretKey, region: "us-east-1", pathStyle: true });
+}
+
 /** The MinIO stand-in (s3rver behind a SigV4-checking front) as an existing S3-compatible service, with its own keys. */
 export async function startS3(name: string, port: number, accessKey: string, secretKey: string): Promise<void> {
   await startContainer(name, {
@@ -191,15 +196,7 @@ export async function startS3(name: string, port: number, accessKey: string, sec
     ...published(port, 9000),
   });
   // Ready when a signed request with the keys succeeds (the stand-in's SigV4 front and its store both answer).
-  const client = new Minio.Client({
-    endPoint: "127.0.0.1",
-    port,
-    useSSL: false,
-    accessKey,
-    secretKey,
-    region: "us-east-1",
-    pathStyle: true,
-  });
+  const client = s3Admin(port, accessKey, secretKey);
   await pollUntil(
     () =>
       client.listBuckets().then(
