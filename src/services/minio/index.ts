@@ -5,15 +5,7 @@ import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { byteMeter, withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
-import type { EnvSection, ValuesTree } from "../../helm/index.js";
-import {
-  PROBE_TIMEOUT_MS,
-  defineService,
-  type ExternalTarget,
-  type ValuesOptions,
-  type FactSource,
-  type ServiceContext,
-} from "../service.js";
+import { PROBE_TIMEOUT_MS, defineService, hostPort, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
 import {
   ensureBucket,
   probeS3,
@@ -361,61 +353,21 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
   ]);
 }
 
-/** The Helm values for the local MinIO: its endpoint as pods reach the host, path-style, the live root credentials. */
-function localValues(c: MinioSettings, live: MinioCredentials, o: ValuesOptions): ValuesTree {
+/**
+ * The local MinIO as any S3-compatible service is described (path-style, its live root
+ * credentials, at the address pods reach the host at): its Helm values and `.env` are then made by
+ * the same code as an external S3's (`s3Values`, `s3Env`).
+ */
+function asS3(c: MinioSettings, live: MinioCredentials, host: string): S3External {
   return {
-    // Chart 3.7's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
-    // Chart 3.9 has no built-in MinIO (no `minio` key at all).
-    ...(o.chart === "3.7" ? { minio: { enabled: false } } : {}),
-    persistence: {
-      type: "s3",
-      s3: {
-        endpoint: `http://${o.host}:${c.port}`,
-        accessKey: live.accessKey,
-        secretKey: live.secretKey,
-        region: c.region,
-        bucketName: c.bucket,
-        addressType: "path",
-        useAwsS3: false,
-        useAwsManagedIam: false,
-      },
-    },
+    endpoint: `http://${hostPort(host, c.port)}`,
+    region: c.region,
+    bucket: c.bucket,
+    accessKey: live.accessKey,
+    secretKey: live.secretKey,
+    useIam: false,
+    forcePathStyle: true,
   };
-}
-
-/** The community `.env` share for the local MinIO. */
-function localEnv(c: MinioSettings, live: MinioCredentials, host: string): EnvSection[] {
-  const endpoint = `http://${host}:${c.port}`;
-  return [
-    {
-      title: "File storage: MinIO through the S3 API, path-style",
-      entries: [
-        ["STORAGE_TYPE", "s3"],
-        ["S3_ENDPOINT", endpoint],
-        ["S3_REGION", c.region],
-        ["S3_BUCKET_NAME", c.bucket],
-        ["S3_ACCESS_KEY", live.accessKey],
-        ["S3_SECRET_KEY", live.secretKey],
-        ["S3_USE_AWS_MANAGED_IAM", "false"],
-        ["S3_ADDRESS_STYLE", "path"],
-      ],
-      note: "S3_ADDRESS_STYLE: the stock community docker-compose.yaml does not pass it to the containers; add it to their environment if you use it",
-    },
-    {
-      title: "Plugin daemon storage: the same bucket",
-      entries: [
-        ["PLUGIN_STORAGE_TYPE", "aws_s3"],
-        ["PLUGIN_STORAGE_OSS_BUCKET", c.bucket],
-        ["PLUGIN_S3_USE_AWS", "false"],
-        ["PLUGIN_S3_USE_AWS_MANAGED_IAM", "false"],
-        ["PLUGIN_S3_ENDPOINT", endpoint],
-        ["PLUGIN_S3_USE_PATH_STYLE", "true"],
-        ["PLUGIN_AWS_ACCESS_KEY", live.accessKey],
-        ["PLUGIN_AWS_SECRET_KEY", live.secretKey],
-        ["PLUGIN_AWS_REGION", c.region],
-      ],
-    },
-  ];
 }
 
 export const minio = defineService<typeof minioSchema, MinioCredentials>({
@@ -467,8 +419,9 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
           { label: "secret key", value: live.secretKey, secret: true },
           { label: "bucket", value: c.bucket, secret: false },
         ],
-  values: (c, live, o) => (live.external ? s3Values(live.external, o.chart) : localValues(c, live, o)),
-  env: (c, live, host) => (live.external ? s3Env(live.external) : localEnv(c, live, host)),
+  // Chart 3.7's own MinIO is switched off in both modes (enabled, its post-install job waits on it and hangs).
+  values: (c, live, o) => s3Values(live.external ?? asS3(c, live, o.host), o.chart),
+  env: (c, live, host) => s3Env(live.external ?? asS3(c, live, host)),
   // An external S3 has no data directory of ours to find hand-copied files in: its config-level findings only.
   doctor: async (ctx) => (ctx.live.external ? s3ExternalFindings(ctx.live.external) : minioFindings(ctx.settings, await doctorFacts(ctx))),
   snapshot: minioSnapshot,
