@@ -6,9 +6,10 @@
 //
 // What stays out of the bundle, loaded from node_modules when it is used:
 // - @kubernetes/client-node (14 MB bundled): only commands that touch the cluster load it;
-// - ssh2 (DOCKER_HOST=ssh://) and dockerode's BuildKit session (gRPC + protobufjs), which dockerode
-//   and docker-modem require when they load although only those two features use them: the plugin
-//   below turns the two `require` lines into a require on first use. The build fails when the lines
+// - ssh2 (DOCKER_HOST=ssh://) and dockerode's BuildKit session and progress decoder (gRPC,
+//   protobufjs), which dockerode and docker-modem require although only those features use them
+//   (bundled, their code is parsed at every start): the plugin below turns the `require` lines
+//   into a require from node_modules on first use. The build fails when the lines
 //   changed, so a new dockerode is looked at, not silently loaded eagerly.
 // And one entry point chosen: @qdrant/js-client-rest's own browser build, the same client on
 // Node's global fetch, instead of its Node build that bundles undici (0.8 MB) for a connection pool.
@@ -32,19 +33,24 @@ const DEFERRED = [
     "withSession = require('./session'),",
     "withSession = function () { return require('dockerode/lib/session.js').apply(this, arguments); },",
   ],
+  ["dockerode/lib/docker.js", "var buildkit = require('./buildkit');", "var buildkit = require('dockerode/lib/buildkit.js');"],
 ];
 
 /** @type {import("esbuild").Plugin} */
 const deferRequires = {
   name: "defer-requires",
   setup(b) {
-    for (const [file, line, replacement] of DEFERRED) {
+    // One loader per file: esbuild runs only the first onLoad that matches a path.
+    for (const file of new Set(DEFERRED.map(([f]) => f))) {
       const path = require.resolve(file);
       b.onLoad({ filter: new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`) }, async () => {
-        const source = await readFile(path, "utf8");
-        if (!source.includes(line))
-          throw new Error(`${file} no longer has the line \`${line}\`: look at the new version and update scripts/bundle-cli.mjs`);
-        return { contents: source.replace(line, replacement), loader: "js", resolveDir: dirname(path) };
+        let source = await readFile(path, "utf8");
+        for (const [, line, replacement] of DEFERRED.filter(([f]) => f === file)) {
+          if (!source.includes(line))
+            throw new Error(`${file} no longer has the line \`${line}\`: look at the new version and update scripts/bundle-cli.mjs`);
+          source = source.replace(line, replacement);
+        }
+        return { contents: source, loader: "js", resolveDir: dirname(path) };
       });
     }
   },
@@ -72,7 +78,7 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["@kubernetes/client-node", "ssh2", "dockerode/lib/session.js", "cpu-features"],
+  external: ["@kubernetes/client-node", "ssh2", "dockerode/lib/session.js", "dockerode/lib/buildkit.js", "cpu-features"],
   plugins: [deferRequires, qdrantBrowserBuild],
   // The bundled CommonJS libraries call require() and read __dirname; an ES module has neither.
   banner: {

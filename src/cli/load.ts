@@ -7,3 +7,15 @@ import { timed } from "../util/timings.js";
 export function loadCommand<T>(load: () => Promise<T>): Promise<T> {
   return timed("load command", load);
 }
+
+/**
+ * One command of the library, loaded from its own module (not the library's index, which holds
+ * every command: the bundle gives each module its own chunk, so `status` does not parse `up`'s or
+ * `snapshot`'s code), behind the library's redaction point as the index exports it (`redacting`).
+ */
+export function loadRedacted<M, K extends keyof M>(load: () => Promise<M>, name: K): Promise<M[K]> {
+  return timed("load command", async () => {
+    const [module, { redacting }] = await Promise.all([load(), import("../stack/redaction.js")]);
+    return redacting(module[name] as (options: never) => Promise<unknown>) as M[K];
+  });
+}

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import { enableGarbageTrim } from "../util/memory.js";
 import { DifyLocalError, ExitCode, UserError, messageOf } from "../errors.js";
 import { Cli, type GlobalFlags, type Register } from "./cli.js";
 import { registerDoctor } from "./commands/doctor.js";
@@ -33,6 +34,8 @@ const COMMANDS: readonly Register[] = [
  */
 export async function main(argv: readonly string[], startup?: Startup): Promise<number> {
   startTimings(argv, startup);
+  // A CLI process is short and one command: bounded memory matters more than V8's own schedule.
+  enableGarbageTrim();
   const cli = new Cli();
   const program = new Command("dify-local")
     .description("Bring up, verify and tear down the local infrastructure for Dify Enterprise Edition.")

@@ -68,3 +68,19 @@ export {
   patchable,
 } from "./containerd-nodes.js";
 export type { NodeContainerd } from "./containerd-nodes.js";
+export {
+  ExistingCluster,
+  existingClusterChecks,
+  reachIds,
+  loadKubeconfig,
+  selectContext,
+  kubeconfigFiles,
+  PROBE_LABELS,
+  PROBE_SELECTOR,
+  PROBE_SCRIPT,
+  endpointAddress,
+  probeJob,
+  parseProbeLog,
+  runProbe,
+} from "./existing/index.js";
+export type { ExistingChecksOptions, ContextTarget, ProbeTarget, ProbeOutcome, ProbeOptions } from "./existing/index.js";

@@ -1,12 +1,15 @@
 import type {
   AppsV1Api,
+  BatchV1Api,
   ConfigurationOptions,
+  KubeConfig,
   CoreV1Api,
   KubernetesObject,
   KubernetesObjectApi,
   PatchStrategy,
   V1ConfigMap,
   V1Deployment,
+  V1Job,
   V1Node,
   V1Pod,
 } from "@kubernetes/client-node";
@@ -79,6 +82,7 @@ export class KubeApi {
     private readonly objects: KubernetesObjectApi,
     /** The content type of a server-side apply. */
     private readonly serverSideApply: PatchStrategy,
+    private readonly batch: BatchV1Api,
   ) {}
 
   /**
@@ -90,13 +94,70 @@ export class KubeApi {
     const kc = new k8s.KubeConfig();
     kc.loadFromString(kubeconfigYaml);
     if (kc.getContexts().some((c) => c.name === context)) kc.setCurrentContext(context);
+    return KubeApi.of(kc);
+  }
+
+  /** A client for a loaded kubeconfig's current context. */
+  static async of(kc: KubeConfig): Promise<KubeApi> {
+    const k8s = await import("@kubernetes/client-node");
     return new KubeApi(
       kc.makeApiClient(k8s.CoreV1Api),
       kc.makeApiClient(k8s.AppsV1Api),
       k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch),
       k8s.KubernetesObjectApi.makeApiClient(kc),
       k8s.PatchStrategy.ServerSideApply,
+      kc.makeApiClient(k8s.BatchV1Api),
     );
+  }
+
+  /** Whether a namespace exists. */
+  async namespaceExists(name: string): Promise<boolean> {
+    try {
+      await this.core.readNamespace({ name });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Creates a Job (its name must be new). */
+  createJob(namespace: string, job: V1Job): Promise<V1Job> {
+    return this.batch.createNamespacedJob({ namespace, body: job });
+  }
+
+  /** A Job as it is now; undefined when it does not exist. */
+  async readJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    try {
+      return await this.batch.readNamespacedJob({ name, namespace });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** The names of the Jobs of a namespace matching a label selector. */
+  async jobNames(namespace: string, labelSelector: string): Promise<string[]> {
+    return (await this.batch.listNamespacedJob({ namespace, labelSelector })).items.map((j) => j.metadata?.name ?? "?");
+  }
+
+  /**
+   * Deletes a Job and its pods. The API's default for Jobs orphans the pods (a legacy of
+   * batch/v1), so the propagation is asked for explicitly. False when it was already gone.
+   */
+  async deleteJob(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.batch.deleteNamespacedJob({ name, namespace, propagationPolicy: "Background" });
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** A pod's log (its only container's). */
+  podLog(namespace: string, name: string): Promise<string> {
+    return this.core.readNamespacedPodLog({ name, namespace });
   }
 
   /** Every Deployment of the cluster, in all namespaces: its replicas as asked and as ready. */

@@ -1,9 +1,9 @@
-import { KIND_NETWORK } from "../cluster/index.js";
+import { KIND_NETWORK, PROBE_SELECTOR } from "../cluster/index.js";
 import { step } from "../engine/index.js";
 import { EnvironmentError, UserError } from "../errors.js";
 import { LABELS } from "../runtime/index.js";
 import { isExternal } from "../services/index.js";
-import { Stack, type ExclusiveOptions, type StackOptions } from "../stack/index.js";
+import { introduceExisting, Stack, type ExclusiveOptions, type StackOptions } from "../stack/index.js";
 
 export interface DownOptions extends StackOptions, ExclusiveOptions {
   /** Also delete the data volumes dify-local made. The CLI asks for confirmation first. */
@@ -12,6 +12,8 @@ export interface DownOptions extends StackOptions, ExclusiveOptions {
   keepCluster?: boolean;
   /** Delete the kind cluster even when dify-local did not create it (`--delete-cluster`). */
   deleteCluster?: boolean;
+  /** With `cluster.context` and `purge`: go on although the context's name suggests production. */
+  yes?: boolean;
 }
 
 export interface DownResult {
@@ -26,6 +28,10 @@ export interface DownResult {
   volumesKept: string[];
   /** The config's volumes without dify-local's label (made by hand): never deleted, not even by `purge`. */
   volumesLeftAlone: string[];
+  /** With `cluster.context`: the namespace, which `down` never deletes ("dify in context my-eks"). */
+  namespaceLeftAlone?: string;
+  /** With `cluster.context` and `purge`: probe Jobs an interrupted `verify` left in the namespace, deleted. */
+  probeJobsRemoved?: string[];
   /** External services (`external: {...}`), as `service host:port`: dify-local never changes them, not even with `purge`. */
   externalLeftAlone: string[];
 }
@@ -42,6 +48,8 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
     throw new UserError("--keep-cluster and --delete-cluster cannot be used together", { key: "--delete-cluster" });
   }
   const stack = await Stack.open(options);
+  // Without --purge nothing in an existing cluster changes, so it is not even asked.
+  if (options.purge) await introduceExisting(stack, { writes: "down --purge", yes: options.yes ?? false });
   return stack.exclusive("down", options, async () => {
     const externalLeftAlone = leaveExternal(stack, options.purge ?? false);
     const { removed, leftAlone } = await removeContainers(stack);
@@ -55,6 +63,7 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
       stack.sink.emit({ step: "network", status: "ok", detail: `removed ${KIND_NETWORK}` });
     }
     stack.checkpoint();
+    const existing = await leaveNamespace(stack, options.purge ?? false);
     return {
       clusterDeleted,
       clusterLeftAlone,
@@ -62,8 +71,31 @@ export async function down(options: DownOptions = {}): Promise<DownResult> {
       leftAlone,
       ...(await handleVolumes(stack, options.purge ?? false)),
       externalLeftAlone,
+      ...existing,
     };
   });
+}
+
+/**
+ * An existing cluster (`cluster.context`): its namespace is never deleted, and without `purge`
+ * nothing there changes; with it, the probe Jobs an interrupted `verify` left are deleted.
+ */
+async function leaveNamespace(stack: Stack, purge: boolean): Promise<Pick<DownResult, "namespaceLeftAlone" | "probeJobsRemoved">> {
+  const existing = stack.existing();
+  if (!existing) return {};
+  const namespaceLeftAlone = `${existing.namespace} in context ${existing.context}`;
+  stack.sink.emit({ step: "cluster", status: "skip", detail: `namespace ${namespaceLeftAlone} left as it is: down never deletes it` });
+  if (!purge) return { namespaceLeftAlone };
+  const kube = await existing.kube();
+  const jobs = (await kube.namespaceExists(existing.namespace)) ? await kube.jobNames(existing.namespace, PROBE_SELECTOR) : [];
+  for (const job of jobs)
+    await step(
+      stack.sink,
+      `probe job ${job}`,
+      () => kube.deleteJob(existing.namespace, job),
+      () => "deleted",
+    );
+  return { namespaceLeftAlone, probeJobsRemoved: jobs };
 }
 
 /** Says, per external service, that it is left as it is (its data is not dify-local's to delete); returns them. */
@@ -125,7 +157,7 @@ async function deleteCluster(
 ): Promise<{ deleted: string | undefined; leftAlone: string | undefined }> {
   const { sink, config } = stack;
   const none = { deleted: undefined, leftAlone: undefined };
-  if (!config.cluster.enabled) return none;
+  if (stack.clusterMode !== "kind") return none;
   if (options.keep) {
     sink.emit({ step: "cluster delete", status: "skip", detail: `kept ${config.cluster.name} (--keep-cluster)` });
     return none;

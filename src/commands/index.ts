@@ -30,7 +30,7 @@ export type { DownOptions, DownResult } from "./down.js";
 export const status = redacting(statusCommand);
 export type { StatusResult, ServiceStatus } from "./status.js";
 export const verify = redacting(verifyCommand);
-export type { VerifyResult } from "./verify.js";
+export type { VerifyOptions, VerifyResult } from "./verify.js";
 export const info = redacting(infoCommand);
 export { MASK } from "./info.js";
 export type { InfoOptions, ServiceInfo } from "./info.js";

@@ -149,7 +149,8 @@ const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-leas
  * without a cluster, or when the cluster cannot be asked (then there is nothing to warn about or stop).
  */
 async function appDeployments(stack: Stack): Promise<DeploymentState[]> {
-  if (!stack.config.cluster.enabled) return [];
+  // An existing cluster is shared: what runs there is not dify-local's to stop (nor to warn about here).
+  if (stack.clusterMode !== "kind") return [];
   try {
     const cluster = stack.cluster();
     if (!(await cluster.exists())) return [];

@@ -1,4 +1,4 @@
-import { askIngress, ingressState } from "../cluster/index.js";
+import { askIngress, ingressState, type ExistingCluster } from "../cluster/index.js";
 import { messageOf } from "../errors.js";
 import { timed } from "../util/index.js";
 import { LABELS } from "../runtime/index.js";
@@ -28,8 +28,28 @@ export interface StatusResult {
 export async function status(options: StackOptions = {}): Promise<StatusResult> {
   const stack = await Stack.open({ ...options, preloadClients: true });
   const services = await Promise.all(stack.enabled.map((s) => serviceStatus(stack, s)));
-  if (stack.config.cluster.enabled) services.push(await clusterStatus(stack), await ingressStatus(stack));
+  const existing = stack.existing();
+  if (existing) services.push(await existingStatus(existing));
+  else if (stack.clusterMode === "kind") services.push(await clusterStatus(stack), await ingressStatus(stack));
   return { services };
+}
+
+/** An existing cluster (`cluster.context`) as one row: the context, its API server, and whether the namespace is there. */
+async function existingStatus(existing: ExistingCluster): Promise<ServiceStatus> {
+  const base = { service: "cluster", container: `context ${existing.context}`, owner: "adopted" as const };
+  let server: string;
+  try {
+    server = (await existing.target()).server;
+  } catch (err) {
+    return { ...base, state: "unknown", endpoint: "", health: "unknown", detail: messageOf(err) };
+  }
+  try {
+    const exists = await (await existing.kube()).namespaceExists(existing.namespace);
+    const detail = `namespace ${existing.namespace} ${exists ? "exists" : "does not exist (dify-local up creates it)"}`;
+    return { ...base, state: "reachable", endpoint: server, health: exists ? "healthy" : "unhealthy", detail };
+  } catch (err) {
+    return { ...base, state: "unreachable", endpoint: server, health: "unhealthy", detail: messageOf(err) };
+  }
 }
 
 async function serviceStatus(stack: Stack, service: Service): Promise<ServiceStatus> {

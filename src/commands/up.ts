@@ -35,6 +35,7 @@ import type { ContainerSpec, ObservedContainer, PortBinding } from "../runtime/i
 import { isExternal, type Service } from "../services/index.js";
 import {
   dataLostMessage,
+  introduceExisting,
   runChecks,
   serviceChecksOn,
   Stack,
@@ -63,6 +64,11 @@ export interface UpOptions extends StackOptions, ExclusiveOptions {
    * next. Without it, `up` stops on such a cluster before changing anything.
    */
   patchContainerd?: boolean;
+  /**
+   * With `cluster.context`: go on although the context's name suggests production (prod,
+   * production, prd); without it `up` refuses such a context before changing anything.
+   */
+  yes?: boolean;
 }
 
 export interface UpResult {
@@ -80,6 +86,8 @@ export interface UpResult {
   dryRun: boolean;
   /** With the cluster enabled and `dryRun`: whether `up` would create it or keep the existing one. */
   cluster?: { name: string; action: "create" | "keep" };
+  /** With `cluster.context` and `dryRun`: whether `up` would create the namespace or keep it. */
+  namespace?: { context: string; name: string; action: "create" | "keep" };
   /** The external services (no container; checked and initialised where they are), as `service`, `address` and TLS. */
   external: Array<{ service: string; address: string; tls: string }>;
 }
@@ -115,6 +123,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     persistCredentials: !options.dryRun,
     preloadClients: !options.dryRun,
   });
+  await introduceExisting(stack, { writes: options.dryRun ? undefined : "up", yes: options.yes ?? false });
   if (options.dryRun) return dryRun(stack, options);
   return stack.exclusive("up", options, async () => {
     const progress: Progress = { pipelines: [], warnings: [] };
@@ -140,7 +149,17 @@ async function dryRun(stack: Stack, options: UpOptions): Promise<UpResult> {
   const warnings: string[] = [];
   for (const item of changesOf(plan)) warnings.push(...(await lostVolumes(stack, item)).map((e) => dataLostMessage(e, false)));
   if (containerd) warnings.push(containerd);
-  return { plan, changes: [], warnings, checks: [], ok: true, dryRun: true, external: externalList(stack), ...(await clusterPlan(stack)) };
+  return {
+    plan,
+    changes: [],
+    warnings,
+    checks: [],
+    ok: true,
+    dryRun: true,
+    external: externalList(stack),
+    ...(await clusterPlan(stack)),
+    ...(await namespacePlan(stack)),
+  };
 }
 
 async function converged(stack: Stack, options: UpOptions & { pull: "missing" | "always" }, progress: Progress): Promise<UpResult> {
@@ -150,7 +169,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
     stack.sink.emit({ step: "credentials", status: "ok", detail: `generated random passwords and keys, kept in ${generated.file}` });
   const alias = await preflightCluster(stack, false);
   await preflightContainerd(stack, options);
-  if (stack.config.cluster.enabled) await preflightIngress(stack);
+  if (stack.clusterMode === "kind") await preflightIngress(stack);
   const specs = local(stack).map((s) => specOf(stack, s, alias));
   const observed = await stack.observe();
   // Reasons quote commands: the redactor masks every secret it knows (the config's, the containers').
@@ -178,6 +197,7 @@ async function converged(stack: Stack, options: UpOptions & { pull: "missing" | 
   // With --pull always, a container of ours on an older image id is planned for recreation.
   const final = pullMode === "always" ? planFor(specs, observed, { ...planOptions, pulled }) : plan;
   await rotateCredentials(stack, final, progress);
+  await ensureNamespace(stack, progress);
 
   const serviceChecks = await converge(stack, final, alias, progress, options);
   stack.forgetObserved();
@@ -226,9 +246,35 @@ function summary(interrupted: InterruptedError, progress: Progress): Interrupted
   });
 }
 
+/**
+ * With `cluster.context`: the namespace dify-local works in, created when missing (server-side
+ * apply); the only change `up` makes in an existing cluster.
+ */
+async function ensureNamespace(stack: Stack, progress: Progress): Promise<void> {
+  const existing = stack.existing();
+  if (!existing) return;
+  const changes: string[] = [];
+  progress.pipelines.push(changes);
+  stack.checkpoint();
+  const created = await step(
+    stack.sink,
+    "namespace",
+    () => existing.ensureNamespace(),
+    (made) => `${existing.namespace} ${made ? "created" : "exists"} in context ${existing.context}`,
+  );
+  if (created) changes.push(`namespace ${existing.namespace}: created in context ${existing.context}`);
+}
+
+async function namespacePlan(stack: Stack): Promise<Pick<UpResult, "namespace">> {
+  const existing = stack.existing();
+  if (!existing) return {};
+  const exists = await (await existing.kube()).namespaceExists(existing.namespace);
+  return { namespace: { context: existing.context, name: existing.namespace, action: exists ? "keep" : "create" } };
+}
+
 /** Before anything changes: kind must be there, and on Linux the kind network's gateway known. */
 async function preflightCluster(stack: Stack, dryRun: boolean): Promise<HostAlias | undefined> {
-  if (!stack.config.cluster.enabled) return undefined;
+  if (stack.clusterMode !== "kind") return undefined;
   await step(
     stack.sink,
     "preflight kind",
@@ -287,7 +333,7 @@ async function preflightIngress(stack: Stack): Promise<void> {
  * once they run. A dry run gets what `up` would do instead, in words.
  */
 async function preflightContainerd(stack: Stack, options: UpOptions): Promise<string | undefined> {
-  if (!stack.config.cluster.enabled) return undefined;
+  if (stack.clusterMode !== "kind") return undefined;
   const cluster = stack.cluster();
   if (!(await cluster.exists())) return undefined;
   const lacking = await step(
@@ -345,7 +391,7 @@ function specOf(stack: Stack, service: Service, alias: HostAlias | undefined): C
 }
 
 async function clusterPlan(stack: Stack): Promise<Pick<UpResult, "cluster">> {
-  if (!stack.config.cluster.enabled) return {};
+  if (stack.clusterMode !== "kind") return {};
   const cluster = stack.cluster();
   return { cluster: { name: cluster.name, action: (await cluster.exists()) ? "keep" : "create" } };
 }
@@ -355,7 +401,7 @@ async function clusterPlan(stack: Stack): Promise<Pick<UpResult, "cluster">> {
  * port must stop `up` before anything changes. An existing cluster holds them already.
  */
 async function clusterPortsToCheck(stack: Stack): Promise<Array<{ port: PortBinding; for: string }>> {
-  if (!stack.config.cluster.enabled || (await stack.cluster().exists())) return [];
+  if (stack.clusterMode !== "kind" || (await stack.cluster().exists())) return [];
   return clusterPorts(stack.config).map((port) => ({ port, for: `the kind cluster ${stack.config.cluster.name}` }));
 }
 

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { existingContext } from "../config/index.js";
 import { ConflictError, UserError } from "../errors.js";
 import {
   DEFAULT_CHART,
@@ -48,6 +49,8 @@ export interface ValuesResult {
   secrets?: { file: string; created: boolean };
   /** Things the user should know (a service read from the config, a stopped container); one line each. */
   warnings: string[];
+  /** With `cluster.context`: where the release belongs (`helm install -n NAMESPACE --kube-context CONTEXT`). */
+  cluster?: { context: string; namespace: string };
 }
 
 /**
@@ -63,7 +66,15 @@ export async function values(options: ValuesOptions = {}): Promise<ValuesResult>
   const { format, chart, mergeFile, outputFile } = target;
   const stack = await Stack.open(options);
   const live = { services: stack.services, config: stack.config, observed: await stack.observe() };
-  const base = { chart, chartFrom: target.chartFrom, format, sources: credentialSources(live), warnings: valuesWarnings(live) };
+  const context = existingContext(stack.config);
+  const base = {
+    chart,
+    chartFrom: target.chartFrom,
+    format,
+    sources: credentialSources(live),
+    warnings: valuesWarnings(live),
+    ...(context ? { cluster: { context, namespace: stack.config.cluster.namespace } } : {}),
+  };
 
   if (format === "env") {
     const text = renderStackEnv(live);

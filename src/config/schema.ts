@@ -1,5 +1,7 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 import { BUILTIN_SERVICES, image, ipv4, port, type Service, type StackConfig } from "../services/index.js";
+import { localServices } from "./cluster-mode.js";
 
 /**
  * The configuration schema: the global settings, one section per service (each service module
@@ -62,9 +64,57 @@ export const ingressSchema = z
   })
   .strict();
 
+/** A kubeconfig context's name: kubectl allows almost anything (EKS uses ARNs); no blanks or control characters. */
+const contextName = z
+  .string({ invalid_type_error: "must be a kubeconfig context name" })
+  .min(1, "must be a kubeconfig context name (kubectl config get-contexts lists them)")
+  .max(253, "must be at most 253 characters")
+  // eslint-disable-next-line no-control-regex -- control characters are what this refuses
+  .regex(/^[^\s\u0000-\u001f\u007f]+$/, "must be a kubeconfig context name without spaces or control characters");
+
+/** A namespace name: an RFC 1123 label, as the API server requires. */
+const namespaceName = z
+  .string({ invalid_type_error: "must be a string" })
+  .max(63, "must be at most 63 characters")
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/,
+    "must be a Kubernetes namespace name: lower-case letters, digits and -, starting and ending with a letter or digit",
+  );
+
+/**
+ * The probe Job's image in an existing cluster: small, with a shell and `nc` (busybox's). Pinned
+ * to a release, so `verify` runs the same probe everywhere.
+ */
+export const PROBE_IMAGE = "busybox:1.36.1";
+
+/** A host name or an IP address, without a scheme or a port. */
+const publicHost = z
+  .string({ invalid_type_error: "must be a host name or an IP address" })
+  .max(253, "must be at most 253 characters")
+  .refine(
+    (v) => isIP(v) !== 0 || /^(?=.*[a-zA-Z])[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*$/.test(v),
+    "must be a host name or an IP address that the cluster can reach this machine at, without a scheme or a port (such as 10.0.0.5 or laptop.corp.example)",
+  );
+
 export const clusterSchema = z
   .object({
     enabled: z.boolean({ invalid_type_error: "must be true or false" }).default(true),
+    /**
+     * An existing cluster's kubeconfig context (KUBECONFIG honoured) instead of kind: no kind, no
+     * node, DNS or ingress changes; dify-local works only inside `namespace`.
+     */
+    context: contextName.optional(),
+    /** The namespace dify-local works in on an existing cluster (created when missing, never deleted). */
+    namespace: namespaceName.default("dify"),
+    /** The image of `verify`'s probe Job on an existing cluster: a shell and `nc`. */
+    probeImage: image.default(PROBE_IMAGE),
+    /** How long `verify`'s probe Job may take, image pull included, in seconds. */
+    probeTimeout: z
+      .number({ invalid_type_error: "must be a number of seconds" })
+      .int("must be a whole number of seconds")
+      .min(5, "must be 5 to 600 seconds")
+      .max(600, "must be 5 to 600 seconds")
+      .default(120),
     name: clusterName.default("dify-ee-kind"),
     workers: z
       .number({ invalid_type_error: "must be a number" })
@@ -109,6 +159,11 @@ const globalShape = {
    * set when one was made for this configuration's containers, else the seed's.
    */
   credentials: z.enum(["seed", "generate"]).optional(),
+  /**
+   * With `cluster.context`: the address the existing cluster reaches this machine's services at,
+   * given to the cluster (values, the probe Job) instead of host.docker.internal.
+   */
+  publicHost: publicHost.optional(),
   cluster: clusterSchema.default({}),
 };
 
@@ -128,7 +183,7 @@ function uniqueness(services: readonly Service[]) {
   return (cfg: WithCluster, ctx: z.RefinementCtx): void => {
     const enabled = services.filter((s) => s.settings(cfg).enabled);
     const ports = enabled.flatMap((s) => s.hostPorts(cfg));
-    if (cfg.cluster.enabled)
+    if (cfg.cluster.enabled && cfg.cluster.context === undefined)
       ports.push({ key: "cluster.httpPort", port: cfg.cluster.httpPort }, { key: "cluster.httpsPort", port: cfg.cluster.httpsPort });
     const seen = new Map<number, string>();
     for (const { key, port: p } of ports) {
@@ -149,6 +204,38 @@ function uniqueness(services: readonly Service[]) {
   };
 }
 
+/**
+ * An existing cluster (`cluster.context`) cannot reach containers on this machine unless the user
+ * says where (`publicHost`); `publicHost` means nothing to a kind cluster, which reaches the host at
+ * host.docker.internal.
+ */
+function existingCluster(services: readonly Service[]) {
+  return (cfg: WithCluster & { publicHost?: string }, ctx: z.RefinementCtx): void => {
+    if (!cfg.cluster.enabled) return;
+    if (cfg.cluster.context === undefined) {
+      if (cfg.publicHost !== undefined)
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["publicHost"],
+          message:
+            "is for an existing cluster (cluster.context): a kind cluster reaches this machine at host.docker.internal; remove publicHost or set cluster.context",
+        });
+      return;
+    }
+    const local = localServices(services, cfg);
+    if (local.length === 0 || cfg.publicHost !== undefined) return;
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ["cluster", "context"],
+      message:
+        `cannot be used with services running as containers on this machine (${local.map((s) => s.name).join(", ")}): ` +
+        "pods in a remote cluster cannot reach this laptop's containers at host.docker.internal. " +
+        "Set publicHost to an address the cluster can reach this machine at (its ports must be published there: bind), " +
+        "or point those services at existing ones (external), or disable them (enabled: false)",
+    });
+  };
+}
+
 /** The configuration schema for a list of services (the built-ins, or those plus a caller's own). */
 export function configSchemaFor<T extends Record<string, Service>>(services: T) {
   return (
@@ -156,7 +243,10 @@ export function configSchemaFor<T extends Record<string, Service>>(services: T) 
       .object({ ...globalShape, ...sectionsOf(services) })
       .strict()
       // For a caller's list the output type is generic; every section and the global keys are there.
-      .superRefine((cfg, ctx) => uniqueness(Object.values(services))(cfg as unknown as WithCluster, ctx))
+      .superRefine((cfg, ctx) => {
+        uniqueness(Object.values(services))(cfg as unknown as WithCluster, ctx);
+        existingCluster(Object.values(services))(cfg as unknown as WithCluster, ctx);
+      })
   );
 }
 

@@ -1,5 +1,5 @@
 import { Cluster, KIND_NETWORK, Kind, clusterChecks, clusterPorts, nodeProxyFinding } from "../cluster/index.js";
-import type { Config } from "../config/index.js";
+import { clusterMode, existingContext, type Config } from "../config/index.js";
 import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
@@ -45,9 +45,10 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   if (options.redactor) learnSecrets(options.redactor, services, config);
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
+  const context = existingContext(config);
   const [engine, kindTool, helm, kubectl] = await Promise.all([
     engineOf(env),
-    kindOf(kind),
+    context === undefined ? kindOf(kind) : Promise.resolve({ unused: context }),
     onPath("helm", env.PATH),
     onPath("kubectl", env.PATH),
   ]);
@@ -82,18 +83,18 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
   facts.containers = perService.map((p) => p.container);
   facts.exposure = exposureFacts(config, enabled, observed);
-  if (config.cluster.enabled) {
+  const usesKind = clusterMode(config) === "kind";
+  if (usesKind) {
     const gateway = await engine.runtime.networkGateway(KIND_NETWORK).catch(() => undefined);
     if (gateway) facts.kindGateway = gateway;
   }
   const id = await engine.runtime.engineId().catch(() => "");
   facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)));
-  facts.ports = [...perService.flatMap((p) => p.ports), ...(config.cluster.enabled ? await clusterPortFacts(config, engine.runtime) : [])];
+  facts.ports = [...perService.flatMap((p) => p.ports), ...(usesKind ? await clusterPortFacts(config, engine.runtime) : [])];
   // Findings in the services' order, whatever order their I/O finished in.
   facts.services = (await Promise.all(all.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
   facts.keyPairs = await keyPairFacts(config, probeHost(config), observed);
-  if (config.cluster.enabled && "version" in kindTool)
-    Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
+  if (usesKind && "version" in kindTool) Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
   return withValues(facts, await values(observed));
 }
 

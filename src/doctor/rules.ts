@@ -21,7 +21,9 @@ export const prerequisites: Rule = (f) => {
   );
   const k = f.tools.kind;
   const needKind = f.config.cluster.enabled;
-  if ("version" in k) out.push({ id: "prereq.kind", severity: "ok", what: `kind ${k.version}` });
+  if ("unused" in k)
+    out.push({ id: "prereq.kind", severity: "info", what: `kind is not used: the cluster is the existing context ${k.unused}` });
+  else if ("version" in k) out.push({ id: "prereq.kind", severity: "ok", what: `kind ${k.version}` });
   else if ("missing" in k) {
     out.push({
       id: "prereq.kind",

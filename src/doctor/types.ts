@@ -13,7 +13,8 @@ export interface DoctorFacts {
   engine:
     { reachable: true; address: string; version: string } | { reachable: false; address: string; error: string; hint: string | undefined };
   tools: {
-    kind: { version: string } | { missing: true } | { error: string };
+    /** `unused`: an existing cluster (`cluster.context`), for which kind is never run. */
+    kind: { version: string } | { missing: true } | { error: string } | { unused: string };
     helm: boolean;
     kubectl: boolean;
   };

@@ -225,6 +225,25 @@ export interface ErasedContext {
   container: ObservedContainer | undefined;
 }
 
+/**
+ * The kubeconfig context of the existing cluster a configuration uses (`cluster.context`, with the
+ * cluster enabled), or undefined for a kind cluster or none. The one place that rule is read.
+ */
+export function existingClusterContext(config: StackConfig): string | undefined {
+  const cluster = config.cluster as { enabled?: unknown; context?: unknown } | undefined;
+  return cluster?.enabled !== false && typeof cluster?.context === "string" ? cluster.context : undefined;
+}
+
+/**
+ * The address pods reach this machine's services at: host.docker.internal (a kind cluster; Docker
+ * Desktop resolves it, on Linux dify-local wires it), or, for an existing cluster
+ * (`cluster.context`), the configured `publicHost`.
+ */
+export function clusterHost(config: StackConfig): string {
+  const existing = existingClusterContext(config) !== undefined;
+  return existing && typeof config.publicHost === "string" ? config.publicHost : CLUSTER_HOST;
+}
+
 /** Where this machine reaches ports published on `bind`. */
 export function probeHost(stack: Pick<StackSettings, "bind">): string {
   return stack.bind === "0.0.0.0" ? "127.0.0.1" : stack.bind;
@@ -348,7 +367,7 @@ function externalMethods<Schema extends SectionSchema, L>(
     },
     endpoints(config) {
       const t = r.target(config);
-      if (!t) return def.endpoints(r.section(config), { host: probeHost(config), cluster: CLUSTER_HOST });
+      if (!t) return def.endpoints(r.section(config), { host: probeHost(config), cluster: clusterHost(config) });
       // Pods reach an external service where this machine does: at its own address.
       return def.external?.endpoints?.(t) ?? def.endpoints(t.settings, { host: t.host, cluster: t.host });
     },

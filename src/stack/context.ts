@@ -1,8 +1,11 @@
 import { dirname } from "node:path";
-import { Cluster, Kind, type KindRunner } from "../cluster/index.js";
+import { Cluster, ExistingCluster, Kind, type KindRunner } from "../cluster/index.js";
 import {
+  clusterMode,
   configSchema,
   configSchemaFor,
+  existingContext,
+  type ClusterMode,
   loadConfig,
   parseConfig,
   type Config,
@@ -136,6 +139,7 @@ export class Stack {
   private identity: Promise<string> | undefined;
   private observed: Promise<Map<string, ObservedContainer>> | undefined;
   private clusterHandle: Cluster | undefined;
+  private existingHandle: ExistingCluster | undefined;
 
   private constructor(
     readonly resolved: ResolvedConfig,
@@ -210,15 +214,18 @@ export class Stack {
    * as that: an {@link EnvironmentError} (exit 3), not as whichever call noticed first.
    */
   async exclusive<T>(command: string, options: ExclusiveOptions, body: () => Promise<T>): Promise<T> {
-    const lock = await acquireLock({
-      engine: await this.engineIdentity(),
-      names: this.lockNames(),
-      command,
-      wait: options.wait ?? true,
-      sink: this.sink,
-      signal: this.options.signal,
-      env: this.env,
-    }).catch((err: unknown) => {
+    const engine = await timed("engine id", () => this.engineIdentity());
+    const lock = await timed("lock", () =>
+      acquireLock({
+        engine,
+        names: this.lockNames(),
+        command,
+        wait: options.wait ?? true,
+        sink: this.sink,
+        signal: this.options.signal,
+        env: this.env,
+      }),
+    ).catch((err: unknown) => {
       throw this.interruption() ? this.interruptedDuring(command, "while waiting for the lock, before changing anything") : err;
     });
     try {
@@ -237,7 +244,9 @@ export class Stack {
 
   /** What the lock is per, besides the engine: every container name of the config, and its cluster. */
   private lockNames(): string[] {
-    return [...this.services.map((s) => s.settings(this.config).container), `kind:${this.config.cluster.name}`];
+    const context = existingContext(this.config);
+    const cluster = context ? `context:${context}/${this.config.cluster.namespace}` : `kind:${this.config.cluster.name}`;
+    return [...this.services.map((s) => s.settings(this.config).container), cluster];
   }
 
   /** An interruption stays one; a failure of the engine's own is named as such. */
@@ -318,6 +327,19 @@ export class Stack {
   /** The host ports pods must reach: every enabled service's. */
   hostPorts(): HostPort[] {
     return this.enabled.flatMap((s) => s.hostPorts(this.config));
+  }
+
+  /** Which cluster the configuration uses: none, a kind cluster, or an existing one (`cluster.context`). */
+  get clusterMode(): ClusterMode {
+    return clusterMode(this.config);
+  }
+
+  /** With `cluster.context`: the existing cluster's handle (one per command); undefined otherwise. */
+  existing(): ExistingCluster | undefined {
+    const context = existingContext(this.config);
+    if (context === undefined) return undefined;
+    this.existingHandle ??= new ExistingCluster(context, this.config.cluster.namespace, this.env);
+    return this.existingHandle;
   }
 
   /** The kind cluster's handle (one per command, so its lookups are shared). */

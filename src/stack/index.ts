@@ -42,3 +42,4 @@ export {
 export type { Artefact, ArtefactProblem, ReadManifest, SnapshotEntry, SnapshotManifest } from "./snapshots.js";
 export { keyPairFacts, keyPairFactsOf, keyPairFindings, keysMatch, privateKeyObject, DIFY_DATABASE } from "./keypairs.js";
 export type { KeyPairFacts, TenantKey } from "./keypairs.js";
+export { clusterTargets, introduceExisting } from "./existing.js";

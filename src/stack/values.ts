@@ -1,7 +1,7 @@
 import type { Config } from "../config/index.js";
 import { composeValues, globalValues, renderEnv, type ChartVersion, type HelmSecrets, type ValuesTree } from "../helm/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
-import { CLUSTER_HOST, type FactSource, type Service } from "../services/index.js";
+import { clusterHost, type FactSource, type Service } from "../services/index.js";
 
 /** The services of a stack, its configuration and the containers Docker has: what values are rendered from. */
 export interface LiveStack {
@@ -19,7 +19,9 @@ function containerOf(live: LiveStack, service: Service): ObservedContainer | und
  * config's where there is no container): what the stack itself decides. Pure.
  */
 export function serviceValues(live: LiveStack, chart: ChartVersion): ValuesTree {
-  return composeValues(live.services.map((s) => s.values(live.config, containerOf(live, s), { chart, host: CLUSTER_HOST }) ?? {}));
+  return composeValues(
+    live.services.map((s) => s.values(live.config, containerOf(live, s), { chart, host: clusterHost(live.config) }) ?? {}),
+  );
 }
 
 /**
@@ -35,7 +37,7 @@ export function renderValues(live: LiveStack, options: { chart: ChartVersion; se
 
 /** The same facts as a community edition `.env`. Pure. */
 export function renderStackEnv(live: LiveStack): string {
-  return renderEnv(live.services.flatMap((s) => s.env(live.config, containerOf(live, s), CLUSTER_HOST)));
+  return renderEnv(live.services.flatMap((s) => s.env(live.config, containerOf(live, s), clusterHost(live.config))));
 }
 
 /** Where each service's credentials were read, for the services that have credentials. */

@@ -1,9 +1,10 @@
-import { clusterChecks } from "../cluster/index.js";
+import { clusterChecks, existingClusterChecks } from "../cluster/index.js";
 import type { Check, EventSink } from "../engine/index.js";
 import { timed } from "../util/index.js";
 import type { ObservedContainer } from "../runtime/index.js";
 import type { Service } from "../services/index.js";
 import type { Stack } from "./context.js";
+import { clusterTargets } from "./existing.js";
 
 async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
   return serviceChecksOn(stack, service, await stack.containerOf(service));
@@ -25,14 +26,19 @@ export async function serviceChecksOn(stack: Stack, service: Service, container:
 }
 
 /**
- * Every check of the seed: each enabled service's, then (with the cluster) the cluster's. Emits
+ * Every check of the seed: each enabled service's, then (with the cluster) the cluster's: for an
+ * existing cluster (`cluster.context`), its API, the namespace and a probe Job's connections. Emits
  * one event per check, in order. `done` holds services' checks already run (by `up`, each as soon
  * as its service was ready), by service name.
  */
 export async function runChecks(stack: Stack, done: ReadonlyMap<string, Check[]> = new Map()): Promise<Check[]> {
   const perService = await Promise.all(stack.enabled.map(async (s) => done.get(s.name) ?? serviceChecks(stack, s)));
   const checks = perService.flat();
-  if (stack.config.cluster.enabled) checks.push(...(await clusterChecks(stack.cluster(), stack.hostPorts())));
+  const existing = stack.existing();
+  if (existing) {
+    const { probeImage: image, probeTimeout: timeoutSeconds } = stack.config.cluster;
+    checks.push(...(await existingClusterChecks(existing, clusterTargets(stack), { image, timeoutSeconds, signal: stack.signal })));
+  } else if (stack.clusterMode === "kind") checks.push(...(await clusterChecks(stack.cluster(), stack.hostPorts())));
   return reportChecks(stack.sink, checks);
 }
 

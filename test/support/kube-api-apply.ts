@@ -234,7 +234,7 @@ export class AppliedObjects {
   }
 
   /** The pods of the applied Deployments and Jobs in a namespace that match a label selector. */
-  private pods(namespace: string, selector: string): Json {
+  pods(namespace: string, selector: string): Json {
     const wanted = selector
       .split(",")
       .filter(Boolean)

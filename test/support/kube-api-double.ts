@@ -10,6 +10,7 @@
  *   GET/POST/PUT/PATCH /api/v1/namespaces/{ns}/configmaps[/{name}]
  *   GET/PUT/PATCH /apis/apps/v1/namespaces/{ns}/deployments/{name}
  *   GET  /apis/apps/v1/deployments           every deployment as stored (no rollout phases, no selectors)
+ *   batch/v1 Jobs, their pods and logs       kube-api-jobs.ts (`jobs`): the probe Job of an existing cluster
  * - a change of a deployment's spec.replicas (a scale) shows in its status at once;
  * - every write gives the object a new metadata.resourceVersion; a PUT (or a patch) carrying a
  *   stale one gets 409 Conflict with the apiserver's Status body; a POST of an existing name gets
@@ -32,6 +33,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import Docker from "dockerode";
 import { AppliedObjects, mergePatch } from "./kube-api-apply.js";
+import { ProbeJobs } from "./kube-api-jobs.js";
 import { KIND_DEFAULT_COREFILE } from "./corefile.js";
 
 export { KIND_DEFAULT_COREFILE };
@@ -77,11 +79,17 @@ export class KubeApiDouble {
   private revision = 100;
   private server: Server | undefined;
   private readonly docker = new Docker();
-  /** What server-side apply made (an ingress controller's manifest), and its workloads. */
+  /** What server-side apply made (an ingress controller's manifest, a namespace), and its workloads. */
   readonly applied: AppliedObjects;
+  /** Jobs created through batch/v1 (dify-local's probe in an existing cluster), their pods and logs. */
+  readonly jobs: ProbeJobs;
 
   constructor(private readonly cluster: string) {
     this.applied = new AppliedObjects(cluster, () => this.nextVersion());
+    this.jobs = new ProbeJobs(
+      (ns) => ["default", "kube-system", "kube-public"].includes(ns) || this.applied.objects.has(`/api/v1/namespaces/${ns}`),
+      () => this.nextVersion(),
+    );
     this.configMaps.set("kube-system/coredns", {
       metadata: { name: "coredns", namespace: "kube-system", resourceVersion: this.nextVersion() },
       data: { Corefile: KIND_DEFAULT_COREFILE },
@@ -119,9 +127,9 @@ export class KubeApiDouble {
         ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}),
       };
       this.requests.push(entry);
-      const reply = (code: number, body: unknown) => {
+      const reply = (code: number, body: unknown, text = false) => {
         entry.status = code;
-        send(res, code, body);
+        send(res, code, body, text);
       };
       this.handle(req, url, reply).catch((err: unknown) =>
         err instanceof HttpError ? reply(err.code, err.body) : reply(500, status(500, "InternalError", String(err))),
@@ -139,7 +147,7 @@ export class KubeApiDouble {
     return String(++this.revision);
   }
 
-  private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown) => void): Promise<void> {
+  private async handle(req: IncomingMessage, url: URL, reply: (code: number, body: unknown, text?: boolean) => void): Promise<void> {
     const method = req.method ?? "GET";
     if (method === "GET" && url.pathname === "/api/v1/nodes") return reply(200, await this.nodeList());
     if (method === "GET" && url.pathname === "/apis/apps/v1/deployments")
@@ -149,6 +157,14 @@ export class KubeApiDouble {
         metadata: { resourceVersion: String(this.revision) },
         items: [...this.deployments.values()],
       });
+    const job = await this.jobs.handle(req, url);
+    if (job) return reply(job.code, job.body, job.text);
+    const pods = /^\/api\/v1\/namespaces\/([^/]+)\/pods$/.exec(url.pathname);
+    if (method === "GET" && pods) {
+      const [ns, selector] = [pods[1] ?? "", url.searchParams.get("labelSelector") ?? ""];
+      const list = this.applied.pods(ns, selector);
+      return reply(200, { ...list, items: [...(list.items as Json[]), ...this.jobs.podsOf(ns, selector)] });
+    }
     const applied = await this.applied.handle(req, url);
     if (applied) return reply(applied.code, applied.body);
     let m: RegExpExecArray | null;
@@ -352,9 +368,9 @@ function status(code: number, reason: string, message: string, resource?: Resour
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, ...details, code };
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { "content-type": "application/json" });
-  res.end(JSON.stringify(body));
+function send(res: ServerResponse, code: number, body: unknown, text = false): void {
+  res.writeHead(code, { "content-type": text ? "text/plain" : "application/json" });
+  res.end(text ? String(body) : JSON.stringify(body));
 }
 
 async function readJson(req: IncomingMessage): Promise<unknown> {

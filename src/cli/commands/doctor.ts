@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 import { plural, renderFindings } from "../render.js";
 
@@ -10,7 +10,7 @@ export function registerDoctor(program: Command, cli: Cli): void {
     .option("--values <file>", "also check a Helm values.yaml against the live stack, key by key")
     .action(async (opts: { values?: string }, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { doctor } = await loadCommand(() => import("../../commands/index.js"));
+      const doctor = await loadRedacted(() => import("../../commands/doctor.js"), "doctor");
       const result = await doctor({ ...cli.base(flags), ...(opts.values ? { valuesFile: opts.values } : {}) });
       cli.result(flags, result, () => {
         cli.out(renderFindings(result.findings));

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 export function registerDown(program: Command, cli: Cli): void {
@@ -17,7 +17,7 @@ export function registerDown(program: Command, cli: Cli): void {
       async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean; wait: boolean }, cmd: Command) => {
         const flags = cli.flags(cmd);
         if (opts.purge && !opts.yes) await confirmPurge();
-        const { down } = await loadCommand(() => import("../../commands/index.js"));
+        const down = await loadRedacted(() => import("../../commands/down.js"), "down");
         const result = await down({
           ...cli.base(flags),
           sink: cli.sink(flags),
@@ -26,6 +26,7 @@ export function registerDown(program: Command, cli: Cli): void {
           keepCluster: opts.keepCluster ?? false,
           deleteCluster: opts.deleteCluster ?? false,
           wait: opts.wait,
+          yes: opts.yes ?? false,
         });
         cli.closeProgress();
         cli.result(flags, result, () => {
@@ -36,6 +37,8 @@ export function registerDown(program: Command, cli: Cli): void {
             );
           cli.out(result.removed.length ? `removed ${result.removed.join(", ")}` : "no dify-local containers to remove");
           if (result.leftAlone.length) cli.out(`left alone (made outside dify-local): ${result.leftAlone.join(", ")}`);
+          if (result.namespaceLeftAlone) cli.out(`left namespace ${result.namespaceLeftAlone} as it is (down never deletes it)`);
+          if (result.probeJobsRemoved?.length) cli.out(`deleted leftover probe jobs ${result.probeJobsRemoved.join(", ")}`);
           if (result.volumesRemoved.length) cli.out(`deleted volumes ${result.volumesRemoved.join(", ")}`);
           if (result.volumesKept.length) cli.out(`kept volumes ${result.volumesKept.join(", ")} (dify-local down --purge deletes them)`);
           for (const e of result.externalLeftAlone) cli.out(`left ${e} alone: external, dify-local never changes it`);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadCommand } from "../load.js";
+import { loadCommand, loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 import { table } from "../render.js";
 
@@ -11,7 +11,7 @@ export function registerHosts(program: Command, cli: Cli): void {
     .option("--remove", "take the dify-local block out of /etc/hosts")
     .action(async (opts: { apply?: boolean; remove?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { hosts } = await loadCommand(() => import("../../commands/index.js"));
+      const { hosts } = await loadCommand(() => import("../../commands/hosts.js"));
       const result = await hosts({ apply: opts.apply ?? false, remove: opts.remove ?? false });
       cli.result(flags, result, () => {
         if (!opts.apply && !opts.remove) cli.out(result.line);
@@ -30,7 +30,7 @@ export function registerRegistry(program: Command, cli: Cli): void {
     )
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { registryList } = await loadCommand(() => import("../../commands/index.js"));
+      const registryList = await loadRedacted(() => import("../../commands/registry.js"), "registryList");
       const result = await registryList(cli.base(flags));
       cli.result(flags, result, () => {
         if (result.repositories.length === 0) cli.out(`no repositories in ${result.registry}`);

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 export function registerInfo(program: Command, cli: Cli): void {
@@ -9,7 +9,7 @@ export function registerInfo(program: Command, cli: Cli): void {
     .option("--show-secrets", "print passwords and keys")
     .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { info } = await loadCommand(() => import("../../commands/index.js"));
+      const info = await loadRedacted(() => import("../../commands/info.js"), "info");
       const result = await info({ ...cli.base(flags), showSecrets: opts.showSecrets ?? false });
       // --show-secrets is the one way to see them here: that output is printed as is.
       const reveal = opts.showSecrets ?? false;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 import { renderChecks, table } from "../render.js";
 
@@ -9,7 +9,7 @@ export function registerStatus(program: Command, cli: Cli): void {
     .description("a table of service, container, state, endpoint, health and where the data lives")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { status } = await loadCommand(() => import("../../commands/index.js"));
+      const status = await loadRedacted(() => import("../../commands/status.js"), "status");
       const result = await status(cli.base(flags));
       cli.result(flags, result, () =>
         cli.out(
@@ -33,11 +33,16 @@ export function registerVerify(program: Command, cli: Cli): void {
   program
     .command("verify")
     .description("run every check of the seed; exit 1 when one fails")
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option("-y, --yes", "with cluster.context: run the probe Job even in a context whose name suggests production")
+    .action(async (opts: { yes?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { verify } = await loadCommand(() => import("../../commands/index.js"));
-      const result = await verify(cli.base(flags));
-      cli.result(flags, result, () => cli.out(renderChecks(result.checks)));
+      const verify = await loadRedacted(() => import("../../commands/verify.js"), "verify");
+      const result = await verify({ ...cli.base(flags), yes: opts.yes ?? false });
+      cli.result(flags, result, () => {
+        const c = result.cluster;
+        if (c) cli.out(`cluster: context ${c.context} at ${c.server} (namespace ${c.namespace})`);
+        cli.out(renderChecks(result.checks));
+      });
       if (!result.ok) cli.exitCode = 1;
     });
 }

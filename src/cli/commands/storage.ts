@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import type { EventSink } from "../../engine/events.js";
 
@@ -15,7 +15,7 @@ export function registerStorage(program: Command, cli: Cli): void {
     .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given; --json: one object per line")
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { storageObjects } = await loadCommand(() => import("../../commands/index.js"));
+      const storageObjects = await loadRedacted(() => import("../../commands/storage.js"), "storageObjects");
       const { bucket, objects } = await storageObjects({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
       // Printed as they come, one page in memory: a bucket of millions lists in constant memory.
       // Fixed-width columns first and the key last (as `mc ls`), so no row waits for the widest.
@@ -35,7 +35,7 @@ export function registerStorage(program: Command, cli: Cli): void {
     .description('upload a local file as KEY (the seed\'s "correct way": never copy into the data directory)')
     .action(async (local: string, key: string, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { storageCopy } = await loadCommand(() => import("../../commands/index.js"));
+      const storageCopy = await loadRedacted(() => import("../../commands/storage.js"), "storageCopy");
       const result = await storageCopy({ ...cli.base(flags), ...progress(flags), local, key });
       cli.closeProgress();
       cli.result(flags, result, () => cli.out(`uploaded ${local} to ${result.bucket}/${result.key} (${result.size} bytes)`));
@@ -50,7 +50,7 @@ export function registerStorage(program: Command, cli: Cli): void {
         throw new UserError("storage get writes the object's bytes to stdout without LOCAL; --json needs a LOCAL file", {
           key: "--json",
         });
-      const { storageGet } = await loadCommand(() => import("../../commands/index.js"));
+      const storageGet = await loadRedacted(() => import("../../commands/storage.js"), "storageGet");
       if (local === undefined) {
         const { body } = await storageGet({ ...cli.base(flags), ...progress(flags), key });
         await toStdout(body);

@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import type { UpResult } from "../../commands/index.js";
 import { parsePull } from "../../engine/pull-mode.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { plural, renderChecks, table } from "../render.js";
 
@@ -21,15 +21,24 @@ export function registerUp(program: Command, cli: Cli): void {
       "on a cluster whose nodes' containerd ignores /etc/containerd/certs.d (made elsewhere, node image before kind v0.27): add its config_path and restart containerd one node at a time, waiting for each node to be Ready",
     )
     .option("--no-wait", "stop at once (exit 4) when another dify-local up or down runs on this engine and config, instead of waiting")
+    .option("-y, --yes", "with cluster.context: go on in a context whose name suggests production (prod, production, prd)")
     .action(
       async (
-        opts: { dryRun?: boolean; pull: string; recreate?: boolean; generatePasswords?: boolean; patchContainerd?: boolean; wait: boolean },
+        opts: {
+          dryRun?: boolean;
+          pull: string;
+          recreate?: boolean;
+          generatePasswords?: boolean;
+          patchContainerd?: boolean;
+          wait: boolean;
+          yes?: boolean;
+        },
         cmd: Command,
       ) => {
         const flags = cli.flags(cmd);
         // Checked before the library is loaded: a bad flag answers at once.
         const pull = parsePull(opts.pull);
-        const { up } = await loadCommand(() => import("../../commands/index.js"));
+        const up = await loadRedacted(() => import("../../commands/up.js"), "up");
         const result = await up({
           ...cli.base(flags),
           sink: cli.sink(flags),
@@ -40,6 +49,7 @@ export function registerUp(program: Command, cli: Cli): void {
           generatePasswords: opts.generatePasswords ?? false,
           patchContainerd: opts.patchContainerd ?? false,
           wait: opts.wait,
+          yes: opts.yes ?? false,
         });
         cli.closeProgress();
         renderUp(cli, flags, result);
@@ -62,6 +72,7 @@ function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
     dryRun: result.dryRun,
     plan,
     ...(result.cluster ? { cluster: result.cluster } : {}),
+    ...(result.namespace ? { namespace: result.namespace } : {}),
     external: result.external,
     changes: result.changes,
     warnings: result.warnings,
@@ -73,6 +84,7 @@ function renderUp(cli: Cli, flags: GlobalFlags, result: UpResult): void {
 function renderPlan(cli: Cli, result: UpResult): void {
   const changing = result.plan.items.filter((i) => i.action !== "keep" && i.action !== "adopt");
   const cluster = result.cluster;
+  const ns = result.namespace;
   const clusterRow = cluster
     ? [
         [
@@ -81,8 +93,11 @@ function renderPlan(cli: Cli, result: UpResult): void {
           cluster.action === "create" ? "does not exist" : "exists (kept; node wiring is checked on up)",
         ],
       ]
-    : [];
-  cli.out(changing.length === 0 && cluster?.action !== "create" ? "nothing to do: every container matches the config" : "plan:");
+    : ns
+      ? [[ns.action, `namespace ${ns.name} (context ${ns.context})`, ns.action === "create" ? "does not exist" : "exists (kept as it is)"]]
+      : [];
+  const creates = cluster?.action === "create" || ns?.action === "create";
+  cli.out(changing.length === 0 && !creates ? "nothing to do: every container matches the config" : "plan:");
   const dataOf = (d: { now: string | undefined; after: string }) =>
     d.now === undefined ? d.after : d.now === d.after ? `${d.now} (kept)` : `${d.now} -> ${d.after}`;
   const rows = result.plan.items.map((i) => [i.action, i.container, dataOf(i.data), i.reason]);

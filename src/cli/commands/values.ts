@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ValuesResult } from "../../commands/index.js";
-import { loadCommand } from "../load.js";
+import { loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 interface ValuesFlags {
@@ -23,7 +23,7 @@ export function registerValues(program: Command, cli: Cli): void {
     )
     .action(async (opts: ValuesFlags, cmd: Command) => {
       const flags = cli.flags(cmd);
-      const { values } = await loadCommand(() => import("../../commands/index.js"));
+      const values = await loadRedacted(() => import("../../commands/values.js"), "values");
       const result = await values({
         ...cli.base(flags),
         ...(opts.chart !== undefined ? { chart: opts.chart } : {}),
@@ -32,6 +32,10 @@ export function registerValues(program: Command, cli: Cli): void {
         ...(opts.merge !== undefined ? { merge: opts.merge } : {}),
       });
       for (const w of result.warnings) cli.err(`warning: ${w}`);
+      if (result.cluster)
+        cli.err(
+          `for the existing cluster: helm upgrade --install ... -f <these values> --namespace ${result.cluster.namespace} --kube-context ${result.cluster.context}`,
+        );
       if (result.secrets?.created) cli.err(`generated chart secrets in ${result.secrets.file} (0600); later renders reuse them`);
       // The rendered text is what the user asked for, secrets included (stdout only; -o writes a 0600 file).
       cli.result(flags, result, () => renderValues(cli, result), { reveal: result.text !== undefined });

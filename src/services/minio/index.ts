@@ -235,19 +235,21 @@ const STRAY_LIMITS = { timeoutMs: 10_000, maxFiles: 200_000 };
 
 async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
   const { bucket: name } = ctx.settings;
+  // The data directory is MinIO's, not a filesystem for us: a file there that is no part of an
+  // object was copied in directly (the seed's "DO NOT copy files directly to /data/dify/"). Names
+  // only, without the metadata files (one per object), so 10,000 objects cost what 10 do. Started
+  // first: the walk of a large bucket then overlaps loading the S3 client and its round trips, so
+  // the doctor's time does not grow with the data. A failure (no bucket directory) shows below as
+  // the bucket's absence, through S3.
+  const walking = ctx.container
+    ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META] })
+    : Promise.resolve(undefined);
+  walking.catch(() => undefined);
   try {
     const client = await minioClient(ctx, ctx.live);
     const bucketExists = await client.bucketExists(name);
     if (!bucketExists) return { bucketExists, access: "none", strayFiles: [] };
-    // The data directory is MinIO's, not a filesystem for us: a file there that is no part of an
-    // object was copied in directly (the seed's "DO NOT copy files directly to /data/dify/"). Names
-    // only, without the metadata files (one per object), so 10,000 objects cost what 10 do.
-    const [policy, listing] = await Promise.all([
-      currentPolicy(client, name),
-      ctx.container
-        ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META] })
-        : undefined,
-    ]);
+    const [policy, listing] = await Promise.all([currentPolicy(client, name), walking]);
     return {
       bucketExists,
       access: classifyPolicy(name, policy),
