@@ -56,25 +56,14 @@ export {
   objectsFromSnapshot,
 } from "./minio/index.js";
 export type { MinioSettings, MinioCredentials, MinioDoctorFacts, AnonymousAccess, ListedObject } from "./minio/index.js";
-export {
-  s3ExternalSchema,
-  s3Location,
-  s3Client,
-  classifyS3Error,
-  isAwsHost,
-  probeS3,
-  ensureBucket,
-  s3Checks,
-  PROBE_PREFIX,
-} from "./minio/external.js";
-export type { S3External, S3Location } from "./minio/external.js";
+export { s3Location, s3Client, classifyS3Error, isAwsHost } from "./minio/external.js";
+export type { S3External } from "./minio/external.js";
 export { ExternalProbeError } from "./minio/external-errors.js";
-export type { ExternalFailure } from "./minio/external-errors.js";
 export { qdrant, qdrantSchema, liveQdrant, qdrantExternalSchema, qdrantFailure } from "./qdrant/index.js";
 export type { QdrantSettings, QdrantLive, QdrantExternal } from "./qdrant/index.js";
 export { registry, registrySchema, catalog, tags } from "./registry/index.js";
-export type { RegistrySettings, RegistryTarget, RegistryLive } from "./registry/index.js";
-export { registryExternalSchema, registryBase, parseEcrPrefix, probeRegistry, registryChecks } from "./registry/external.js";
+export type { RegistrySettings, RegistryTarget } from "./registry/index.js";
+export { registryBase, parseEcrPrefix } from "./registry/external.js";
 export type { RegistryExternal } from "./registry/external.js";
 
 /**
