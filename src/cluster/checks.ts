@@ -27,7 +27,8 @@ export async function clusterChecks(cluster: Cluster, hostPorts: readonly Servic
     return [{ ...exists, detail: messageOf(err), fix: "install kind, then run `dify-local up`" }];
   }
   const perNode = await Promise.all((await cluster.nodes()).map((node) => nodeChecks(cluster, node, hostPorts)));
-  const network = cluster.config.registry.enabled ? [await registryOnNetwork(cluster)] : [];
+  // An external registry has no container of ours to join the kind network.
+  const network = cluster.config.registry.enabled && !cluster.config.registry.external ? [await registryOnNetwork(cluster)] : [];
   return [{ ...exists, ok: true }, await nodesReady(cluster), ...perNode.flat(), ...network, ...(await ingressChecks(cluster))];
 }
 
@@ -88,7 +89,7 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
   const containerd = await containerdCheck(cluster, node);
   const closed = hostPorts.filter((p) => !res.stdout.includes(`port ${p.port} open`));
   const up = "run `dify-local up`";
-  return [
+  const all = [
     containerd,
     outcome(`cluster.hosts-toml.${name}`, toml?.includes(server) ?? false, `${name} has ${tomlPath} with ${server}`, {
       detail: toml === undefined ? "missing" : "wrong server",
@@ -112,6 +113,9 @@ async function nodeChecks(cluster: Cluster, node: LabelledContainer, hostPorts: 
       fix: `${up}; check that the services run (\`dify-local status\`)`,
     }),
   ];
+  // An external registry: nodes pull from it at its own name, not through the host alias and hosts.toml.
+  if (!cluster.config.registry.external) return all;
+  return all.filter((c) => !c.id.startsWith("cluster.hosts-toml.") && !c.id.startsWith("cluster.registry."));
 }
 
 /** Whether containerd in the node reads the hosts.toml files at all (its CRI registry config_path). */

@@ -59,6 +59,8 @@ describe("registry wiring files", () => {
     );
     expect(hostsToml(parseConfig({ registry: { port: 5999 } }))).toContain("host.docker.internal:5999");
     expect(registryHosts(parseConfig({}))).toEqual(["host.docker.internal:5050", "localhost:5050"]);
+    // An external registry is pulled from at its own name: no hosts.toml points a node at the host for it.
+    expect(registryHosts(parseConfig({ registry: { external: { prefix: "registry.example.net/dify" } } }))).toEqual([]);
   });
   it("the KEP-1755 ConfigMap names the three views of the registry", () => {
     const data = parse(localRegistryHosting(parseConfig({}))["localRegistryHosting.v1"] ?? "") as Record<string, string>;

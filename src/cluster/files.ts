@@ -50,8 +50,12 @@ export function kindConfig(config: Config): string {
   return stringify(doc);
 }
 
-/** Registry host names nodes pull through: the seed's `host.docker.internal:<port>` and `localhost:<port>`. */
+/**
+ * Registry host names nodes pull through: the seed's `host.docker.internal:<port>` and
+ * `localhost:<port>`; none for an external registry (nodes reach it at its own name, as any registry).
+ */
 export function registryHosts(config: Config): string[] {
+  if (config.registry.external) return [];
   return [`${HOST_ALIAS}:${config.registry.port}`, `localhost:${config.registry.port}`];
 }
 

@@ -65,7 +65,8 @@ export async function wireNode(runtime: Runtime, node: LabelledContainer, config
 /** Cluster-level wiring through the API: the KEP-1755 ConfigMap and, on Linux, CoreDNS's hosts entry. */
 export async function wireApi(kube: KubeApi, config: Config, alias: HostAlias): Promise<string[]> {
   const changes: string[] = [];
-  if (await kube.applyConfigMap("kube-public", "local-registry-hosting", localRegistryHosting(config))) {
+  // An external registry is no local registry to advertise.
+  if (!config.registry.external && (await kube.applyConfigMap("kube-public", "local-registry-hosting", localRegistryHosting(config)))) {
     changes.push("applied kube-public/local-registry-hosting");
   }
   if (alias.mode === "gateway") {

@@ -5,7 +5,17 @@ import type { Readable } from "node:stream";
 import type * as Minio from "minio";
 import { OperationError, UserError, messageOf } from "../errors.js";
 import type { EventSink } from "../engine/index.js";
-import { iterateObjects, liveMinioCredentials, minioClient, putFile, type ListedObject } from "../services/index.js";
+import {
+  classifyS3Error,
+  iterateObjects,
+  liveMinioCredentials,
+  minioClient,
+  putFile,
+  s3Client,
+  s3Location,
+  type ListedObject,
+  type S3External,
+} from "../services/index.js";
 import { Stack, type StackOptions } from "../stack/index.js";
 import { byteMeter, writeFileAtomic } from "../util/index.js";
 
@@ -196,7 +206,7 @@ function checkKey(key: string, what: "key" | "prefix", allow: { folder?: boolean
   return key;
 }
 
-/** The live MinIO: its running container's credentials and an S3 client for them. */
+/** The live MinIO (its running container's credentials), or the external S3, and an S3 client for them. */
 interface Storage {
   client: Minio.Client;
   bucket: string;
@@ -204,6 +214,8 @@ interface Storage {
   endpoint: string;
   /** The command's progress sink (redacting). */
   sink: EventSink;
+  /** Set for `minio.external`: its failures are classified as `up` and `verify` classify them. */
+  external?: S3External;
 }
 
 /**
@@ -215,6 +227,9 @@ async function openStorage(options: StackOptions): Promise<Storage> {
   const stack = await Stack.open(options);
   const settings = stack.config.minio;
   if (!settings.enabled) throw new UserError("MinIO is disabled in the configuration (minio.enabled: false)", { key: "minio.enabled" });
+  // An external S3: its bucket, through its API with its keys (or this machine's IAM identity), as Dify uses it.
+  const ext = settings.external;
+  if (ext) return { client: await s3Client(ext), bucket: ext.bucket, endpoint: s3Location(ext).url, sink: stack.sink, external: ext };
   const container = (await stack.observe()).get(settings.container);
   if (!container?.running) {
     throw new OperationError(`the MinIO container ${settings.container} ${container ? `is ${container.state}` : "does not exist"}`, {
@@ -242,6 +257,13 @@ function s3Error(err: unknown, s3: Storage, doing: string, key?: string): Error 
   if (code === "NoSuchBucket") {
     return new OperationError(`the bucket ${s3.bucket} does not exist at ${s3.endpoint}`, {
       hint: "`dify-local up` creates it",
+      cause: err,
+    });
+  }
+  if (s3.external) {
+    const failure = classifyS3Error(s3.external, err);
+    return new OperationError(`could not ${doing} in bucket ${s3.bucket}: ${failure.message}`, {
+      hint: failure.hint ?? "`dify-local verify` checks minio.external",
       cause: err,
     });
   }

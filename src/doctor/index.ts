@@ -2,6 +2,7 @@ import { gatherFacts, type DoctorOptions } from "./facts.js";
 import { cluster, containers, exposure, keyPairs, ports, prerequisites, services, volumes, type Rule } from "./rules.js";
 import type { DoctorFacts, Finding } from "./types.js";
 import { valuesRule } from "./values-rule.js";
+import { externalValuesRule } from "./external-values-rule.js";
 import { ingressRule } from "./ingress.js";
 
 export type { DoctorFacts, ExposureFact, Finding, Severity, ValuesFacts } from "./types.js";
@@ -21,6 +22,7 @@ export const RULES: readonly Rule[] = [
   cluster,
   ingressRule,
   valuesRule,
+  externalValuesRule,
 ];
 
 /** Runs every rule over gathered facts. */

@@ -24,6 +24,8 @@ export type FailureKind = "auth" | "tls-required" | "tls" | "unreachable" | "dns
 export interface Failure {
   kind: FailureKind;
   answer: string;
+  /** What to do, when the protocol's module knows better than the class's general advice (S3's region, IAM). */
+  hint?: string;
 }
 
 const WORDS: Record<FailureKind, string> = {
@@ -35,7 +37,7 @@ const WORDS: Record<FailureKind, string> = {
   server: "the server refused",
 };
 
-const DNS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME"]);
+const DNS = new Set(["ENOTFOUND", "EAI_AGAIN", "EAI_NONAME", "EAI_FAIL"]);
 const UNREACHABLE = new Set(["ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EHOSTDOWN", "UND_ERR_CONNECT_TIMEOUT"]);
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 const TLS_MESSAGE = /wrong version number|ssl routines|tls|certificate|self[- ]signed/i;
@@ -77,6 +79,11 @@ const HINTS: Record<FailureKind, (key: string) => string> = {
   server: (key) => `read the server's answer above; check ${key}`,
 };
 
+/** A failure in words (`unreachable: connect ECONNREFUSED ...`) and what to do, for the section `key` (`minio.external`). */
+export function failureText(failure: Failure, key: string): { what: string; hint: string } {
+  return { what: `${WORDS[failure.kind]}: ${failure.answer}`, hint: failure.hint ?? HINTS[failure.kind](key) };
+}
+
 /**
  * The error `up`, `status` and `doctor` show when an external service does not answer as it
  * should: names the service, its host:port and the server's answer, classified. An unclassified
@@ -89,9 +96,9 @@ export function externalFailure(
   err: unknown,
 ): OperationError {
   const key = `${service.name}.external`;
-  const what = failure ? `${WORDS[failure.kind]}: ${failure.answer}` : describe(err);
-  return new OperationError(`${service.title} at ${facts.address} (external, ${facts.tls}): ${what}`, {
-    hint: failure ? HINTS[failure.kind](key) : `check ${key}; nothing was changed there`,
+  const text = failure ? failureText(failure, key) : undefined;
+  return new OperationError(`${service.title} at ${facts.address} (external, ${facts.tls}): ${text?.what ?? describe(err)}`, {
+    hint: text?.hint ?? `check ${key}; nothing was changed there`,
     cause: err,
   });
 }

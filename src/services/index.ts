@@ -56,10 +56,15 @@ export {
   objectsFromSnapshot,
 } from "./minio/index.js";
 export type { MinioSettings, MinioCredentials, MinioDoctorFacts, AnonymousAccess, ListedObject } from "./minio/index.js";
+export { s3Location, s3Client, classifyS3Error, isAwsHost } from "./minio/external.js";
+export type { S3External } from "./minio/external.js";
+export { ExternalProbeError } from "./minio/external-errors.js";
 export { qdrant, qdrantSchema, liveQdrant, qdrantExternalSchema, qdrantFailure } from "./qdrant/index.js";
 export type { QdrantSettings, QdrantLive, QdrantExternal } from "./qdrant/index.js";
 export { registry, registrySchema, catalog, tags } from "./registry/index.js";
 export type { RegistrySettings, RegistryTarget } from "./registry/index.js";
+export { registryBase, parseEcrPrefix } from "./registry/external.js";
+export type { RegistryExternal } from "./registry/external.js";
 
 /**
  * The built-in services, in the seed's table order, each with its config schema. Adding a service

@@ -115,6 +115,8 @@ export async function keyPairFacts(config: Config, host: string, observed: Reado
   // Reading the tenants of an external PostgreSQL is left to a later step (issue 12); never a local container of that name.
   if (config.postgres.external)
     return { checked: false, reason: "PostgreSQL is external (key pairs are checked on local stores only)", error: false };
+  if (config.minio.external)
+    return { checked: false, reason: "MinIO is external (key pairs are checked on local stores only)", error: false };
   if (!pg?.running || !minio?.running) return { checked: false, reason: "PostgreSQL or MinIO is not running", error: false };
   try {
     const tenants = await tenantKeys(config, host);

@@ -9,6 +9,7 @@ import { chmod, chown, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import * as Minio from "minio";
 import pg from "pg";
 import { pollUntil } from "../../src/util/index.js";
 import { FIXTURE_IMAGES } from "./fixtures.js";
@@ -179,4 +180,40 @@ async function waitRunning(name: string, line: RegExp): Promise<void> {
     },
     { timeoutMs: 30_000, initialMs: 100, maxMs: 500, onTimeout: () => new Error(`${name} did not log ${String(line)} within 30 s`) },
   );
+}
+
+/** A client of the S3 stand-in on 127.0.0.1:`port` with its keys: the test's own view of the external bucket. */
+export function s3Admin(port: number, accessKey: string, secretKey: string): Minio.Client {
+  return new Minio.Client({ endPoint: "127.0.0.1", port, useSSL: false, accessKey, secretKey, region: "us-east-1", pathStyle: true });
+}
+
+/** The MinIO stand-in (s3rver behind a SigV4-checking front) as an existing S3-compatible service, with its own keys. */
+export async function startS3(name: string, port: number, accessKey: string, secretKey: string): Promise<void> {
+  await startContainer(name, {
+    Image: FIXTURE_IMAGES.minio,
+    Cmd: ["server", "/data"],
+    Env: [`MINIO_ROOT_USER=${accessKey}`, `MINIO_ROOT_PASSWORD=${secretKey}`],
+    ...published(port, 9000),
+  });
+  // Ready when a signed request with the keys succeeds (the stand-in's SigV4 front and its store both answer).
+  const client = s3Admin(port, accessKey, secretKey);
+  await pollUntil(
+    () =>
+      client.listBuckets().then(
+        () => true as const,
+        () => undefined,
+      ),
+    { timeoutMs: 60_000, initialMs: 100, maxMs: 500, onTimeout: () => new Error(`${name} did not answer within 60 s`) },
+  );
+}
+
+/** The registry fixture (the real registry:2 server) as an existing plain-HTTP registry. */
+export async function startRegistry(name: string, port: number): Promise<void> {
+  await startContainer(name, { Image: FIXTURE_IMAGES.registry, ...published(port, 5000) });
+  await pollUntil(async () => ((await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined))?.status === 200 ? true : undefined), {
+    timeoutMs: 60_000,
+    initialMs: 100,
+    maxMs: 500,
+    onTimeout: () => new Error(`${name} did not answer within 60 s`),
+  });
 }

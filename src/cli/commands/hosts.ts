@@ -22,10 +22,12 @@ export function registerHosts(program: Command, cli: Cli): void {
 }
 
 export function registerRegistry(program: Command, cli: Cli): void {
-  const registry = program.command("registry").description("the local image registry");
+  const registry = program.command("registry").description("the image registry (the local one, or registry.external)");
   registry
     .command("ls")
-    .description("repositories and their tags in the local registry")
+    .description(
+      "repositories and their tags in the local registry, or an external plain registry's under its prefix (ECR: aws ecr describe-images)",
+    )
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
       const registryList = await loadRedacted(() => import("../../commands/registry.js"), "registryList");

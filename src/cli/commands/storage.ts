@@ -7,7 +7,9 @@ import type { EventSink } from "../../engine/events.js";
 export function registerStorage(program: Command, cli: Cli): void {
   // A byte bar for people on a terminal; scripts (--json, or stderr not a terminal) get only the result.
   const progress = (flags: GlobalFlags): { sink?: EventSink } => (flags.json || !process.stderr.isTTY ? {} : { sink: cli.sink(flags) });
-  const storage = program.command("storage").description("objects in the MinIO bucket, through S3 with the live credentials");
+  const storage = program
+    .command("storage")
+    .description("objects in the MinIO bucket (or minio.external's), through S3 with the live (or external) credentials");
   storage
     .command("ls [prefix]")
     .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given; --json: one object per line")

@@ -7,6 +7,7 @@ export const connectRegistry: ClusterAction = {
   async run({ cluster }) {
     const { registry } = cluster.config;
     if (!registry.enabled) return { changes: [], detail: "the registry is disabled" };
+    if (registry.external) return { changes: [], detail: "the registry is external (registry.external): no container to connect" };
     const joined = await cluster.runtime.connectNetwork(KIND_NETWORK, registry.container);
     return changed(joined ? [`connected ${registry.container} to the ${KIND_NETWORK} network`] : []);
   },

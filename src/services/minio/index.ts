@@ -4,8 +4,22 @@ import { z } from "zod";
 import { check, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { byteMeter, withTimeout } from "../../util/index.js";
-import { bucket, credential, port, region, secret, serviceSchema } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService, type FactSource, type ServiceContext } from "../service.js";
+import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, hostPort, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
+import {
+  ensureBucket,
+  probeS3,
+  s3Checks,
+  s3Credentials,
+  s3Endpoints,
+  s3Env,
+  s3ExternalFindings,
+  s3ExternalSchema,
+  s3Failure,
+  s3Target,
+  s3Values,
+  type S3External,
+} from "./external.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
 import { minioSnapshot } from "./snapshot.js";
 
@@ -14,7 +28,7 @@ export { objectsFromSnapshot, restorableMetadata } from "./snapshot.js";
 export { anonymousPolicy, anonymousGrants, classifyPolicy } from "./policy.js";
 export type { AnonymousAccess } from "./policy.js";
 
-export const minioSchema = serviceSchema(
+const minioSection = serviceSchema(
   {
     port: port.default(9000),
     consolePort: port.default(9001),
@@ -29,6 +43,20 @@ export const minioSchema = serviceSchema(
   },
   { container: "dev-minio", image: "minio/minio", volume: "dev-minio-data", restart: "unless-stopped" },
 );
+/**
+ * MinIO's section; `external: {...}` is any S3 instead (AWS S3 or an S3-compatible service, see
+ * `./external.ts`). The keys that describe the local server and its bucket are refused beside it:
+ * the external section has its own bucket, region and keys, and its bucket is never made public.
+ */
+export const minioSchema = withExternal(minioSection, s3ExternalSchema, [
+  "port",
+  "consolePort",
+  "rootUser",
+  "rootPassword",
+  "bucket",
+  "region",
+  "anonymous",
+]);
 export type MinioSettings = z.infer<typeof minioSchema>;
 
 /** Where the MinIO container keeps its data (`minio server /data`); buckets are directories below it. */
@@ -38,8 +66,26 @@ export const MINIO_DATA_DIR = "/data";
 export interface MinioCredentials {
   accessKey: string;
   secretKey: string;
-  /** "container" when read from the live container, "config" when no container exists. */
+  /** "container" when read from the live container, "config" when no container exists, "external" for `minio.external`. */
   source: FactSource;
+  /** The external S3 section, when the section says `external`: every method then works on it instead of the container. */
+  external?: S3External;
+}
+
+/** `minio.external` as the rest of dify-local reads it: its host and port, and the section in `live.external`. */
+function externalTarget(ext: S3External, s: MinioSettings): ExternalTarget<MinioSettings, MinioCredentials> {
+  const at = s3Target(ext);
+  return {
+    ...at,
+    settings: { ...s, port: at.port, bucket: ext.bucket, region: ext.region },
+    live: { accessKey: ext.accessKey ?? "", secretKey: ext.secretKey ?? "", source: "external", external: ext },
+  };
+}
+
+/** The external section a target carries (only an external target has one). */
+function externalOf(t: ExternalTarget<MinioSettings, MinioCredentials>): S3External {
+  if (!t.live.external) throw new Error("internal: an external MinIO target without its section");
+  return t.live.external;
 }
 
 export function liveMinioCredentials(c: MinioSettings, container: { env: Record<string, string> } | undefined): MinioCredentials {
@@ -309,6 +355,23 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
   ]);
 }
 
+/**
+ * The local MinIO as any S3-compatible service is described (path-style, its live root
+ * credentials, at the address pods reach the host at): its Helm values and `.env` are then made by
+ * the same code as an external S3's (`s3Values`, `s3Env`).
+ */
+function asS3(c: MinioSettings, live: MinioCredentials, host: string): S3External {
+  return {
+    endpoint: `http://${hostPort(host, c.port)}`,
+    region: c.region,
+    bucket: c.bucket,
+    accessKey: live.accessKey,
+    secretKey: live.secretKey,
+    useIam: false,
+    forcePathStyle: true,
+  };
+}
+
 export const minio = defineService<typeof minioSchema, MinioCredentials>({
   name: "minio",
   title: "MinIO",
@@ -325,9 +388,13 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
   live: liveMinioCredentials,
   clients: () => import("minio"),
   async probe(ctx) {
+    // An external S3: its bucket, not the whole account (ListBuckets needs a right Dify does not).
+    if (ctx.live.external) return void (await probeS3(ctx.live.external));
     await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
   },
   async init(ctx) {
+    // Created when missing and allowed, left private; never a policy set on someone's bucket.
+    if (ctx.live.external) return ensureBucket(ctx.live.external);
     const { bucket: name, anonymous, region } = ctx.settings;
     const client = await minioClient(ctx, ctx.live);
     const changes: string[] = [];
@@ -341,67 +408,24 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     }
     return changes;
   },
-  checks: minioChecks,
+  checks: (ctx) => (ctx.live.external ? s3Checks(ctx.live.external) : minioChecks(ctx)),
   endpoints: (c, h) => [
     { label: "S3 API", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
     { label: "Console", host: `http://${h.host}:${c.consolePort}`, cluster: `http://${h.cluster}:${c.consolePort}` },
   ],
-  credentials: (c, live) => [
-    { label: "access key", value: live.accessKey, secret: false },
-    { label: "secret key", value: live.secretKey, secret: true },
-    { label: "bucket", value: c.bucket, secret: false },
-  ],
-  values: (c, live, o) => ({
-    // Chart 3.7's own MinIO must stay off: enabled, its post-install job waits on it and hangs.
-    // Chart 3.9 has no built-in MinIO (no `minio` key at all).
-    ...(o.chart === "3.7" ? { minio: { enabled: false } } : {}),
-    persistence: {
-      type: "s3",
-      s3: {
-        endpoint: `http://${o.host}:${c.port}`,
-        accessKey: live.accessKey,
-        secretKey: live.secretKey,
-        region: c.region,
-        bucketName: c.bucket,
-        addressType: "path",
-        useAwsS3: false,
-        useAwsManagedIam: false,
-      },
-    },
-  }),
-  env: (c, live, host) => {
-    const endpoint = `http://${host}:${c.port}`;
-    return [
-      {
-        title: "File storage: MinIO through the S3 API, path-style",
-        entries: [
-          ["STORAGE_TYPE", "s3"],
-          ["S3_ENDPOINT", endpoint],
-          ["S3_REGION", c.region],
-          ["S3_BUCKET_NAME", c.bucket],
-          ["S3_ACCESS_KEY", live.accessKey],
-          ["S3_SECRET_KEY", live.secretKey],
-          ["S3_USE_AWS_MANAGED_IAM", "false"],
-          ["S3_ADDRESS_STYLE", "path"],
+  credentials: (c, live) =>
+    live.external
+      ? s3Credentials(live.external)
+      : [
+          { label: "access key", value: live.accessKey, secret: false },
+          { label: "secret key", value: live.secretKey, secret: true },
+          { label: "bucket", value: c.bucket, secret: false },
         ],
-        note: "S3_ADDRESS_STYLE: the stock community docker-compose.yaml does not pass it to the containers; add it to their environment if you use it",
-      },
-      {
-        title: "Plugin daemon storage: the same bucket",
-        entries: [
-          ["PLUGIN_STORAGE_TYPE", "aws_s3"],
-          ["PLUGIN_STORAGE_OSS_BUCKET", c.bucket],
-          ["PLUGIN_S3_USE_AWS", "false"],
-          ["PLUGIN_S3_USE_AWS_MANAGED_IAM", "false"],
-          ["PLUGIN_S3_ENDPOINT", endpoint],
-          ["PLUGIN_S3_USE_PATH_STYLE", "true"],
-          ["PLUGIN_AWS_ACCESS_KEY", live.accessKey],
-          ["PLUGIN_AWS_SECRET_KEY", live.secretKey],
-          ["PLUGIN_AWS_REGION", c.region],
-        ],
-      },
-    ];
-  },
-  doctor: async (ctx) => minioFindings(ctx.settings, await doctorFacts(ctx)),
+  // Chart 3.7's own MinIO is switched off in both modes (enabled, its post-install job waits on it and hangs).
+  values: (c, live, o) => s3Values(live.external ?? asS3(c, live, o.host), o.chart),
+  env: (c, live, host) => s3Env(live.external ?? asS3(c, live, host)),
+  // An external S3 has no data directory of ours to find hand-copied files in: its config-level findings only.
+  doctor: async (ctx) => (ctx.live.external ? s3ExternalFindings(ctx.live.external) : minioFindings(ctx.settings, await doctorFacts(ctx))),
   snapshot: minioSnapshot,
+  external: { connect: externalTarget, endpoints: (t) => s3Endpoints(externalOf(t)), classify: s3Failure },
 });

@@ -5,23 +5,57 @@ import { OperationError } from "../../errors.js";
 import { pollUntil } from "../../util/index.js";
 import { execEnded, runningContainer, type SnapshotCapability } from "../snapshot.js";
 import { check } from "../../engine/index.js";
-import { port, serviceSchema } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService, type ServiceContext } from "../service.js";
+import { port, serviceSchema, withExternal } from "../fields.js";
+import { PROBE_TIMEOUT_MS, defineService, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
+import {
+  probeRegistry,
+  registryChecks,
+  registryEndpoints,
+  registryExternalFindings,
+  registryExternalSchema,
+  registryTarget,
+  registryValues,
+  type RegistryExternal,
+} from "./external.js";
+import { probeFailure } from "../minio/external-errors.js";
 
-export const registrySchema = serviceSchema(
+const registrySection = serviceSchema(
   { port: port.default(5050) },
   { container: "local-registry", image: "registry:2", volume: "local-registry-data", restart: "always" },
 );
+/** The registry's section; `external: {...}` is an existing registry (ECR or another) instead of the container. */
+export const registrySchema = withExternal(registrySection, registryExternalSchema, ["port"]);
 export type RegistrySettings = z.infer<typeof registrySchema>;
 
-/** Where the registry answers from this machine: `host` and its `port`. */
+/** Only an external registry has facts beyond the config: its section. */
+export type RegistryLive = { source: FactSource; external: RegistryExternal } | undefined;
+
+/** `registry.external` as the rest of dify-local reads it: its host and port, and the section in `live.external`. */
+function externalTarget(ext: RegistryExternal, s: RegistrySettings): ExternalTarget<RegistrySettings, RegistryLive> {
+  const at = registryTarget(ext);
+  return { ...at, settings: { ...s, port: at.port }, live: { source: "external", external: ext } };
+}
+
+/** The external section a target carries (only an external target has one). */
+function externalOf(t: ExternalTarget<RegistrySettings, RegistryLive>): RegistryExternal {
+  if (!t.live) throw new Error("internal: an external registry target without its section");
+  return t.live.external;
+}
+
+/** Where the registry answers from this machine: `host` and its `port` (plain HTTP), or an external registry's base `url`. */
 export interface RegistryTarget {
   host: string;
   settings: Pick<RegistrySettings, "port">;
+  url?: string;
 }
 
 function base(t: RegistryTarget): string {
-  return `http://${t.host}:${t.settings.port}`;
+  return t.url ?? `http://${t.host}:${t.settings.port}`;
+}
+
+/** A Registry API answer other than success, with its status (401: the registry asks for credentials). */
+function refused(what: string, status: number): Error {
+  return Object.assign(new Error(`${what} answered ${status}`), { status });
 }
 
 /** The registry's repositories (`GET /v2/_catalog`), following pagination. */
@@ -30,7 +64,7 @@ export async function catalog(t: RegistryTarget): Promise<string[]> {
   let next: string | undefined = "/v2/_catalog?n=1000";
   while (next) {
     const res: Response = await fetch(new URL(next, base(t)), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    if (!res.ok) throw new Error(`GET /v2/_catalog answered ${res.status}`);
+    if (!res.ok) throw refused("GET /v2/_catalog", res.status);
     const body = (await res.json()) as { repositories?: string[] };
     repos.push(...(body.repositories ?? []));
     const link = res.headers.get("link");
@@ -43,7 +77,7 @@ export async function catalog(t: RegistryTarget): Promise<string[]> {
 export async function tags(t: RegistryTarget, repo: string): Promise<string[]> {
   const res = await fetch(`${base(t)}/v2/${repo}/tags/list`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
   if (res.status === 404) return [];
-  if (!res.ok) throw new Error(`GET /v2/${repo}/tags/list answered ${res.status}`);
+  if (!res.ok) throw refused(`GET /v2/${repo}/tags/list`, res.status);
   const body = (await res.json()) as { tags?: string[] | null };
   return body.tags ?? [];
 }
@@ -56,7 +90,7 @@ const ARCHIVE = "registry.tar";
  * emptying it, stopping the registry (it caches what blobs exist), putting the archive back and
  * starting it again.
  */
-const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings>, RegistrySettings> = {
+const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings, RegistryLive>, RegistrySettings> = {
   async save(ctx, out) {
     const container = runningContainer("registry", ctx.settings.container, ctx.container);
     await out.write(ARCHIVE, (await ctx.runtime.archiveOut(container.id, DATA_DIR)) as Readable);
@@ -79,7 +113,7 @@ const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings>, Reg
   },
 };
 
-export const registry = defineService<typeof registrySchema>({
+export const registry = defineService<typeof registrySchema, RegistryLive>({
   name: "registry",
   title: "Registry",
   schema: registrySchema,
@@ -88,10 +122,13 @@ export const registry = defineService<typeof registrySchema>({
     ports: (c) => [{ containerPort: 5000, hostPort: c.port, key: "port" }],
   },
   async probe(ctx) {
+    // An external registry: GET /v2/ over its own scheme (ECR too: its 401 asking for credentials is an answer).
+    if (ctx.live) return void (await probeRegistry(ctx.live.external));
     const res = await fetch(`${base(ctx)}/v2/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
     if (res.status !== 200) throw new Error(`GET /v2/ answered ${res.status}`);
   },
   async checks(ctx) {
+    if (ctx.live) return registryChecks(ctx.live.external);
     return [
       await check(
         "registry.catalog",
@@ -105,13 +142,18 @@ export const registry = defineService<typeof registrySchema>({
     ];
   },
   endpoints: (c, h) => [{ label: "Registry", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` }],
-  values: (c, _live, o) => ({
-    plugin_connector: {
-      imageRepoType: "docker",
-      imageRepoPrefix: `${o.host}:${c.port}`,
-      // The local registry speaks plain HTTP.
-      insecureImageRepo: true,
-    },
-  }),
+  values: (c, live, o) =>
+    live
+      ? registryValues(live.external, o.chart)
+      : {
+          plugin_connector: {
+            imageRepoType: "docker",
+            imageRepoPrefix: `${o.host}:${c.port}`,
+            // The local registry speaks plain HTTP.
+            insecureImageRepo: true,
+          },
+        },
+  doctor: (ctx) => Promise.resolve(ctx.live ? registryExternalFindings(ctx.live.external) : []),
   snapshot: registrySnapshot,
+  external: { connect: externalTarget, endpoints: (t) => registryEndpoints(externalOf(t)), classify: probeFailure },
 });
