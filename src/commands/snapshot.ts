@@ -164,7 +164,14 @@ async function appDeployments(stack: Stack): Promise<DeploymentState[]> {
 async function snapshotServices(stack: Stack, registry: boolean): Promise<Service[]> {
   const services = stack.enabled.filter((s) => s.snapshot && (registry || s.name !== "registry"));
   refuseExternal(stack, services);
+  await requireRunning(stack, services);
+  return services;
+}
+
+/** Every container of `services` (the external ones have none) exists and runs. */
+async function requireRunning(stack: Stack, services: readonly Service[]): Promise<void> {
   for (const s of services) {
+    if (s.external(stack.config)) continue;
     const name = s.settings(stack.config).container;
     const c = await stack.containerOf(s);
     if (!c?.running)
@@ -175,18 +182,17 @@ async function snapshotServices(stack: Stack, registry: boolean): Promise<Servic
         },
       );
   }
-  return services;
 }
 
 /**
- * Snapshots save and restore dify-local's own containers; an external store (issue 12: restoring
- * into one is a later step) is refused by name before anything is read or written.
+ * `snapshot create` saves dify-local's own containers; an external store is refused by name
+ * before anything is read or written (back it up with its own tools; a restore can go into one).
  */
 function refuseExternal(stack: Stack, services: readonly Service[]): void {
   const external = services.find((s) => s.external(stack.config));
   if (!external) return;
   throw new UserError(
-    `${external.name} is external (${external.external(stack.config)?.address ?? "?"}): snapshots cover the stores dify-local runs, not external ones; nothing was written`,
+    `${external.name} is external (${external.external(stack.config)?.address ?? "?"}): snapshot create covers the stores dify-local runs, not external ones (a snapshot can be restored into them); nothing was written`,
     {
       key: `${external.name}.external`,
       hint: `back it up with its own tools (pg_dump, its provider's snapshots), or snapshot a config without ${external.name}.external`,
@@ -194,11 +200,10 @@ function refuseExternal(stack: Stack, services: readonly Service[]): void {
   );
 }
 
-/** The containers of the stores a snapshot covers that do not exist or do not run. */
+/** The containers of the stores a snapshot covers that do not exist or do not run (external stores have none). */
 async function missingContainers(stack: Stack): Promise<string[]> {
   const missing: string[] = [];
-  refuseExternal(stack, stack.enabled);
-  for (const s of stack.enabled.filter((x) => x.snapshot))
+  for (const s of stack.enabled.filter((x) => x.snapshot && !x.external(stack.config)))
     if (!(await stack.containerOf(s))?.running) missing.push(s.settings(stack.config).container);
   return missing;
 }
@@ -424,6 +429,11 @@ export interface SnapshotRestorePlan {
   replaces: string[];
   /** The snapshot was taken with other settings (names, ports, images): restored anyway, into the current containers. */
   configChanged: boolean;
+  /**
+   * What is not restored and what to know, for external stores: Redis's keys and the registry's
+   * images are not put into external ones; vector data does not carry across engines.
+   */
+  notes: string[];
 }
 
 export interface SnapshotRestoreResult extends SnapshotRestorePlan {
@@ -449,6 +459,7 @@ async function prepareRestore(
       hint: "nothing was changed; restore another snapshot (dify-local snapshot ls)",
     });
   const services: Service[] = [];
+  const notes: string[] = [];
   for (const entry of manifest.services) {
     if (entry.service === "registry" && options.registry === false) continue;
     const service = stack.services.find((s) => s.name === entry.service);
@@ -461,11 +472,16 @@ async function prepareRestore(
           key: `${service.name}.enabled`,
         },
       );
-    services.push(service);
+    const external = service.external(stack.config) !== undefined;
+    const skip = external ? service.snapshot.notRestoredExternal : undefined;
+    if (skip) notes.push(skip);
+    else services.push(service);
+    if (external && service.snapshot.externalNote) notes.push(service.snapshot.externalNote);
   }
+  refuseUnbackedExternal(stack, services, options);
   const missing = await missingContainers(stack);
   if (!options.prepare || missing.length === 0)
-    await snapshotServices(stack, true).then(
+    await requireRunning(stack, stack.enabled).then(
       () => undefined,
       (err: unknown) => {
         throw err instanceof EnvironmentError
@@ -485,11 +501,36 @@ async function prepareRestore(
     stack.services.flatMap((s) => s.secrets(stack.config, undefined)),
   );
   return {
-    plan: { name: options.name, createdAt: manifest.createdAt, replaces, configChanged: digest !== manifest.configDigest },
+    plan: { name: options.name, createdAt: manifest.createdAt, replaces, configChanged: digest !== manifest.configDigest, notes },
     folder,
     manifest,
     services,
   };
+}
+
+/**
+ * The automatic snapshot before a restore covers the stores dify-local runs only: replacing an
+ * external store's data (a shared server) without a copy is refused unless `backup: false`
+ * (`--no-backup`), which the user gives after backing it up with its own tools. Changes nothing.
+ */
+function refuseUnbackedExternal(stack: Stack, services: readonly Service[], options: SnapshotRestoreOptions): void {
+  const external = services.filter((s) => s.external(stack.config));
+  if (external.length === 0 || options.backup === false) return;
+  const where = external.map((s) => `${s.title} at ${s.external(stack.config)?.address ?? "?"}`).join(", ");
+  throw new UserError(
+    `restoring ${options.name} replaces data in external stores (${where}), which the automatic pre-restore snapshot cannot cover (it saves the stores dify-local runs); nothing was changed`,
+    {
+      key: "--no-backup",
+      hint: "back them up with their own tools first (pg_dump -Fc of each database, a copy or versioning of the bucket, a Qdrant snapshot), then run the restore again with --no-backup",
+    },
+  );
+}
+
+/** The stores the automatic pre-restore snapshot saves: the enabled ones dify-local runs (each must run). */
+async function localServices(stack: Stack, registry: boolean): Promise<Service[]> {
+  const services = stack.enabled.filter((s) => s.snapshot && !s.external(stack.config) && (registry || s.name !== "registry"));
+  await requireRunning(stack, services);
+  return services;
 }
 
 /** What restoring a snapshot would replace, after every check the restore makes first; changes nothing. */
@@ -515,13 +556,13 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
     // Before the restore's own lock: `up` takes it too.
     await options.prepare();
     stack.forgetObserved();
-    await snapshotServices(stack, true);
+    await requireRunning(stack, stack.enabled);
   }
   return stack.exclusive("snapshot restore", options, async () => {
     let backup: string | undefined;
     if (options.backup ?? true) {
       backup = timestampName(new Date(), "pre-restore-");
-      await createIn(stack, snapshotsDir(stack.env, options.dir), backup, await snapshotServices(stack, options.registry ?? true));
+      await createIn(stack, snapshotsDir(stack.env, options.dir), backup, await localServices(stack, options.registry ?? true));
     }
     const restored: string[] = [];
     try {
@@ -541,8 +582,10 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
 /** One service's restore, as a step, from its artefacts of the (checked) snapshot. */
 async function restoreService(stack: Stack, s: Service, folder: string, manifest: SnapshotManifest): Promise<string[]> {
   const restore = s.snapshot?.restore;
-  const container = await stack.containerOf(s);
-  if (!restore || !container) return [];
+  // An external store has no container: its context points at the external server.
+  const external = s.external(stack.config) !== undefined;
+  const container = external ? undefined : await stack.containerOf(s);
+  if (!restore || (!external && !container)) return [];
   stack.checkpoint();
   const artefacts = manifest.services.find((e) => e.service === s.name)?.artefacts ?? [];
   const reader = snapshotReader(folder, artefacts, s.name);

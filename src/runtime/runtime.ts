@@ -42,6 +42,21 @@ export interface ExecStream {
   done: Promise<{ exitCode: number; stderr: string }>;
 }
 
+/** A short-lived helper container: see {@link Runtime.runOnce}. */
+export interface HelperSpec {
+  name: string;
+  image: string;
+  /** The command, run as the container's entrypoint (the image's own entrypoint is not used). */
+  cmd: string[];
+  env?: Record<string, string>;
+  /** Its `dify-local.helper` label ("pg-restore"), so a leftover can be found. */
+  purpose: string;
+  /** "host" (the engine's own network stack) or "bridge" (the engine's default network). */
+  network: "host" | "bridge";
+  /** Host files mounted read-only (a CA certificate). */
+  readOnlyFiles?: ReadonlyArray<{ source: string; target: string }>;
+}
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -559,6 +574,66 @@ export class Runtime {
     // A caller that fails before awaiting `done` must not leave an unhandled rejection behind.
     done.catch(() => undefined);
     return { stdout: demux, done };
+  }
+
+  /**
+   * Runs `cmd` once in a new, short-lived container of `image` (no ports, no volumes, labelled
+   * `dify-local.helper`), with `stdin` streamed in and stdout streamed out, like {@link execStream}.
+   * The container's main process reads the attached stdin, and the engine removes the container
+   * when it exits (AutoRemove): if this process dies mid-way, its connection closes, the command
+   * sees the end of its input and ends, and the container goes too. `remove` is still called on
+   * every way out (a container that never started is not auto-removed).
+   */
+  async runOnce(spec: HelperSpec, stdin: Readable): Promise<ExecStream> {
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Entrypoint: spec.cmd,
+      Cmd: [],
+      Env: Object.entries(spec.env ?? {}).map(([k, v]) => `${k}=${v}`),
+      Labels: { [LABELS.helper]: spec.purpose },
+      AttachStdin: true,
+      AttachStdout: true,
+      AttachStderr: true,
+      OpenStdin: true,
+      StdinOnce: true,
+      Tty: false,
+      HostConfig: {
+        AutoRemove: true,
+        NetworkMode: spec.network,
+        Binds: (spec.readOnlyFiles ?? []).map((f) => `${f.source}:${f.target}:ro`),
+      },
+    });
+    const removeIt = (): Promise<void> => this.remove(container.id).catch(() => undefined);
+    try {
+      const stream = await container.attach({ stream: true, stdin: true, stdout: true, stderr: true, hijack: true });
+      // Asked before the start, so the exit code is caught before AutoRemove takes the container away.
+      const exited = container.wait({ condition: "next-exit" }) as Promise<{ StatusCode?: number }>;
+      exited.catch(() => undefined);
+      await container.start();
+      const demux = new DockerDemux();
+      stream.on("error", (err: Error) => demux.destroy(err));
+      stream.pipe(demux);
+      stdin.on("error", (err) => demux.destroy(err));
+      stdin.pipe(stream);
+      const ended = new Promise<void>((resolve, reject) => {
+        demux.on("end", resolve);
+        demux.on("close", resolve);
+        demux.on("error", reject);
+      });
+      const done = ended.then(async () => ({ exitCode: (await exited).StatusCode ?? -1, stderr: demux.stderrTail() })).finally(removeIt);
+      done.catch(() => undefined);
+      return { stdout: demux, done };
+    } catch (err) {
+      await removeIt();
+      throw err;
+    }
+  }
+
+  /** The containers labelled as helpers for `purpose` (see {@link runOnce}), running or not. */
+  async helpers(purpose: string): Promise<string[]> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.helper}=${purpose}`] }) });
+    return list.map((c) => c.Id);
   }
 
   /** A path of a container as a tar stream (the archive API; works on a stopped container). */

@@ -6,6 +6,8 @@ export const LABELS = {
   managed: "dify-local.managed",
   component: "dify-local.component",
   specHash: "dify-local.spec-hash",
+  /** A short-lived helper container (a pg_restore into an external server), never a service's. */
+  helper: "dify-local.helper",
 } as const;
 
 export type RestartPolicy = "no" | "always" | "unless-stopped" | "on-failure";

@@ -215,6 +215,8 @@ export interface ErasedSnapshot {
   save: (ctx: ErasedContext, out: SnapshotWriter) => Promise<void>;
   replaces: (config: StackConfig) => string;
   restore: (ctx: ErasedContext, input: SnapshotReader) => Promise<string[]>;
+  notRestoredExternal?: string;
+  externalNote?: string;
 }
 
 /** What the stack hands a service: the whole config, the engine, and the container if any. */
@@ -389,6 +391,8 @@ function erasedSnapshot<C, S>(
     save: (ctx, out) => snap.save(context(ctx), out),
     replaces: (config) => snap.replaces(section(config)),
     restore: (ctx, input) => snap.restore(context(ctx), input),
+    ...(snap.notRestoredExternal ? { notRestoredExternal: snap.notRestoredExternal } : {}),
+    ...(snap.externalNote ? { externalNote: snap.externalNote } : {}),
   };
 }
 

@@ -36,12 +36,30 @@ export interface SnapshotCapability<Ctx, S> {
   replaces(settings: S): string;
   /** Replaces the service's data with the artefacts; returns what it did. */
   restore(ctx: Ctx, input: SnapshotReader): Promise<string[]>;
+  /**
+   * Why its data is not restored when the service is external (Redis: caches and queues); when
+   * absent, `restore` handles the external server itself (the context then points at it).
+   */
+  notRestoredExternal?: string;
+  /** What a user must know after a restore into the external server (Qdrant: vectors do not carry across engines). */
+  externalNote?: string;
 }
 
 /** Waits for a streamed exec to end; a non-zero exit is an {@link OperationError} with its stderr. */
 export async function execEnded(what: string, done: ExecStream["done"]): Promise<void> {
   const { exitCode, stderr } = await done;
   if (exitCode !== 0) throw new OperationError(`${what} failed (exit ${exitCode}): ${stderr.trim() || "no output"}`);
+}
+
+/**
+ * Before a restore step: an external server is reached at the context's address; a container
+ * service's container must exist and run.
+ */
+export function restoreTarget(
+  title: string,
+  ctx: { settings: { container: string }; container: ObservedContainer | undefined; external?: unknown },
+): void {
+  if (!ctx.external) runningContainer(title, ctx.settings.container, ctx.container);
 }
 
 /** The container a snapshot step works on: it must exist and run. */

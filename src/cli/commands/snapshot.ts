@@ -134,6 +134,7 @@ function registerRestore(command: Command, cli: Cli): void {
         if (result.backup)
           cli.out(`took snapshot ${result.backup} of the state before (dify-local snapshot restore ${result.backup} goes back)`);
         for (const r of result.restored) cli.out(r);
+        for (const n of result.notes) cli.out(`note: ${n}`);
         for (const c of result.checks.filter((x) => !x.ok)) cli.out(`FAIL ${c.what}: ${c.detail ?? ""}${c.fix ? ` (fix: ${c.fix})` : ""}`);
         for (const f of result.keyPairs) cli.out(`${f.severity === "error" ? "FAIL" : "ok"} ${f.what}${f.fix ? `\n  fix: ${f.fix}` : ""}`);
         cli.out(result.ok ? `restored snapshot ${name}; verify passed` : `restored snapshot ${name}, but verify found problems (above)`);
@@ -142,7 +143,11 @@ function registerRestore(command: Command, cli: Cli): void {
 }
 
 /** On a terminal: lists what the restore replaces and asks; elsewhere --yes is required. */
-async function confirm(cli: Cli, flags: GlobalFlags, plan: { name: string; replaces: string[]; configChanged: boolean }): Promise<void> {
+async function confirm(
+  cli: Cli,
+  flags: GlobalFlags,
+  plan: { name: string; replaces: string[]; configChanged: boolean; notes: string[] },
+): Promise<void> {
   const what = plan.replaces.join("; ");
   if (!process.stdin.isTTY || flags.json) {
     throw new UserError(`restoring ${plan.name} replaces ${what}; add --yes to confirm when not running interactively`, { key: "--yes" });
@@ -150,6 +155,7 @@ async function confirm(cli: Cli, flags: GlobalFlags, plan: { name: string; repla
   cli.err(`Restoring snapshot ${plan.name} replaces:`);
   for (const r of plan.replaces) cli.err(`  - ${r}`);
   if (plan.configChanged) cli.err("  (the snapshot was taken with other settings; its data goes into the current containers)");
+  for (const n of plan.notes) cli.err(`note: ${n}`);
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   const answer = await rl.question("Replace them? [y/N] ");
   rl.close();

@@ -2,7 +2,15 @@ import type * as Minio from "minio";
 import { z } from "zod";
 import { OperationError } from "../../errors.js";
 import type { ServiceContext } from "../service.js";
-import { readTar, runningContainer, tarOf, type SnapshotCapability, type SnapshotReader, type TarEntry } from "../snapshot.js";
+import {
+  readTar,
+  restoreTarget,
+  runningContainer,
+  tarOf,
+  type SnapshotCapability,
+  type SnapshotReader,
+  type TarEntry,
+} from "../snapshot.js";
 import { currentPolicy, iterateObjects, minioClient, type MinioCredentials, type MinioSettings } from "./index.js";
 
 type Ctx = ServiceContext<MinioSettings, MinioCredentials>;
@@ -61,6 +69,37 @@ async function removeAll(client: Minio.Client, bucket: string): Promise<number> 
   return removed;
 }
 
+/** The bucket a restore writes into, with a client for it. */
+interface TargetBucket {
+  client: Minio.Client;
+  bucket: string;
+  /** Where, in words: "bucket dify" or "bucket shared at s3.example.com:443 (external)". */
+  where: string;
+}
+
+/**
+ * The bucket of the context, with a client. The local MinIO through its container's credentials;
+ * an external S3 generically from the context the service's external mode fills (`ctx.external`:
+ * its host, port and TLS; the section's bucket, region and keys in `settings` and `live`), so the
+ * restore needs nothing of that mode but the context. Path-style except at AWS's own hosts.
+ */
+export async function targetBucket(ctx: Pick<Ctx, "host" | "settings" | "live" | "external">): Promise<TargetBucket> {
+  const { bucket, region } = ctx.settings;
+  if (!ctx.external) return { client: await minioClient(ctx, ctx.live), bucket, where: `bucket ${bucket}` };
+  const { Client } = await import("minio");
+  const client = new Client({
+    endPoint: ctx.host,
+    port: ctx.external.port,
+    // The external core's words: "TLS (...)" or "no TLS (...)".
+    useSSL: /^TLS\b/.test(ctx.external.tls),
+    accessKey: ctx.live.accessKey,
+    secretKey: ctx.live.secretKey,
+    region,
+    pathStyle: !/(^|\.)amazonaws\.com(\.cn)?$/.test(ctx.host),
+  });
+  return { client, bucket, where: `bucket ${bucket} at ${ctx.external.address} (external)` };
+}
+
 /**
  * MinIO's share of a snapshot: every object of the bucket through S3, with its content type and
  * user metadata, and the bucket policy. Restored through S3 too (never by copying into MinIO's
@@ -75,16 +114,20 @@ export const minioSnapshot: SnapshotCapability<Ctx, MinioSettings> = {
     await out.write(OBJECTS, await tarOf(objectEntries(client, bucket, index)));
     await out.write(INDEX, `${JSON.stringify(index, null, 2)}\n`);
   },
-  replaces: (c) => `every object of bucket ${c.bucket} and its policy in ${c.container}`,
+  replaces: (c) => {
+    const ext = externalOf(c);
+    if (!ext) return `every object of bucket ${c.bucket} and its policy in ${c.container}`;
+    return `the snapshot's objects (privkeys/ included) in the external S3 bucket ${ext.bucket ?? c.bucket} (objects of the same key overwritten, the others kept; its policy left as it is)`;
+  },
   async restore(ctx, input) {
-    runningContainer("MinIO", ctx.settings.container, ctx.container);
-    const { bucket, region } = ctx.settings;
+    restoreTarget("MinIO", ctx);
     const parsed = indexSchema.safeParse(JSON.parse(await input.text(INDEX)));
     if (!parsed.success) throw new OperationError(`the snapshot's MinIO ${INDEX} is not an object index`);
     const index = parsed.data;
-    const client = await minioClient(ctx, ctx.live);
-    if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, region);
-    const removed = await removeAll(client, bucket);
+    const { client, bucket, where } = await targetBucket(ctx);
+    if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, ctx.settings.region);
+    // A shared (external) bucket keeps the objects the snapshot does not have, and its policy (never made public).
+    const removed = ctx.external ? 0 : await removeAll(client, bucket);
     let restored = 0;
     await readTar(input.open(OBJECTS), async (entry, body) => {
       const o = index.objects[Number(entry.name)];
@@ -95,10 +138,19 @@ export const minioSnapshot: SnapshotCapability<Ctx, MinioSettings> = {
     });
     if (restored !== index.objects.length)
       throw new OperationError(`the snapshot's MinIO ${OBJECTS} holds ${restored} of the ${index.objects.length} objects its index lists`);
+    if (ctx.external) return [`wrote the snapshot's ${restored} objects into ${where} (others kept)`];
     await client.setBucketPolicy(bucket, index.policy ?? "");
     return [`replaced ${removed} objects of bucket ${bucket} with the snapshot's ${restored}, and its policy`];
   },
 };
+
+/** The section's `external` value, whatever else its shape (the S3 mode is wired separately); its bucket when it names one. */
+function externalOf(c: MinioSettings): { bucket?: string } | undefined {
+  const ext = (c as { external?: unknown }).external;
+  if (ext === undefined || ext === null || typeof ext !== "object") return undefined;
+  const bucket = (ext as { bucket?: unknown }).bucket;
+  return typeof bucket === "string" ? { bucket } : {};
+}
 
 /** At most this much of one object `objectsFromSnapshot` keeps: it reads small objects (PEM keys). */
 const MAX_SMALL_OBJECT = 64 * 1024;

@@ -4,7 +4,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { z } from "zod";
 import { OperationError } from "../../errors.js";
 import type { ServiceContext } from "../service.js";
-import { runningContainer, type SnapshotCapability } from "../snapshot.js";
+import { restoreTarget, runningContainer, type SnapshotCapability } from "../snapshot.js";
 import { qdrantClient, qdrantUrl, type QdrantLive, type QdrantSettings } from "./index.js";
 
 type Ctx = ServiceContext<QdrantSettings, QdrantLive>;
@@ -52,20 +52,29 @@ export const qdrantSnapshot: SnapshotCapability<Ctx, QdrantSettings> = {
     }
     await out.write(INDEX, `${JSON.stringify(index, null, 2)}\n`);
   },
-  replaces: (c) => `every collection in ${c.container}`,
+  replaces: (c) =>
+    c.external
+      ? `the snapshot's collections in the Qdrant at ${c.external.url} (external; its other collections are kept)`
+      : `every collection in ${c.container}`,
+  externalNote:
+    "Qdrant's collections were restored through its snapshot API, which works between Qdrant servers only: vector data does not carry across engines, so with another vector database re-index the knowledge bases from Dify instead",
   async restore(ctx, input) {
-    runningContainer("Qdrant", ctx.settings.container, ctx.container);
+    restoreTarget("Qdrant", ctx);
     const parsed = indexSchema.safeParse(JSON.parse(await input.text(INDEX)));
     if (!parsed.success) throw new OperationError(`the snapshot's Qdrant ${INDEX} is not a list of collections`);
     const client = await qdrantClient(ctx, SNAPSHOT_TIMEOUT_MS);
     const { collections } = await client.getCollections();
-    for (const { name } of collections) await client.deleteCollection(name);
+    // A shared (external) server keeps the collections the snapshot does not have; an upload replaces one of the same name.
+    const removed = ctx.external ? [] : collections;
+    for (const { name } of removed) await client.deleteCollection(name);
     for (const { name, file } of parsed.data) {
       const form = new FormData();
       // A Blob backed by the file: the upload streams it from disk.
       form.append("snapshot", await openAsBlob(input.path(file)), `${name}.snapshot`);
       await call(ctx, "POST", `/collections/${encodeURIComponent(name)}/snapshots/upload?priority=snapshot&wait=true`, form);
     }
-    return [`replaced ${collections.length} collections with the snapshot's ${parsed.data.length}`];
+    if (ctx.external)
+      return [`restored the snapshot's ${parsed.data.length} collections into the Qdrant at ${ctx.external.address} (others kept)`];
+    return [`replaced ${removed.length} collections with the snapshot's ${parsed.data.length}`];
   },
 };

@@ -124,6 +124,8 @@ export const redisSnapshot: SnapshotCapability<Ctx, RedisSettings> = {
     if (!saved) throw new OperationError(`Redis's dump ${f.dir}/${f.dbfilename} was not found in ${container.name} after BGSAVE`);
   },
   replaces: (c) => `every key in ${c.container}`,
+  notRestoredExternal:
+    "Redis is external: its keys are not restored (Dify keeps caches, locks and task queues there, which it refills; a restore over a shared Redis would only drop live state)",
   async restore(ctx, input) {
     const container = runningContainer("Redis", ctx.settings.container, ctx.container);
     if (!input.names.includes(DUMP)) throw new OperationError(`the snapshot has no Redis ${DUMP}`);

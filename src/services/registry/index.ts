@@ -96,6 +96,7 @@ const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings, Regi
     await out.write(ARCHIVE, (await ctx.runtime.archiveOut(container.id, DATA_DIR)) as Readable);
   },
   replaces: (c) => `every image in ${c.container}`,
+  notRestoredExternal: "the registry is external: its images are not restored (push them there again, or let the plugins be rebuilt)",
   async restore(ctx, input) {
     const container = runningContainer("registry", ctx.settings.container, ctx.container);
     const rm = await ctx.runtime.execStream(container.id, ["sh", "-c", 'rm -rf "$1"/* "$1"/.[!.]*', "sh", DATA_DIR]);

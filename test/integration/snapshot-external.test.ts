@@ -1,0 +1,257 @@
+/**
+ * Moving a local install to a shared one (issue 12): a snapshot of a local stack restored into a
+ * configuration whose PostgreSQL, Redis and Qdrant are external. PostgreSQL is a real server this
+ * test starts outside dify-local (TLS required by its pg_hba, a self-signed certificate checked
+ * with `verify-full` against the test's CA), logged in as a CREATEDB user that is not superuser,
+ * as on a managed server; Redis is a real TLS server, Qdrant the fixtures' double. MinIO stays
+ * local. The external S3 path (minio.external is wired on another branch) is run through the
+ * service context an external mode fills, against the local MinIO stand-in.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { QdrantClient } from "@qdrant/js-client-rest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { OperationError, snapshotCreate, snapshotRestore, snapshotRestorePlan, up, UserError, type ConfigInput } from "../../src/index.js";
+import { connectDocker, Runtime } from "../../src/runtime/index.js";
+import { minio } from "../../src/services/index.js";
+import { minioSnapshot } from "../../src/services/minio/snapshot.js";
+import { readManifest, snapshotReader, snapshotsDir } from "../../src/stack/index.js";
+import { seedS3 } from "../support/clients.js";
+import { asAdmin, makeCerts, removeContainer, startPostgres, startQdrant, startRedisTls } from "../support/external-servers.js";
+import { cleanup, docker, testConfig } from "../support/stack.js";
+
+const BASE = 31300;
+const PG_PORT = BASE + 10;
+const REDIS_PORT = BASE + 11;
+const QDRANT_PORT = BASE + 12;
+const SERVERS = ["dlt-xsnap-srv-postgres", "dlt-xsnap-srv-redis", "dlt-xsnap-srv-qdrant"] as const;
+const PW = { admin: "xs-admin-pw-1", owner: "xs-owner-pw-2", limited: "xs-limited-pw-3", redis: "xs-redis-pw-4", qdrant: "xs-qdrant-5" };
+const TENANT = "0b7e1f4c-2d3a-4e5b-9c6d-7e8f9a0b1c2d";
+const KEY = `privkeys/${TENANT}/private.pem`;
+
+const local = testConfig("xsnap", BASE, { registry: { enabled: false } });
+
+/** `local` with PostgreSQL, Redis and Qdrant external (their connection keys left out, as the schema wants). */
+function movedConfig(ca: string): ConfigInput {
+  const strip = (name: string, keys: string[]): Record<string, unknown> => {
+    const section = { ...(local[name] as Record<string, unknown>) };
+    for (const k of keys) delete section[k];
+    return section;
+  };
+  return {
+    ...local,
+    postgres: {
+      ...strip("postgres", ["port", "user", "password"]),
+      external: { host: "127.0.0.1", port: PG_PORT, user: "owner", password: PW.owner, sslmode: "verify-full", ca },
+    },
+    redis: {
+      ...strip("redis", ["port", "password"]),
+      external: { host: "127.0.0.1", port: REDIS_PORT, password: PW.redis, tls: true, ca },
+    },
+    qdrant: { ...strip("qdrant", ["port", "grpcPort", "apiKey"]), external: { url: `http://127.0.0.1:${QDRANT_PORT}`, apiKey: PW.qdrant } },
+  };
+}
+
+async function localSql(db: string, text: string): Promise<pg.QueryResultRow[]> {
+  const client = new pg.Client({ host: "127.0.0.1", port: BASE + 1, user: "postgres", password: "devpassword", database: db });
+  await client.connect();
+  try {
+    return (await client.query<pg.QueryResultRow>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Rows of a query on the external server, as its superuser (what the test sees, not what dify-local did). */
+const externalSql = (db: string, text: string): Promise<pg.QueryResultRow[]> =>
+  asAdmin(PG_PORT, PW.admin, async (c) => (await c.query<pg.QueryResultRow>(text)).rows, db);
+
+/** Runs `text` on the external server's dify database as the configured (non-superuser) user, as another tenant of it would. */
+async function asOwner(text: string): Promise<void> {
+  const owner = new pg.Client({
+    host: "127.0.0.1",
+    port: PG_PORT,
+    user: "owner",
+    password: PW.owner,
+    database: "dify",
+    ssl: { rejectUnauthorized: false },
+  });
+  await owner.connect();
+  try {
+    await owner.query(text);
+  } finally {
+    await owner.end();
+  }
+}
+
+async function objectText(client: ReturnType<typeof seedS3>, bucket: string, key: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of await client.getObject(bucket, key)) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+const helperContainers = async (): Promise<string[]> =>
+  (await docker.listContainers({ all: true, filters: JSON.stringify({ label: ["dify-local.helper"] }) })).map((c) => c.Names.join(","));
+
+describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, Redis and Qdrant", () => {
+  let dir: string;
+  let certs: Awaited<ReturnType<typeof makeCerts>>;
+  let moved: ConfigInput;
+  let env: NodeJS.ProcessEnv;
+  const privateKey = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: "spki", format: "pem" },
+    privateKeyEncoding: { type: "pkcs1", format: "pem" },
+  }).privateKey;
+
+  beforeAll(async () => {
+    // Only this test makes pg-restore helpers: one an earlier, broken run left would fail the checks below.
+    for (const c of await docker.listContainers({ all: true, filters: JSON.stringify({ label: ["dify-local.helper=pg-restore"] }) }))
+      await docker.getContainer(c.Id).remove({ force: true });
+    dir = await mkdtemp(join(tmpdir(), "dlt-xsnap-"));
+    env = { ...process.env, DIFY_LOCAL_DATA_DIR: join(dir, "data"), DIFY_LOCAL_CONFIG_DIR: join(dir, "config") };
+    await cleanup(local);
+    certs = await makeCerts();
+    moved = movedConfig(certs.ca);
+    await Promise.all([
+      startPostgres(SERVERS[0], PG_PORT, certs.dir, PW),
+      startRedisTls(SERVERS[1], REDIS_PORT, certs.dir, PW.redis),
+      startQdrant(SERVERS[2], QDRANT_PORT, PW.qdrant),
+    ]);
+    const made = await up({ config: local, env });
+    expect(made.ok).toBe(true);
+    // The local install: a table in dify, a private key under privkeys/, a Qdrant collection with a point.
+    await localSql("dify", "CREATE TABLE t (x int PRIMARY KEY, label text); INSERT INTO t VALUES (1, 'one'), (2, 'two')");
+    await localSql("audit", "CREATE TABLE a (y text); INSERT INTO a VALUES ('logged')");
+    await seedS3(BASE + 3).putObject("dify", KEY, privateKey);
+    const q = new QdrantClient({ url: `http://127.0.0.1:${BASE + 5}`, headers: { "api-key": "devpassword" }, checkCompatibility: false });
+    await q.createCollection("docs", { vectors: { size: 2, distance: "Cosine" } });
+    await q.upsert("docs", { wait: true, points: [{ id: 1, vector: [0.1, 0.9], payload: { doc: "a" } }] });
+    await snapshotCreate({ config: local, env, name: "move" });
+    // The shared server already has a database of someone else's, and a table of its own in dify.
+    await asAdmin(PG_PORT, PW.admin, async (c) => {
+      await c.query("CREATE DATABASE bystander");
+      await c.query("CREATE DATABASE dify OWNER owner");
+    });
+    await externalSql("bystander", "CREATE TABLE theirs (z text); INSERT INTO theirs VALUES ('keep')");
+    await asOwner("CREATE TABLE keep_me (k text); INSERT INTO keep_me VALUES ('mine')");
+  }, 240_000);
+
+  afterAll(async () => {
+    await cleanup(local);
+    await Promise.all(SERVERS.map(removeContainer));
+    await certs?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("snapshot create still refuses a configuration with an external store, naming its key", async () => {
+    const err = await snapshotCreate({ config: moved, env, name: "never" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).key).toBe("postgres.external");
+    expect((err as Error).message).toMatch(/snapshot create covers the stores dify-local runs.*nothing was written/);
+  });
+
+  it("refuses with the pre-restore backup on (it cannot cover an external store), naming --no-backup; nothing changes", async () => {
+    const err = await snapshotRestore({ config: moved, env, name: "move", yes: true }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(
+      /replaces data in external stores \(PostgreSQL at 127\.0\.0\.1:\d+, Qdrant at 127\.0\.0\.1:\d+\)/,
+    );
+    expect((err as UserError).key).toBe("--no-backup");
+    expect(await externalSql("dify", "SELECT to_regclass('public.t')::text AS t")).toEqual([{ t: null }]);
+  });
+
+  it("plans what is replaced in the external stores, and says Redis is not restored and vectors do not cross engines", async () => {
+    const plan = await snapshotRestorePlan({ config: moved, env, name: "move", backup: false });
+    expect(plan.replaces.join("\n")).toContain(
+      `in databases dify, plugin_daemon, enterprise, audit at 127.0.0.1:${PG_PORT} (external): every table, view, sequence and function the snapshot has`,
+    );
+    expect(plan.replaces.join("\n")).toContain("no database is dropped");
+    expect(plan.replaces.join("\n")).toContain(`the snapshot's collections in the Qdrant at http://127.0.0.1:${QDRANT_PORT} (external`);
+    expect(plan.replaces.join("\n")).not.toContain("every key");
+    expect(plan.notes).toEqual([
+      expect.stringMatching(/^Redis is external: its keys are not restored/),
+      expect.stringMatching(/vector data does not carry across engines.*re-index/),
+    ]);
+  });
+
+  it("restores the dumps into the external server through a helper container that is gone afterwards, dropping nothing else", async () => {
+    // The private key is lost locally: the restore must bring it back with the rows.
+    await seedS3(BASE + 3).removeObject("dify", KEY);
+    const result = await snapshotRestore({ config: moved, env, name: "move", yes: true, backup: false });
+    expect(result.backup).toBeUndefined();
+    expect(result.restored).toEqual(
+      expect.arrayContaining([
+        "created database plugin_daemon",
+        "created database enterprise",
+        "created database audit",
+        `restored database dify at 127.0.0.1:${PG_PORT} (its objects replaced; nothing else dropped)`,
+        `restored the snapshot's 1 collections into the Qdrant at 127.0.0.1:${QDRANT_PORT} (others kept)`,
+      ]),
+    );
+    expect(result.restored).not.toContain("created database dify");
+    expect(await externalSql("dify", "SELECT x, label FROM t ORDER BY x")).toEqual([
+      { x: 1, label: "one" },
+      { x: 2, label: "two" },
+    ]);
+    expect(await externalSql("audit", "SELECT y FROM a")).toEqual([{ y: "logged" }]);
+    // --no-owner: the restored table belongs to the configured user, not to the local superuser.
+    expect(await externalSql("dify", "SELECT tableowner FROM pg_tables WHERE tablename = 't'")).toEqual([{ tableowner: "owner" }]);
+    // Nothing outside the restored objects went: the other database and dify's own extra table.
+    expect(await externalSql("bystander", "SELECT z FROM theirs")).toEqual([{ z: "keep" }]);
+    expect(await externalSql("dify", "SELECT k FROM keep_me")).toEqual([{ k: "mine" }]);
+    expect(await helperContainers()).toEqual([]);
+    expect(await objectText(seedS3(BASE + 3), "dify", KEY)).toBe(privateKey);
+    const q = new QdrantClient({ url: `http://127.0.0.1:${QDRANT_PORT}`, headers: { "api-key": PW.qdrant }, checkCompatibility: false });
+    expect((await q.scroll("docs")).points.map((p) => p.payload)).toEqual([{ doc: "a" }]);
+    expect(result.notes.join("\n")).toMatch(/Redis is external.*not restored/);
+    expect(result.notes.join("\n")).toMatch(/vector data does not carry across engines/);
+    expect(result.checks.filter((c) => !c.ok)).toEqual([]);
+  }, 180_000);
+
+  it("a pg_restore the server refuses fails naming it, and the helper container is gone as well", async () => {
+    // Someone made a view on the restored table: pg_restore --clean cannot drop t (no CASCADE on a shared server).
+    await asOwner("CREATE VIEW v AS SELECT x FROM t");
+    const err = await snapshotRestore({ config: moved, env, name: "move", yes: true, backup: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toMatch(/pg_restore of database dify into 127\.0\.0\.1:\d+ failed \(exit 1\): .*depend/s);
+    expect(await helperContainers()).toEqual([]);
+    expect(await externalSql("dify", "SELECT count(*)::int AS n FROM v")).toEqual([{ n: 2 }]);
+  }, 120_000);
+
+  it("objects go into an external S3 bucket from the context its external mode fills: privkeys/ included, other objects and the policy kept", async () => {
+    const s3 = seedS3(BASE + 3);
+    await s3.makeBucket("shared", "us-east-1");
+    await s3.putObject("shared", "someone/else.txt", "theirs");
+    const settings = { ...minio.settings(localConfigOf()), bucket: "shared" };
+    const folder = join(snapshotsDir(env), "move");
+    const read = await readManifest(folder);
+    if ("problem" in read) throw new Error(read.problem);
+    const artefacts = read.manifest.services.find((s) => s.service === "minio")?.artefacts ?? [];
+    const runtime = new Runtime((await connectDocker()).docker);
+    const done = await minioSnapshot.restore(
+      {
+        settings,
+        stack: { bind: "127.0.0.1", readyTimeout: 30 },
+        live: { accessKey: "minioadmin", secretKey: "minioadmin123", source: "external" },
+        runtime,
+        host: "127.0.0.1",
+        container: undefined,
+        external: { host: "127.0.0.1", port: BASE + 3, address: `127.0.0.1:${BASE + 3}`, tls: "no TLS" },
+      },
+      snapshotReader(folder, artefacts, "minio"),
+    );
+    expect(done).toEqual([`wrote the snapshot's 1 objects into bucket shared at 127.0.0.1:${BASE + 3} (external) (others kept)`]);
+    expect(await objectText(s3, "shared", KEY)).toBe(privateKey);
+    expect(await objectText(s3, "shared", "someone/else.txt")).toBe("theirs");
+    expect(await s3.getBucketPolicy("shared").catch(() => "")).toBe("");
+  });
+});
+
+/** The local configuration as the services read it (defaults filled in). */
+function localConfigOf(): Parameters<typeof minio.settings>[0] {
+  return { bind: "127.0.0.1", readyTimeout: 30, minio: minio.schema.parse(local.minio) };
+}
