@@ -621,6 +621,7 @@ export class Runtime {
         demux.on("close", resolve);
         demux.on("error", reject);
       });
+      // The engine keeps reading the attached input after the command ended early (a refused login), so its exit code and stderr are what is reported.
       const done = ended.then(async () => ({ exitCode: (await exited).StatusCode ?? -1, stderr: demux.stderrTail() })).finally(removeIt);
       done.catch(() => undefined);
       return { stdout: demux, done };

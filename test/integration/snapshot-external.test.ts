@@ -35,7 +35,7 @@ const KEY = `privkeys/${TENANT}/private.pem`;
 const local = testConfig("xsnap", BASE, { registry: { enabled: false } });
 
 /** `local` with PostgreSQL, Redis and Qdrant external (their connection keys left out, as the schema wants). */
-function movedConfig(ca: string): ConfigInput {
+function movedConfig(ca: string, login: { user: string; password: string } = { user: "owner", password: PW.owner }): ConfigInput {
   const strip = (name: string, keys: string[]): Record<string, unknown> => {
     const section = { ...(local[name] as Record<string, unknown>) };
     for (const k of keys) delete section[k];
@@ -45,7 +45,7 @@ function movedConfig(ca: string): ConfigInput {
     ...local,
     postgres: {
       ...strip("postgres", ["port", "user", "password"]),
-      external: { host: "127.0.0.1", port: PG_PORT, user: "owner", password: PW.owner, sslmode: "verify-full", ca },
+      external: { host: "127.0.0.1", port: PG_PORT, ...login, sslmode: "verify-full", ca },
     },
     redis: {
       ...strip("redis", ["port", "password"]),
@@ -221,6 +221,20 @@ describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, R
     expect(await helperContainers()).toEqual([]);
     expect(await externalSql("dify", "SELECT count(*)::int AS n FROM v")).toEqual([{ n: 2 }]);
   }, 120_000);
+
+  it("a login pg_restore is refused while the dump still streams in fails with the server's answer (not a broken pipe)", async () => {
+    // A dump larger than the socket's buffers: pg_restore ends before it has read its input.
+    await localSql("dify", "CREATE TABLE big AS SELECT g, md5(g::text) || md5((g * 7)::text) AS h FROM generate_series(1, 400000) g");
+    await snapshotCreate({ config: local, env, name: "big" });
+    await externalSql("postgres", "REVOKE CONNECT ON DATABASE dify FROM PUBLIC");
+    const config = movedConfig(certs.ca, { user: "limited", password: PW.limited });
+    const err = await snapshotRestore({ config, env, name: "big", yes: true, backup: false }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OperationError);
+    expect((err as Error).message).toMatch(
+      /pg_restore of database dify into .* failed \(exit 1\): .*permission denied for database "?dify/s,
+    );
+    expect(await helperContainers()).toEqual([]);
+  }, 180_000);
 
   it("objects go into an external S3 bucket from the context its external mode fills: privkeys/ included, other objects and the policy kept", async () => {
     const s3 = seedS3(BASE + 3);
