@@ -8,10 +8,11 @@
  * service context an external mode fills, against the local MinIO stand-in.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { stringify } from "yaml";
 import { QdrantClient } from "@qdrant/js-client-rest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OperationError, snapshotCreate, snapshotRestore, snapshotRestorePlan, up, UserError, type ConfigInput } from "../../src/index.js";
@@ -19,6 +20,8 @@ import { connectDocker, Runtime } from "../../src/runtime/index.js";
 import { minio } from "../../src/services/index.js";
 import { minioSnapshot } from "../../src/services/minio/snapshot.js";
 import { readManifest, snapshotReader, snapshotsDir } from "../../src/stack/index.js";
+import { pollUntil } from "../../src/util/index.js";
+import { CliChild } from "../support/cli-child.js";
 import { seedS3 } from "../support/clients.js";
 import { asAdmin, makeCerts, removeContainer, startPostgres, startQdrant, startRedisTls } from "../support/external-servers.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
@@ -234,6 +237,54 @@ describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, R
       /pg_restore of database dify into .* failed \(exit 1\): .*permission denied for database "?dify/s,
     );
     expect(await helperContainers()).toEqual([]);
+  }, 180_000);
+
+  it("dify-local killed while pg_restore runs: the engine removes the helper once pg_restore ends (its input closed)", async () => {
+    await asOwner("DROP VIEW IF EXISTS v");
+    await writeFile(join(dir, "moved.yaml"), stringify(moved));
+    // Another session holds t: pg_restore's DROP TABLE waits on it, so the helper is caught running.
+    const holder = new pg.Client({
+      host: "127.0.0.1",
+      port: PG_PORT,
+      user: "postgres",
+      password: PW.admin,
+      database: "dify",
+      ssl: { rejectUnauthorized: false },
+    });
+    await holder.connect();
+    await holder.query("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
+    const child = new CliChild(["snapshot", "restore", "move", "--yes", "--no-backup", "--config", join(dir, "moved.yaml")], env);
+    try {
+      await pollUntil(
+        async () => {
+          // Another session: pg_stat_activity is read once per transaction, and the holder's stays open.
+          const waiting = await externalSql(
+            "postgres",
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = 'pg_restore' AND wait_event_type = 'Lock'",
+          );
+          return waiting.length > 0 ? true : undefined;
+        },
+        {
+          timeoutMs: 60_000,
+          initialMs: 50,
+          maxMs: 250,
+          onTimeout: () => new Error(`pg_restore never waited on the held table; the CLI: ${child.stderr} ${JSON.stringify(child.lines)}`),
+        },
+      );
+      expect(await helperContainers()).toHaveLength(1);
+      child.child.kill("SIGKILL");
+      await child.exited();
+    } finally {
+      await holder.query("ROLLBACK").catch(() => undefined);
+      await holder.end();
+      await child.stop();
+    }
+    await pollUntil(async () => ((await helperContainers()).length === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+      initialMs: 100,
+      maxMs: 500,
+      onTimeout: () => new Error("the pg_restore helper was not removed after its command ended"),
+    });
   }, 180_000);
 
   it("objects go into an external S3 bucket from the context its external mode fills: privkeys/ included, other objects and the policy kept", async () => {
