@@ -72,17 +72,16 @@ async function localSql(db: string, text: string): Promise<pg.QueryResultRow[]> 
 const externalSql = (db: string, text: string): Promise<pg.QueryResultRow[]> =>
   asAdmin(PG_PORT, PW.admin, async (c) => (await c.query<pg.QueryResultRow>(text)).rows, db);
 
+/** A connection to the external server's dify database (TLS, the certificate not checked: the test's own server). */
+async function difyClient(user: string, password: string): Promise<pg.Client> {
+  const client = new pg.Client({ host: "127.0.0.1", port: PG_PORT, user, password, database: "dify", ssl: { rejectUnauthorized: false } });
+  await client.connect();
+  return client;
+}
+
 /** Runs `text` on the external server's dify database as the configured (non-superuser) user, as another tenant of it would. */
 async function asOwner(text: string): Promise<void> {
-  const owner = new pg.Client({
-    host: "127.0.0.1",
-    port: PG_PORT,
-    user: "owner",
-    password: PW.owner,
-    database: "dify",
-    ssl: { rejectUnauthorized: false },
-  });
-  await owner.connect();
+  const owner = await difyClient("owner", PW.owner);
   try {
     await owner.query(text);
   } finally {
@@ -243,15 +242,7 @@ describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, R
     await asOwner("DROP VIEW IF EXISTS v");
     await writeFile(join(dir, "moved.yaml"), stringify(moved));
     // Another session holds t: pg_restore's DROP TABLE waits on it, so the helper is caught running.
-    const holder = new pg.Client({
-      host: "127.0.0.1",
-      port: PG_PORT,
-      user: "postgres",
-      password: PW.admin,
-      database: "dify",
-      ssl: { rejectUnauthorized: false },
-    });
-    await holder.connect();
+    const holder = await difyClient("postgres", PW.admin);
     await holder.query("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE");
     const child = new CliChild(["snapshot", "restore", "move", "--yes", "--no-backup", "--config", join(dir, "moved.yaml")], env);
     try {
