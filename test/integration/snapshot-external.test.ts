@@ -278,6 +278,22 @@ describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, R
     });
   }, 180_000);
 
+  it("with only Redis external (not restored), the pre-restore snapshot is taken of the local stores", async () => {
+    const { port: _p, password: _pw, ...redisSection } = local.redis as Record<string, unknown>;
+    const config = {
+      ...local,
+      redis: { ...redisSection, external: { host: "127.0.0.1", port: REDIS_PORT, password: PW.redis, tls: true, ca: certs.ca } },
+    };
+    const result = await snapshotRestore({ config, env, name: "move", yes: true });
+    expect(result.ok).toBe(true);
+    expect(result.notes).toEqual([expect.stringMatching(/^Redis is external: its keys are not restored/)]);
+    expect(result.backup).toMatch(/^pre-restore-/);
+    const backup = await readManifest(join(snapshotsDir(env), result.backup ?? ""));
+    if ("problem" in backup) throw new Error(backup.problem);
+    expect(backup.manifest.services.map((s) => s.service)).toEqual(["postgres", "minio", "qdrant"]);
+    expect(result.restored.join("\n")).not.toMatch(/redis|keys/i);
+  }, 120_000);
+
   it("objects go into an external S3 bucket from the context its external mode fills: privkeys/ included, other objects and the policy kept", async () => {
     const s3 = seedS3(BASE + 3);
     await s3.makeBucket("shared", "us-east-1");
