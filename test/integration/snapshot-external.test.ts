@@ -4,8 +4,7 @@
  * test starts outside dify-local (TLS required by its pg_hba, a self-signed certificate checked
  * with `verify-full` against the test's CA), logged in as a CREATEDB user that is not superuser,
  * as on a managed server; Redis is a real TLS server, Qdrant the fixtures' double. MinIO stays
- * local. The external S3 path (minio.external is wired on another branch) is run through the
- * service context an external mode fills, against the local MinIO stand-in.
+ * local, but for one case with `minio.external` on the MinIO stand-in started as another S3.
  */
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -16,21 +15,28 @@ import { stringify } from "yaml";
 import { QdrantClient } from "@qdrant/js-client-rest";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OperationError, snapshotCreate, snapshotRestore, snapshotRestorePlan, up, UserError, type ConfigInput } from "../../src/index.js";
-import { connectDocker, Runtime } from "../../src/runtime/index.js";
-import { minio } from "../../src/services/index.js";
-import { minioSnapshot } from "../../src/services/minio/snapshot.js";
-import { readManifest, snapshotReader, snapshotsDir } from "../../src/stack/index.js";
+import { readManifest, snapshotsDir } from "../../src/stack/index.js";
 import { pollUntil } from "../../src/util/index.js";
 import { CliChild } from "../support/cli-child.js";
 import { seedS3 } from "../support/clients.js";
-import { asAdmin, makeCerts, removeContainer, startPostgres, startQdrant, startRedisTls } from "../support/external-servers.js";
+import {
+  asAdmin,
+  makeCerts,
+  removeContainer,
+  s3Admin,
+  startPostgres,
+  startQdrant,
+  startRedisTls,
+  startS3,
+} from "../support/external-servers.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
 const BASE = 31300;
 const PG_PORT = BASE + 10;
 const REDIS_PORT = BASE + 11;
 const QDRANT_PORT = BASE + 12;
-const SERVERS = ["dlt-xsnap-srv-postgres", "dlt-xsnap-srv-redis", "dlt-xsnap-srv-qdrant"] as const;
+const S3_PORT = BASE + 13;
+const SERVERS = ["dlt-xsnap-srv-postgres", "dlt-xsnap-srv-redis", "dlt-xsnap-srv-qdrant", "dlt-xsnap-srv-s3"] as const;
 const PW = { admin: "xs-admin-pw-1", owner: "xs-owner-pw-2", limited: "xs-limited-pw-3", redis: "xs-redis-pw-4", qdrant: "xs-qdrant-5" };
 const TENANT = "0b7e1f4c-2d3a-4e5b-9c6d-7e8f9a0b1c2d";
 const KEY = `privkeys/${TENANT}/private.pem`;
@@ -294,36 +300,29 @@ describe.skipIf(!inject("engine"))("snapshot restore into external PostgreSQL, R
     expect(result.restored.join("\n")).not.toMatch(/redis|keys/i);
   }, 120_000);
 
-  it("objects go into an external S3 bucket from the context its external mode fills: privkeys/ included, other objects and the policy kept", async () => {
-    const s3 = seedS3(BASE + 3);
+  it("minio.external: the objects go into the external bucket with its keys (privkeys/ included), its other objects and policy kept", async () => {
+    await startS3(SERVERS[3], S3_PORT, "xs-s3-user", "xs-s3-secret-6");
+    const s3 = s3Admin(S3_PORT, "xs-s3-user", "xs-s3-secret-6");
     await s3.makeBucket("shared", "us-east-1");
     await s3.putObject("shared", "someone/else.txt", "theirs");
-    const settings = { ...minio.settings(localConfigOf()), bucket: "shared" };
-    const folder = join(snapshotsDir(env), "move");
-    const read = await readManifest(folder);
-    if ("problem" in read) throw new Error(read.problem);
-    const artefacts = read.manifest.services.find((s) => s.service === "minio")?.artefacts ?? [];
-    const runtime = new Runtime((await connectDocker()).docker);
-    const done = await minioSnapshot.restore(
-      {
-        settings,
-        stack: { bind: "127.0.0.1", readyTimeout: 30 },
-        live: { accessKey: "minioadmin", secretKey: "minioadmin123", source: "external" },
-        runtime,
-        host: "127.0.0.1",
-        container: undefined,
-        external: { host: "127.0.0.1", port: BASE + 3, address: `127.0.0.1:${BASE + 3}`, tls: "no TLS" },
+    const { port: _p, consolePort: _c, ...minioSection } = local.minio as Record<string, unknown>;
+    const config = {
+      ...local,
+      minio: {
+        ...minioSection,
+        external: { endpoint: `http://127.0.0.1:${S3_PORT}`, bucket: "shared", accessKey: "xs-s3-user", secretKey: "xs-s3-secret-6" },
       },
-      snapshotReader(folder, artefacts, "minio"),
+    };
+    const plan = await snapshotRestorePlan({ config, env, name: "move", backup: false });
+    expect(plan.replaces).toContain(
+      `the snapshot's objects (privkeys/ included) in bucket shared at http://127.0.0.1:${S3_PORT} (external; objects of the same key overwritten, the others kept; its policy left as it is)`,
     );
-    expect(done).toEqual([`wrote the snapshot's 1 objects into bucket shared at 127.0.0.1:${BASE + 3} (external) (others kept)`]);
+    const result = await snapshotRestore({ config, env, name: "move", yes: true, backup: false });
+    expect(result.restored).toContain(
+      `wrote the snapshot's 1 objects into bucket shared at http://127.0.0.1:${S3_PORT} (external) (others kept)`,
+    );
     expect(await objectText(s3, "shared", KEY)).toBe(privateKey);
     expect(await objectText(s3, "shared", "someone/else.txt")).toBe("theirs");
     expect(await s3.getBucketPolicy("shared").catch(() => "")).toBe("");
-  });
+  }, 120_000);
 });
-
-/** The local configuration as the services read it (defaults filled in). */
-function localConfigOf(): Parameters<typeof minio.settings>[0] {
-  return { bind: "127.0.0.1", readyTimeout: 30, minio: minio.schema.parse(local.minio) };
-}

@@ -11,6 +11,7 @@ import {
   type SnapshotReader,
   type TarEntry,
 } from "../snapshot.js";
+import { ensureBucket, s3Client, s3Location } from "./external.js";
 import { currentPolicy, iterateObjects, minioClient, type MinioCredentials, type MinioSettings } from "./index.js";
 
 type Ctx = ServiceContext<MinioSettings, MinioCredentials>;
@@ -78,26 +79,14 @@ interface TargetBucket {
 }
 
 /**
- * The bucket of the context, with a client. The local MinIO through its container's credentials;
- * an external S3 generically from the context the service's external mode fills (`ctx.external`:
- * its host, port and TLS; the section's bucket, region and keys in `settings` and `live`), so the
- * restore needs nothing of that mode but the context. Path-style except at AWS's own hosts.
+ * The bucket of the context, with a client: the local MinIO's through its container's
+ * credentials, or the external S3's (`minio.external`, in `ctx.live.external`) with its keys or
+ * IAM identity, as `storage` reaches it.
  */
-export async function targetBucket(ctx: Pick<Ctx, "host" | "settings" | "live" | "external">): Promise<TargetBucket> {
-  const { bucket, region } = ctx.settings;
-  if (!ctx.external) return { client: await minioClient(ctx, ctx.live), bucket, where: `bucket ${bucket}` };
-  const { Client } = await import("minio");
-  const client = new Client({
-    endPoint: ctx.host,
-    port: ctx.external.port,
-    // The external core's words: "TLS (...)" or "no TLS (...)".
-    useSSL: /^TLS\b/.test(ctx.external.tls),
-    accessKey: ctx.live.accessKey,
-    secretKey: ctx.live.secretKey,
-    region,
-    pathStyle: !/(^|\.)amazonaws\.com(\.cn)?$/.test(ctx.host),
-  });
-  return { client, bucket, where: `bucket ${bucket} at ${ctx.external.address} (external)` };
+export async function targetBucket(ctx: Pick<Ctx, "host" | "settings" | "live">): Promise<TargetBucket> {
+  const ext = ctx.live.external;
+  if (!ext) return { client: await minioClient(ctx, ctx.live), bucket: ctx.settings.bucket, where: `bucket ${ctx.settings.bucket}` };
+  return { client: await s3Client(ext), bucket: ext.bucket, where: `bucket ${ext.bucket} at ${s3Location(ext).url} (external)` };
 }
 
 /**
@@ -114,20 +103,21 @@ export const minioSnapshot: SnapshotCapability<Ctx, MinioSettings> = {
     await out.write(OBJECTS, await tarOf(objectEntries(client, bucket, index)));
     await out.write(INDEX, `${JSON.stringify(index, null, 2)}\n`);
   },
-  replaces: (c) => {
-    const ext = externalOf(c);
-    if (!ext) return `every object of bucket ${c.bucket} and its policy in ${c.container}`;
-    return `the snapshot's objects (privkeys/ included) in the external S3 bucket ${ext.bucket ?? c.bucket} (objects of the same key overwritten, the others kept; its policy left as it is)`;
-  },
+  replaces: (c) =>
+    c.external
+      ? `the snapshot's objects (privkeys/ included) in bucket ${c.external.bucket} at ${s3Location(c.external).url} (external; objects of the same key overwritten, the others kept; its policy left as it is)`
+      : `every object of bucket ${c.bucket} and its policy in ${c.container}`,
   async restore(ctx, input) {
     restoreTarget("MinIO", ctx);
     const parsed = indexSchema.safeParse(JSON.parse(await input.text(INDEX)));
     if (!parsed.success) throw new OperationError(`the snapshot's MinIO ${INDEX} is not an object index`);
     const index = parsed.data;
     const { client, bucket, where } = await targetBucket(ctx);
-    if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, ctx.settings.region);
+    // An external bucket is made as `up` makes it (private; a refusal names the right it needs).
+    if (ctx.live.external) await ensureBucket(ctx.live.external);
+    else if (!(await client.bucketExists(bucket))) await client.makeBucket(bucket, ctx.settings.region);
     // A shared (external) bucket keeps the objects the snapshot does not have, and its policy (never made public).
-    const removed = ctx.external ? 0 : await removeAll(client, bucket);
+    const removed = ctx.live.external ? 0 : await removeAll(client, bucket);
     let restored = 0;
     await readTar(input.open(OBJECTS), async (entry, body) => {
       const o = index.objects[Number(entry.name)];
@@ -138,19 +128,11 @@ export const minioSnapshot: SnapshotCapability<Ctx, MinioSettings> = {
     });
     if (restored !== index.objects.length)
       throw new OperationError(`the snapshot's MinIO ${OBJECTS} holds ${restored} of the ${index.objects.length} objects its index lists`);
-    if (ctx.external) return [`wrote the snapshot's ${restored} objects into ${where} (others kept)`];
+    if (ctx.live.external) return [`wrote the snapshot's ${restored} objects into ${where} (others kept)`];
     await client.setBucketPolicy(bucket, index.policy ?? "");
     return [`replaced ${removed} objects of bucket ${bucket} with the snapshot's ${restored}, and its policy`];
   },
 };
-
-/** The section's `external` value, whatever else its shape (the S3 mode is wired separately); its bucket when it names one. */
-function externalOf(c: MinioSettings): { bucket?: string } | undefined {
-  const ext = (c as { external?: unknown }).external;
-  if (ext === undefined || ext === null || typeof ext !== "object") return undefined;
-  const bucket = (ext as { bucket?: unknown }).bucket;
-  return typeof bucket === "string" ? { bucket } : {};
-}
 
 /** At most this much of one object `objectsFromSnapshot` keeps: it reads small objects (PEM keys). */
 const MAX_SMALL_OBJECT = 64 * 1024;
