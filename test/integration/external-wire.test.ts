@@ -259,7 +259,7 @@ describe.skipIf(!inject("engine"))("external S3 and registry wired through up, v
 
     const snap = await snapshotCreate({ config: mixed, dir: join(dir, "snapshots") }).catch((e: unknown) => e);
     expect(snap).toBeInstanceOf(UserError);
-    expect((snap as Error).message).toMatch(/is external .*snapshots cover the stores dify-local runs/);
+    expect((snap as Error).message).toMatch(/is external .*snapshot create covers the stores dify-local runs/);
   });
 
   it("down --purge leaves the external bucket, its objects and the registry alone, and says so", async () => {
