@@ -168,6 +168,11 @@ async function snapshotServices(stack: Stack, registry: boolean): Promise<Servic
   return services;
 }
 
+/** The enabled services whose data a snapshot keeps. */
+function storesOf(stack: Stack): Service[] {
+  return stack.enabled.filter((s) => s.snapshot);
+}
+
 /** Every container of `services` (the external ones have none) exists and runs. */
 async function requireRunning(stack: Stack, services: readonly Service[]): Promise<void> {
   for (const s of services) {
@@ -481,7 +486,7 @@ async function prepareRestore(
   refuseUnbackedExternal(stack, services, options);
   const missing = await missingContainers(stack);
   if (!options.prepare || missing.length === 0)
-    await requireRunning(stack, stack.enabled).then(
+    await requireRunning(stack, storesOf(stack)).then(
       () => undefined,
       (err: unknown) => {
         throw err instanceof EnvironmentError
@@ -556,7 +561,7 @@ export async function snapshotRestore(options: SnapshotRestoreOptions): Promise<
     // Before the restore's own lock: `up` takes it too.
     await options.prepare();
     stack.forgetObserved();
-    await requireRunning(stack, stack.enabled);
+    await requireRunning(stack, storesOf(stack));
   }
   return stack.exclusive("snapshot restore", options, async () => {
     let backup: string | undefined;
