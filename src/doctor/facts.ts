@@ -80,20 +80,28 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const enabled = all.filter((s) => !s.external(config));
   const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
   if (options.redactor) learnSecrets(options.redactor, services, config, observed);
-  const perService = await Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed)));
+  const usesKind = clusterMode(config) === "kind";
+  // Independent reads, side by side: the slowest (MinIO's walk of its data directory on a large
+  // bucket, a distant external service) no longer adds to the others' time.
+  const [perService, gateway, volumes, clusterPorts, findings, keyPairs] = await Promise.all([
+    Promise.all(enabled.map((s) => serviceFacts(config, s, engine.runtime, observed))),
+    usesKind ? engine.runtime.networkGateway(KIND_NETWORK).catch(() => undefined) : undefined,
+    engine.runtime
+      .engineId()
+      .catch(() => "")
+      .then((id) => volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)))),
+    usesKind ? clusterPortFacts(config, engine.runtime) : [],
+    // Findings in the services' order, whatever order their I/O finished in.
+    Promise.all(all.map((s) => serviceFindings(s, config, engine.runtime, observed))),
+    keyPairFacts(config, probeHost(config), observed),
+  ]);
   facts.containers = perService.map((p) => p.container);
   facts.exposure = exposureFacts(config, enabled, observed);
-  const usesKind = clusterMode(config) === "kind";
-  if (usesKind) {
-    const gateway = await engine.runtime.networkGateway(KIND_NETWORK).catch(() => undefined);
-    if (gateway) facts.kindGateway = gateway;
-  }
-  const id = await engine.runtime.engineId().catch(() => "");
-  facts.volumes = await volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)));
-  facts.ports = [...perService.flatMap((p) => p.ports), ...(usesKind ? await clusterPortFacts(config, engine.runtime) : [])];
-  // Findings in the services' order, whatever order their I/O finished in.
-  facts.services = (await Promise.all(all.map((s) => serviceFindings(s, config, engine.runtime, observed)))).flat();
-  facts.keyPairs = await keyPairFacts(config, probeHost(config), observed);
+  if (gateway) facts.kindGateway = gateway;
+  facts.volumes = volumes;
+  facts.ports = [...perService.flatMap((p) => p.ports), ...clusterPorts];
+  facts.services = findings.flat();
+  facts.keyPairs = keyPairs;
   if (usesKind && "version" in kindTool) Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
   return withValues(facts, await values(observed));
 }
