@@ -46,8 +46,11 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
   const context = existingContext(config);
+  const all = services.filter((s) => s.settings(config).enabled);
+  const engineAnswer = engineOf(env);
+  const early = engineReads(engineAnswer, services, all, config);
   const [engine, kindTool, helm, kubectl] = await Promise.all([
-    engineOf(env),
+    engineAnswer,
     context === undefined ? kindOf(kind) : Promise.resolve({ unused: context }),
     onPath("helm", env.PATH),
     onPath("kubectl", env.PATH),
@@ -56,15 +59,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   const facts: DoctorFacts = {
     platform: options.platform ?? process.platform,
     config,
-    engine:
-      "error" in engine
-        ? {
-            reachable: false,
-            address,
-            error: messageOf(engine.error),
-            hint: engine.error instanceof EnvironmentError ? engine.error.hint : undefined,
-          }
-        : { reachable: true, address, version: engine.version },
+    engine: engineFact(engine, address),
     tools: { kind: kindTool, helm, kubectl },
     containers: [],
     ports: [],
@@ -73,12 +68,12 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   };
   const values = (observed: ReadonlyMap<string, ObservedContainer>): Promise<ValuesFacts | undefined> =>
     options.valuesFile ? readValuesFacts(options.valuesFile, { services, config, observed }) : Promise.resolve(undefined);
-  if ("error" in engine) return withValues(facts, await values(new Map()));
+  const started = await early;
+  if ("error" in engine || !started) return withValues(facts, await values(new Map()));
 
-  const all = services.filter((s) => s.settings(config).enabled);
   // External services have no container, port or volume here: only their own findings.
   const enabled = all.filter((s) => !s.external(config));
-  const observed = await engine.runtime.observe(services.map((s) => s.settings(config).container));
+  const { observed } = started;
   if (options.redactor) learnSecrets(options.redactor, services, config, observed);
   const usesKind = clusterMode(config) === "kind";
   // Independent reads, side by side: the slowest (MinIO's walk of its data directory on a large
@@ -92,7 +87,7 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
       .then((id) => volumeFacts(config, enabled, engine.runtime, VolumeRecord.of(env, engineKey(id, address)))),
     usesKind ? clusterPortFacts(config, engine.runtime) : [],
     // Findings in the services' order, whatever order their I/O finished in.
-    Promise.all(all.map((s) => serviceFindings(s, config, engine.runtime, observed))),
+    started.findings,
     keyPairFacts(config, probeHost(config), observed),
   ]);
   facts.containers = perService.map((p) => p.container);
@@ -104,6 +99,35 @@ export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> 
   facts.keyPairs = keyPairs;
   if (usesKind && "version" in kindTool) Object.assign(facts, await clusterFacts(new Cluster(config, engine.runtime, kind), enabled));
   return withValues(facts, await values(observed));
+}
+
+/** What the doctor reports of the engine: reachable with its version, or why not. */
+function engineFact(engine: Engine, address: string): DoctorFacts["engine"] {
+  if (!("error" in engine)) return { reachable: true, address, version: engine.version };
+  const hint = engine.error instanceof EnvironmentError ? engine.error.hint : undefined;
+  return { reachable: false, address, error: messageOf(engine.error), hint };
+}
+
+/**
+ * The containers, then each service's findings, started as soon as the engine answers, beside the
+ * tools' checks (`kind version` starts a process): MinIO's walk of a large bucket is the doctor's
+ * longest read. Undefined when the engine does not answer.
+ */
+function engineReads(
+  engineAnswer: Promise<Engine>,
+  services: readonly Service[],
+  all: readonly Service[],
+  config: Config,
+): Promise<{ observed: Map<string, ObservedContainer>; findings: Promise<Finding[][]> } | undefined> {
+  const early = engineAnswer.then(async (e) => {
+    if ("error" in e) return undefined;
+    const observed = await e.runtime.observe(services.map((s) => s.settings(config).container));
+    const findings = Promise.all(all.map((s) => serviceFindings(s, config, e.runtime, observed)));
+    findings.catch(() => undefined);
+    return { observed, findings };
+  });
+  early.catch(() => undefined);
+  return early;
 }
 
 /** The cluster's findings and its ingress, when the cluster exists. */
