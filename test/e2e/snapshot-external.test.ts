@@ -10,7 +10,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli, resultLine } from "../support/cli.js";
 import { asAdmin, makeCerts, removeContainer, startPostgres } from "../support/external-servers.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
@@ -20,13 +20,6 @@ const SERVER = "dlt-xsnap-cli-srv-postgres";
 const PW = { admin: "xsc-admin-1", owner: "xsc-owner-2", limited: "xsc-limited-3" };
 const only = { registry: { enabled: false }, redis: { enabled: false }, minio: { enabled: false }, qdrant: { enabled: false } };
 const local = testConfig("xsnap-cli", BASE, only);
-
-const lines = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const resultOf = (stdout: string) => lines(stdout).find((l) => l.type === "result") ?? {};
 
 describe.skipIf(!inject("engine"))("dify-local snapshot restore into an external PostgreSQL, through the CLI", () => {
   let dir: string;
@@ -79,7 +72,7 @@ describe.skipIf(!inject("engine"))("dify-local snapshot restore into an external
 
     const restored = await cli(["snapshot", "restore", "local", "--yes", "--no-backup", "--config", "moved.yaml", "--json"]);
     expect(restored.code, restored.stdout + restored.stderr).toBe(0);
-    const result = resultOf(restored.stdout);
+    const result = resultLine(restored.stdout);
     expect(result.restored).toEqual(
       expect.arrayContaining([
         "created database dify",

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { withRedis } from "../support/clients.js";
-import { runCli } from "../support/cli.js";
+import { runCli, jsonLines, resultLine } from "../support/cli.js";
 import { cleanup, testConfig } from "../support/stack.js";
 
 const BASE = 31100;
@@ -18,13 +18,7 @@ let dir: string;
 let env: NodeJS.ProcessEnv;
 
 const cli = (args: string[]) => runCli(args, dir, env);
-const lines = (stdout: string) =>
-  stdout
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-const resultOf = (stdout: string) => lines(stdout).find((l) => l.type === "result") ?? {};
-const errorOf = (stdout: string) => lines(stdout).find((l) => l.type === "error") ?? {};
+const errorOf = (stdout: string) => jsonLines(stdout).find((l) => l.type === "error") ?? {};
 const redisKey = () => withRedis(BASE + 2, (r) => r.get("cli:k"));
 
 describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () => {
@@ -45,11 +39,11 @@ describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () =>
   it("create and ls: one JSON result each; the snapshot is listed as intact", async () => {
     const created = await cli(["snapshot", "create", "s1", "--json"]);
     expect(created.code, created.stderr).toBe(0);
-    expect(resultOf(created.stdout)).toMatchObject({ name: "s1", folder: join(dir, "data", "snapshots", "s1") });
-    expect((resultOf(created.stdout).parts as Array<{ service: string }>).map((p) => p.service)).toEqual(["redis", "qdrant"]);
+    expect(resultLine(created.stdout)).toMatchObject({ name: "s1", folder: join(dir, "data", "snapshots", "s1") });
+    expect((resultLine(created.stdout).parts as Array<{ service: string }>).map((p) => p.service)).toEqual(["redis", "qdrant"]);
     const listed = await cli(["snapshot", "ls", "--json"]);
     expect(listed.code).toBe(0);
-    expect(resultOf(listed.stdout).snapshots).toEqual([
+    expect(resultLine(listed.stdout).snapshots).toEqual([
       expect.objectContaining({ name: "s1", integrity: "ok", services: ["redis", "qdrant"] }),
     ]);
     expect((await cli(["snapshot", "ls"])).stdout).toMatch(/^s1\s.*redis,qdrant.*\sok$/m);
@@ -63,10 +57,10 @@ describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () =>
     expect(await redisKey()).toBe("changed");
     const restored = await cli(["snapshot", "restore", "s1", "--yes", "--no-backup", "--json"]);
     expect(restored.code, restored.stdout + restored.stderr).toBe(0);
-    expect(resultOf(restored.stdout)).toMatchObject({ name: "s1", ok: true });
+    expect(resultLine(restored.stdout)).toMatchObject({ name: "s1", ok: true });
     // --no-backup: no automatic snapshot was taken.
-    expect(resultOf(restored.stdout).backup).toBeUndefined();
-    expect((resultOf((await cli(["snapshot", "ls", "--json"])).stdout).snapshots as unknown[]).length).toBe(1);
+    expect(resultLine(restored.stdout).backup).toBeUndefined();
+    expect((resultLine((await cli(["snapshot", "ls", "--json"])).stdout).snapshots as unknown[]).length).toBe(1);
     expect(await redisKey()).toBe("saved");
   });
 
@@ -88,7 +82,7 @@ describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () =>
     await writeFile(file, Buffer.concat([original.subarray(0, -1), Buffer.from([original.at(-1)! ^ 1])]));
     const verified = await cli(["snapshot", "verify", "s1", "--json"]);
     expect(verified.code).toBe(1);
-    expect(resultOf(verified.stdout)).toMatchObject({ ok: false, problems: [{ file: "redis/dump.rdb" }] });
+    expect(resultLine(verified.stdout)).toMatchObject({ ok: false, problems: [{ file: "redis/dump.rdb" }] });
     await withRedis(BASE + 2, (r) => r.set("cli:k", "kept"));
     const refused = await cli(["snapshot", "restore", "s1", "--yes", "--json"]);
     expect(refused.code).toBe(1);
@@ -108,6 +102,6 @@ describe.skipIf(!inject("engine"))("dify-local snapshot, through the CLI", () =>
     expect((await cli(["snapshot", "create", "../out"])).code).toBe(2);
     const removed = await cli(["snapshot", "rm", "s1", "--json"]);
     expect(removed.code).toBe(0);
-    expect(resultOf((await cli(["snapshot", "ls", "--json"])).stdout).snapshots).toEqual([]);
+    expect(resultLine((await cli(["snapshot", "ls", "--json"])).stdout).snapshots).toEqual([]);
   });
 });

@@ -21,3 +21,16 @@ export function runCli(args: readonly string[], cwd: string, env: NodeJS.Process
     child.on("close", (code) => done({ code, stdout, stderr }));
   });
 }
+
+/** The JSON lines a `--json` run printed, each parsed. */
+export function jsonLines(stdout: string): Array<Record<string, unknown>> {
+  return stdout
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The `result` line of a `--json` run (empty when there is none). */
+export function resultLine(stdout: string): Record<string, unknown> {
+  return jsonLines(stdout).find((l) => l.type === "result") ?? {};
+}
