@@ -1,8 +1,8 @@
-// The CLI as a few bundled files under dist/cli-bundle/ (part of `npm run build`; bin/dify-local.js
-// loads them). Node loads one bundled file much faster than the hundreds of small modules the client
-// libraries are made of (`npm run bench` has the numbers; README, Performance). Each command's code
-// and each client library stay separate chunks, loaded when a command first needs them. The
-// library (`import "dify-local"`) is tsc's output in dist/, unchanged.
+// The CLI as one bundled file, dist/cli-bundle/main.cjs (part of `npm run build`; bin/dify-local.js
+// loads it through V8's code cache, src/cli/code-cache.ts). Node loads one bundled file much faster
+// than the hundreds of small modules the client libraries are made of (`npm run bench` has the
+// numbers; README, Performance). Each command's code and each client library run only when a
+// command first needs them. The library (`import "dify-local"`) is tsc's output in dist/, unchanged.
 //
 // What stays out of the bundle, loaded from node_modules when it is used:
 // - @kubernetes/client-node (14 MB bundled): only commands that touch the cluster load it;
@@ -15,7 +15,7 @@
 // Node's global fetch, instead of its Node build that bundles undici (0.8 MB) for a connection pool.
 import { build } from "esbuild";
 import { existsSync } from "node:fs";
-import { readFile, rm } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 
@@ -68,31 +68,55 @@ const qdrantBrowserBuild = {
   },
 };
 
-// Chunk names carry content hashes: the previous build's would stay beside the new ones.
+/**
+ * The bundle has no `import()`: code V8 restores from a code cache cannot run one on Node 20
+ * (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING). The one ES-module-only library it loads,
+ * @kubernetes/client-node, comes through `esm-import.cjs` beside it, a file Node's own loader
+ * compiles (src/cluster/k8s-client.ts is that library's one import).
+ */
+const ESM_IMPORT = "./esm-import.cjs";
+/** @type {import("esbuild").Plugin} */
+const esmThroughNode = {
+  name: "esm-through-node",
+  setup(b) {
+    b.onLoad({ filter: /src[\\/]cluster[\\/]k8s-client\.ts$/ }, () => ({
+      contents: `export function loadK8s() { return require(${JSON.stringify(ESM_IMPORT)})("@kubernetes/client-node"); }`,
+      loader: "js",
+    }));
+  },
+};
+
 await rm("dist/cli-bundle", { recursive: true, force: true });
 await build({
-  entryPoints: { main: "src/cli/main.ts" },
-  outdir: "dist/cli-bundle",
+  entryPoints: ["src/cli/main.ts"],
+  outfile: "dist/cli-bundle/main.cjs",
   bundle: true,
-  splitting: true,
-  format: "esm",
+  // CommonJS, one file: Node 20 takes V8's code cache only for scripts it compiles itself
+  // (src/cli/code-cache.ts), not for ES modules. The libraries' code still runs only when a
+  // command first imports them: esbuild wraps each in a function called on first use.
+  format: "cjs",
   platform: "node",
   target: "node20",
-  external: ["@kubernetes/client-node", "ssh2", "dockerode/lib/session.js", "dockerode/lib/buildkit.js", "cpu-features"],
-  plugins: [deferRequires, qdrantBrowserBuild],
-  // The bundled CommonJS libraries call require() and read __dirname; an ES module has neither.
-  banner: {
-    js: [
-      'import { createRequire as __bundleRequire } from "node:module";',
-      'import { fileURLToPath as __bundleFileURLToPath } from "node:url";',
-      'import { dirname as __bundleDirname } from "node:path";',
-      "const require = __bundleRequire(import.meta.url);",
-      "const __filename = __bundleFileURLToPath(import.meta.url);",
-      "const __dirname = __bundleDirname(__filename);",
-    ].join(" "),
-  },
-  minify: process.env.BUNDLE_MINIFY === "1",
+  external: ["@kubernetes/client-node", "ssh2", "dockerode/lib/session.js", "dockerode/lib/buildkit.js", "cpu-features", ESM_IMPORT],
+  plugins: [deferRequires, qdrantBrowserBuild, esmThroughNode],
+  // The one use of import.meta (the package's version, read from package.json beside dist/).
+  define: { "import.meta.url": "__bundleUrl" },
+  banner: { js: 'var __bundleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  // Half the bytes to read at each start (and what V8 does not find in the cache, to parse).
+  // Names stay: error classes are told apart by name, and --verbose maps stack traces back
+  // through the source map.
+  minify: process.env.BUNDLE_MINIFY !== "0",
   keepNames: true,
   sourcemap: "linked",
   logLevel: "warning",
 });
+await writeFile(
+  join("dist/cli-bundle", ESM_IMPORT),
+  "// Loads an ES module for the bundle (scripts/bundle-cli.mjs): Node's loader compiles this file, so import() works here.\nmodule.exports = (specifier) => import(specifier);\n",
+);
+const bundled = await readFile("dist/cli-bundle/main.cjs", "utf8");
+const dynamic = bundled.match(/\bimport\((?!\))[^)]{0,60}\)/g);
+if (dynamic)
+  throw new Error(
+    `dist/cli-bundle/main.cjs has import() (${dynamic.join(", ")}): a static import, or a load through ${ESM_IMPORT} (see esmThroughNode)`,
+  );

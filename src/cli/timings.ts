@@ -4,6 +4,8 @@ import { addSpan, recordTimings, recordedSpans, timingsOn, type Span } from "../
 /** When the bin file started running (ms since the process started), to tell Node's start from module loading. */
 export interface Startup {
   started: number;
+  /** What the code cache did for the CLI's bundle (src/cli/code-cache.ts), shown with the load. */
+  codeCache?: string;
 }
 
 /** `--timings` anywhere on the command line, or DIFY_LOCAL_TIMINGS=1. */
@@ -22,7 +24,7 @@ export function startTimings(argv: readonly string[], startup?: Startup): void {
   const fixed: Span[] = startup
     ? [
         { name: "node start", start: 0, end: startup.started },
-        { name: "CLI modules", start: startup.started, end: loaded },
+        { name: startup.codeCache ? `CLI modules (code cache ${startup.codeCache})` : "CLI modules", start: startup.started, end: loaded },
       ]
     : [{ name: "node start and CLI modules", start: 0, end: loaded }];
   process.once("exit", () => process.stderr.write(renderTimings([...fixed, ...recordedSpans()], performance.now())));

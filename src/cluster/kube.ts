@@ -15,6 +15,7 @@ import type {
 } from "@kubernetes/client-node";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
+import { loadK8s } from "./k8s-client.js";
 
 /** One node and whether its Ready condition is True. */
 export interface NodeReadiness {
@@ -90,7 +91,7 @@ export class KubeApi {
    * it is the heaviest import and commands without a cluster (or without an engine) never need it.
    */
   static async open(kubeconfigYaml: string, context: string): Promise<KubeApi> {
-    const k8s = await import("@kubernetes/client-node");
+    const k8s = await loadK8s();
     const kc = new k8s.KubeConfig();
     kc.loadFromString(kubeconfigYaml);
     if (kc.getContexts().some((c) => c.name === context)) kc.setCurrentContext(context);
@@ -99,7 +100,7 @@ export class KubeApi {
 
   /** A client for a loaded kubeconfig's current context. */
   static async of(kc: KubeConfig): Promise<KubeApi> {
-    const k8s = await import("@kubernetes/client-node");
+    const k8s = await loadK8s();
     return new KubeApi(
       kc.makeApiClient(k8s.CoreV1Api),
       kc.makeApiClient(k8s.AppsV1Api),

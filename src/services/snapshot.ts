@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { OperationError } from "../errors.js";
 import type { ExecStream, ObservedContainer } from "../runtime/index.js";
 
@@ -90,7 +91,6 @@ export interface TarEntry {
 export async function tarOf(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<Readable> {
   // Loaded on first use: only snapshots write tar streams.
   const { pack } = (await import("tar-stream")).default;
-  const { pipeline } = await import("node:stream/promises");
   const tar = pack();
   const fill = async (): Promise<void> => {
     for await (const e of entries) {

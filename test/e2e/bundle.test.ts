@@ -1,13 +1,14 @@
 /**
  * The shipped CLI is a bundle (scripts/bundle-cli.mjs) that leaves a few libraries in node_modules,
  * loaded when first used: @kubernetes/client-node, ssh2 and dockerode's BuildKit session. These
- * tests hold the package together as a user installs it: the bin loads the bundle, the package's
- * files carry it, and each library left out loads from where the bundle is.
+ * tests hold the package together as a user installs it: the bin loads the bundle through V8's code
+ * cache, the package's files carry it, and each library left out loads from where the bundle is.
  */
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { createRequire } from "node:module";
-import { dirname, relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -15,39 +16,60 @@ import { BIN, runCli } from "../support/cli.js";
 
 const run = promisify(execFile);
 
-/** The file of the CLI the bin imports (its one relative import), from its own source, not a copy of the path here. */
+/** The bundle the bin loads (its `new URL("...")`), from its own source, not a copy of the path here. */
 async function bundleEntry(): Promise<string> {
   const source = await readFile(BIN, "utf8");
-  const target = /import\("(\.[^"]+)"\)/.exec(source)?.[1];
-  if (!target) throw new Error(`${BIN} imports nothing`);
+  const target = /new URL\("(\.[^"]+)"/.exec(source)?.[1];
+  if (!target) throw new Error(`${BIN} loads no bundle`);
   return resolve(dirname(BIN), target);
 }
 
-/** The entry and every chunk it imports, statically or on first use, transitively (file names in its folder). */
-async function chunksOf(entry: string): Promise<Set<string>> {
-  const dir = dirname(entry);
+/** The bin's own relative imports (the code-cache loader), and theirs, transitively: paths from the package root. */
+async function importsOf(file: string): Promise<Set<string>> {
   const seen = new Set<string>();
-  const todo = [relative(dir, entry)];
+  const todo = [file];
   for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
-    if (seen.has(f)) continue;
-    seen.add(f);
-    const source = await readFile(resolve(dir, f), "utf8");
-    for (const m of source.matchAll(/from "\.\/([^"]+\.js)"|import\("\.\/([^"]+\.js)"\)/g)) todo.push(m[1] ?? m[2] ?? "");
+    const rel = relative(resolve("."), f);
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    const source = await readFile(f, "utf8");
+    for (const m of source.matchAll(/(?:from |import\()"(\.[^"]+\.js)"/g)) todo.push(resolve(dirname(f), m[1] ?? ""));
   }
   return seen;
 }
 
 describe("the bundled CLI", () => {
-  it("is what the bin runs, and npm's package carries the bin and every file of the bundle", async () => {
+  it("is what the bin runs, and npm's package carries the bin, its loader and the bundle", async () => {
     const entry = await bundleEntry();
-    expect(relative(resolve("."), entry)).toBe("dist/cli-bundle/main.js");
+    expect(relative(resolve("."), entry)).toBe("dist/cli-bundle/main.cjs");
     const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]);
     const [pack] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
     const files = new Set(pack?.files.map((f) => f.path));
-    expect(files).toContain("bin/dify-local.js");
-    const chunks = await chunksOf(entry);
-    expect(chunks.size).toBeGreaterThan(5);
-    for (const f of chunks) expect(files).toContain(`dist/cli-bundle/${f}`);
+    const needed = await importsOf(BIN);
+    expect(needed).toContain("dist/cli/code-cache.js");
+    for (const f of [...needed, "dist/cli-bundle/main.cjs", "dist/cli-bundle/esm-import.cjs"]) expect(files).toContain(f);
+  });
+
+  it("keeps V8's code cache per command: the second run of a command uses what the first one saved", async () => {
+    const cache = await mkdtemp(join(tmpdir(), "dl-e2e-code-cache-"));
+    try {
+      const env = { DIFY_LOCAL_CACHE_DIR: cache };
+      const first = await runCli(["--help", "--timings"], resolve("."), env);
+      expect(first.code).toBe(0);
+      expect(first.stderr).toContain("CLI modules (code cache missing)");
+      const second = await runCli(["--help", "--timings"], resolve("."), env);
+      expect(second.stderr).toContain("CLI modules (code cache accepted)");
+      expect(second.stdout).toBe(first.stdout);
+      // Another command has its own; a failing run (exit 2) saves none.
+      const other = await runCli(["values", "--no-such-flag", "--timings"], resolve("."), env);
+      expect(other.code).toBe(2);
+      expect(other.stderr).toContain("CLI modules (code cache missing)");
+      expect((await readdir(join(cache, "code-cache"))).map((f) => f.replace(/^.*\.(\w+)\.cache$/, "$1"))).toEqual(["none"]);
+      const off = await runCli(["--help", "--timings"], resolve("."), { ...env, DIFY_LOCAL_CODE_CACHE: "0" });
+      expect(off.stderr).toContain("CLI modules (code cache off)");
+    } finally {
+      await rm(cache, { recursive: true, force: true });
+    }
   });
 
   it("loads each library it leaves out from node_modules, as resolved from the bundle", async () => {
@@ -56,6 +78,9 @@ describe("the bundled CLI", () => {
     expect(typeof require("dockerode/lib/session.js")).toBe("function");
     const k8s = (await import(pathToFileURL(require.resolve("@kubernetes/client-node")).href)) as { KubeConfig?: unknown };
     expect(typeof k8s.KubeConfig).toBe("function");
+    // The one ES module the bundle loads, through the file beside it that Node's loader compiles.
+    const esmImport = require("./esm-import.cjs") as (specifier: string) => Promise<{ KubeConfig?: unknown }>;
+    expect((await esmImport("@kubernetes/client-node")).KubeConfig).toBe(k8s.KubeConfig);
   });
 
   it("reaches an engine over ssh:// through ssh2, loaded on first use (exit 3 naming the host, not a missing module)", async () => {

@@ -1,3 +1,4 @@
+import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import { favourMemory } from "../../util/memory.js";
@@ -67,7 +68,6 @@ export function registerStorage(program: Command, cli: Cli): void {
 
 /** Streams to stdout with its backpressure; a reader that stops early (`| head`) ends the download quietly. */
 async function toStdout(body: NodeJS.ReadableStream & { destroy(): void }): Promise<void> {
-  const { pipeline } = await import("node:stream/promises");
   try {
     await pipeline(body, process.stdout);
   } catch (err) {

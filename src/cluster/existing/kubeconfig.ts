@@ -3,6 +3,7 @@ import { homedir } from "node:os";
 import { delimiter, join } from "node:path";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { EnvironmentError, UserError, messageOf } from "../../errors.js";
+import { loadK8s } from "../k8s-client.js";
 
 /** The cluster a kubeconfig context talks to, as printed before anything is done. */
 export interface ContextTarget {
@@ -26,7 +27,7 @@ export function kubeconfigFiles(env: NodeJS.ProcessEnv): string[] {
  * naming it.
  */
 export async function loadKubeconfig(env: NodeJS.ProcessEnv): Promise<KubeConfig> {
-  const k8s = await import("@kubernetes/client-node");
+  const k8s = await loadK8s();
   const merged = new k8s.KubeConfig();
   for (const file of kubeconfigFiles(env)) {
     let text: string;

@@ -1,0 +1,115 @@
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { cacheName, codeCacheDir, commandWord, requireCached } from "./code-cache.js";
+
+let root: string;
+let file: string;
+let dir: string;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), "dl-code-cache-"));
+  file = join(root, "bundle.cjs");
+  dir = join(root, "cache");
+  writeBundle(1);
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+/** A CommonJS module like the bundle: exports, require, __dirname. */
+function writeBundle(version: number): void {
+  writeFileSync(
+    file,
+    [
+      `const { basename } = require("node:path");`,
+      `exports.version = ${version};`,
+      `exports.dir = basename(__dirname);`,
+      `exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);`,
+    ].join("\n"),
+  );
+}
+
+interface Bundle {
+  version: number;
+  dir: string;
+  sum(xs: number[]): number;
+}
+
+const load = (variant = "status") => requireCached(file, { dir, variant });
+const caches = () => readdirSync(dir).filter((f) => f.endsWith(".cache"));
+
+describe("requireCached", () => {
+  it("loads the module as require would, then a second run uses the cache the first one saved", () => {
+    const first = load();
+    expect(first.cache).toBe("missing");
+    const m = first.exports as Bundle;
+    expect([m.version, m.dir, m.sum([1, 2, 3])]).toEqual([1, root.split("/").pop(), 6]);
+    first.save();
+    expect(caches()).toHaveLength(1);
+    expect(caches()[0]).toMatch(/^bundle\.cjs\.\d+-\d+\.v\d+\.\d+\.\d+-\w+\.status\.cache$/);
+    const second = load();
+    expect(second.cache).toBe("accepted");
+    expect((second.exports as Bundle).sum([4, 5])).toBe(9);
+  });
+
+  it("keeps one cache per variant, and a new build replaces every cache of the old one", () => {
+    load("status").save();
+    load("up").save();
+    expect(caches()).toHaveLength(2);
+    writeBundle(22); // another size: another build
+    const rebuilt = load("status");
+    expect(rebuilt.cache).toBe("missing");
+    expect((rebuilt.exports as Bundle).version).toBe(22);
+    rebuilt.save();
+    expect(caches()).toEqual([expect.stringMatching(/\.status\.cache$/)]);
+    expect(load("status").cache).toBe("accepted");
+  });
+
+  it("a cache V8 refuses is reported and written again", () => {
+    // A source this process has not compiled yet: V8 answers a known one from memory, cache unread.
+    writeBundle(333);
+    mkdirSync(dir);
+    writeFileSync(join(dir, cacheName(file, "status").file), Buffer.alloc(4096, 7));
+    const refused = load();
+    expect(refused.cache).toBe("rejected");
+    expect((refused.exports as Bundle).version).toBe(333);
+    refused.save();
+    expect(load().cache).toBe("accepted");
+  });
+
+  it("without a directory: Node's own loader, nothing written", () => {
+    const m = requireCached(file, { dir: undefined, variant: "status" });
+    expect(m.cache).toBe("off");
+    expect((m.exports as Bundle).sum([2, 2])).toBe(4);
+    m.save();
+    expect(readdirSync(root)).toEqual(["bundle.cjs"]);
+  });
+
+  it("a cache that cannot be written costs nothing but speed", () => {
+    writeFileSync(dir, "a file where the directory would be");
+    const m = load();
+    expect(() => m.save()).not.toThrow();
+    expect((m.exports as Bundle).version).toBe(1);
+  });
+});
+
+describe("commandWord", () => {
+  it.each([
+    [["status"], "status"],
+    [["-c", "x.yaml", "up", "--no-cluster"], "up"],
+    [["--config", "status", "verify"], "verify"],
+    [["--json", "storage", "ls"], "storage"],
+    [["--help"], "none"],
+    [[], "none"],
+    [["Stat/us"], "other"],
+  ])("%j is %s", (words, word) => {
+    expect(commandWord(["node", "bin/dify-local.js", ...words])).toBe(word);
+  });
+});
+
+describe("codeCacheDir", () => {
+  it("is under dify-local's cache directory, and off with DIFY_LOCAL_CODE_CACHE=0", () => {
+    expect(codeCacheDir({ DIFY_LOCAL_CACHE_DIR: "/c" })).toBe("/c/code-cache");
+    expect(codeCacheDir({ DIFY_LOCAL_CACHE_DIR: "/c", DIFY_LOCAL_CODE_CACHE: "0" })).toBeUndefined();
+  });
+});

@@ -1,0 +1,137 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { createRequire, Module } from "node:module";
+import { basename, dirname, join } from "node:path";
+import { Script } from "node:vm";
+import { cacheDir } from "../util/cache-dir.js";
+
+/**
+ * Loads the bundled CLI (one CommonJS file) with V8's code cache, the way Node 22's
+ * `module.enableCompileCache()` does for every module; Node 20 has no such switch and its ES module
+ * loader takes no cached data, hence a CommonJS bundle compiled here. A cache holds the bytecode of
+ * every function the run compiled, so the next run of the same command skips V8's parsing and
+ * compiling of the bundle and its libraries (README, Performance: about 60 ms of `status`).
+ *
+ * One cache per bundle build, Node version and command (the first word of the command line):
+ * `--help` then reads a small cache, and `status` one that holds the probes. V8 checks the cache
+ * against its own version and flags and rejects a mismatch; the build (file size and mtime) is
+ * in the name, since V8 checks only the source's length.
+ */
+export interface CachedModule {
+  /** The module's `module.exports`. */
+  exports: unknown;
+  /** What the cache did: none kept (disabled), none yet, used, or refused by V8. */
+  cache: "off" | "missing" | "accepted" | "rejected";
+  /**
+   * Writes the cache when there was none or V8 refused it: call it once the command has done its
+   * work, so the functions it ran are in it. Never throws: a cache is an optimisation.
+   */
+  save(): void;
+}
+
+/** Options of {@link requireCached}. */
+export interface CodeCacheOptions {
+  /** Where caches live; undefined: no cache, Node's own loader (which maps stack traces when source maps are on). */
+  dir: string | undefined;
+  /** Which run this is (a command name): runs of different kinds keep different caches. */
+  variant: string;
+}
+
+/** Loads a CommonJS file as `require` would, through a code cache in `options.dir`. */
+export function requireCached(file: string, options: CodeCacheOptions): CachedModule {
+  // Node's own loader: with source maps on (--verbose), it maps stack traces back to the sources.
+  if (options.dir === undefined) return { exports: createRequire(file)(file) as unknown, cache: "off", save() {} };
+  const dir = options.dir;
+  const name = cacheName(file, options.variant);
+  const path = join(dir, name.file);
+  const source = readFileSync(file, "utf8");
+  const cachedData = readIfExists(path);
+  const script = new Script(Module.wrap(source), {
+    filename: file,
+    ...(cachedData ? { cachedData } : {}),
+    // No import() in the file: restored from a cache, Node 20 cannot run one (scripts/bundle-cli.mjs).
+  });
+  const cache: CachedModule["cache"] = !cachedData ? "missing" : script.cachedDataRejected ? "rejected" : "accepted";
+  const module = { exports: {} as unknown };
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
+  let saved = false;
+  return {
+    exports: module.exports,
+    cache,
+    save() {
+      if (saved || cache === "accepted") return;
+      saved = true;
+      try {
+        writeCache(dir, path, name, script.createCachedData());
+      } catch {
+        // A read-only or full disk only costs the next run its speed.
+      }
+    },
+  };
+}
+
+/**
+ * The cache's file name: the bundle's name and build (size and mtime), Node's version and the
+ * variant, e.g. `main.cjs.1590935-1764271234567.v20.20.2-x64.status.cache`.
+ */
+export function cacheName(file: string, variant: string): CacheName {
+  const st = statSync(file);
+  const bundle = `${basename(file)}.`;
+  const build = `${bundle}${st.size}-${Math.round(st.mtimeMs)}.${process.version}-${process.arch}.`;
+  return { file: `${build}${variant.replace(/[^a-z0-9-]/gi, "_")}.cache`, build, bundle };
+}
+
+/** A cache's file name, and the prefixes of its build's caches and of every cache of its bundle. */
+export interface CacheName {
+  file: string;
+  build: string;
+  bundle: string;
+}
+
+/** Written whole or not at all (a rename); caches of the same file's older builds are removed. */
+function writeCache(dir: string, path: string, name: CacheName, data: Buffer): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o600 });
+  renameSync(tmp, path);
+  for (const f of readdirSync(dir)) {
+    if (f.startsWith(name.bundle) && !f.startsWith(name.build) && f.endsWith(".cache")) {
+      try {
+        unlinkSync(join(dir, f));
+      } catch {
+        // Another process removed it first.
+      }
+    }
+  }
+}
+
+function readIfExists(path: string): Buffer | undefined {
+  try {
+    return readFileSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the CLI keeps its code caches: `<cache dir>/code-cache` (see `cacheDir`), or none with
+ * `DIFY_LOCAL_CODE_CACHE=0`.
+ */
+export function codeCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.DIFY_LOCAL_CODE_CACHE === "0") return undefined;
+  return join(cacheDir(env), "code-cache");
+}
+
+/** Options that take a value, so that value is not taken for the command's name. */
+const VALUED_GLOBALS = new Set(["-c", "--config"]);
+
+/** The command's name in `argv` (node, script, then words): its first word that is not an option; `none` when there is none (`--help`). */
+export function commandWord(argv: readonly string[]): string {
+  const words = argv.slice(2);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    if (VALUED_GLOBALS.has(w)) i++;
+    else if (!w.startsWith("-")) return /^[a-z][a-z-]*$/.test(w) ? w : "other";
+  }
+  return "none";
+}
