@@ -21,8 +21,14 @@ import { dirname, join } from "node:path";
 
 const require = createRequire(import.meta.url);
 
-/** Exact source lines of a library replaced by a require on first use (`[file, line, replacement]`). */
+/**
+ * Exact source lines of a library replaced (`[file, line, replacement]`): requires made on first
+ * use, and one check skipped. pg asks "am I in a Cloudflare Worker?" when loaded, and on Node 20
+ * (no `navigator`) answers by building a `Response`, which loads Node's undici: about 20 ms of
+ * every command that talks to PostgreSQL, for an answer that is always no under Node.
+ */
 const DEFERRED = [
+  ["pg/lib/stream.js", "  if (isCloudflareRuntime()) {", "  if (!process.versions.node && isCloudflareRuntime()) {"],
   [
     "docker-modem/lib/ssh.js",
     "var Client = require('ssh2').Client,",

@@ -16,3 +16,5 @@ export { addSpan, lazyModule, recordTimings, recordedSpans, timed, timingsOn } f
 export type { Span } from "./timings.js";
 export { cacheDir } from "./cache-dir.js";
 export { packageVersion } from "./version.js";
+export { httpGet } from "./http.js";
+export type { HttpAnswer, HttpGetOptions } from "./http.js";

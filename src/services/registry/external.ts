@@ -7,6 +7,7 @@ import { ExternalProbeError } from "../minio/external-errors.js";
 import type { RoundTripOptions } from "../minio/external.js";
 import type { Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
+import { httpGet, type HttpAnswer } from "../../util/index.js";
 
 /** An ECR registry host and path: `<12-digit account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository prefix>`. */
 const ECR = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z]{2}(?:-[a-z]+)+-\d)\.amazonaws\.com(\.cn)?(\/.*)?$/;
@@ -156,22 +157,20 @@ export function registryExternalFindings(ext: RegistryExternal): Finding[] {
  */
 export async function probeRegistry(ext: RegistryExternal, options: RoundTripOptions = {}): Promise<string> {
   const url = `${registryBase(ext)}/v2/`;
-  const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs ?? PROBE_TIMEOUT_MS), ...(options.signal ? [options.signal] : [])]);
-  let res: Response;
+  let res: HttpAnswer;
   try {
-    res = await fetch(url, { signal, redirect: "manual" });
+    res = await httpGet(url, { timeoutMs: options.timeoutMs ?? PROBE_TIMEOUT_MS, signal: options.signal });
   } catch (err) {
     if (options.signal?.aborted) throw err;
-    const net = networkFailure(err) ?? (signal.aborted ? { kind: "unreachable" as const, answer: messageOf(err) } : undefined);
+    const net = networkFailure(err);
     if (!net || net.kind === "server") throw new ExternalProbeError("other", `registry at ${url}: ${messageOf(err)}`, { cause: err });
     const { what, hint } = failureText(net, "registry.external");
     const plain = net.kind === "tls" && !ext.insecure ? "; a registry speaking plain HTTP needs registry.external.insecure: true" : "";
     throw new ExternalProbeError(net.kind, `registry at ${url}: ${what}`, { hint: hint + plain, cause: err });
   }
-  await res.body?.cancel();
   if (res.status === 200) return "GET /v2/ answered 200 (no credentials needed)";
   // The Registry API's way of saying "I am a registry; log in": reachable, credentials unchecked.
-  if (res.status === 401 && /bearer|basic/i.test(res.headers.get("www-authenticate") ?? "")) {
+  if (res.status === 401 && /bearer|basic/i.test(res.headers["www-authenticate"] ?? "")) {
     return "GET /v2/ asks for credentials (401): reachable; the cluster's pull secret must hold them";
   }
   throw new ExternalProbeError("other", `registry at ${url}: GET /v2/ answered ${res.status}, which no Docker registry does`, {

@@ -2,7 +2,7 @@ import { dirname } from "node:path";
 import type { Readable } from "node:stream";
 import type { z } from "zod";
 import { OperationError } from "../../errors.js";
-import { pollUntil } from "../../util/index.js";
+import { httpGet, pollUntil, type HttpAnswer } from "../../util/index.js";
 import { execEnded, runningContainer, type SnapshotCapability } from "../snapshot.js";
 import { check } from "../../engine/index.js";
 import { port, serviceSchema, withExternal } from "../fields.js";
@@ -63,23 +63,23 @@ export async function catalog(t: RegistryTarget): Promise<string[]> {
   const repos: string[] = [];
   let next: string | undefined = "/v2/_catalog?n=1000";
   while (next) {
-    const res: Response = await fetch(new URL(next, base(t)), { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    if (!res.ok) throw refused("GET /v2/_catalog", res.status);
-    const body = (await res.json()) as { repositories?: string[] };
-    repos.push(...(body.repositories ?? []));
-    const link = res.headers.get("link");
-    next = link?.match(/<([^>]+)>;\s*rel="next"/)?.[1];
+    const res: HttpAnswer = await httpGet(new URL(next, base(t)), { timeoutMs: PROBE_TIMEOUT_MS });
+    if (res.status !== 200) throw refused("GET /v2/_catalog", res.status);
+    repos.push(...(res.json<{ repositories?: string[] }>().repositories ?? []));
+    next = [res.headers.link ?? []]
+      .flat()
+      .join(", ")
+      .match(/<([^>]+)>;\s*rel="next"/)?.[1];
   }
   return repos;
 }
 
 /** Tags of one repository (`GET /v2/<name>/tags/list`). */
 export async function tags(t: RegistryTarget, repo: string): Promise<string[]> {
-  const res = await fetch(`${base(t)}/v2/${repo}/tags/list`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  const res = await httpGet(`${base(t)}/v2/${repo}/tags/list`, { timeoutMs: PROBE_TIMEOUT_MS });
   if (res.status === 404) return [];
-  if (!res.ok) throw refused(`GET /v2/${repo}/tags/list`, res.status);
-  const body = (await res.json()) as { tags?: string[] | null };
-  return body.tags ?? [];
+  if (res.status !== 200) throw refused(`GET /v2/${repo}/tags/list`, res.status);
+  return res.json<{ tags?: string[] | null }>().tags ?? [];
 }
 
 const DATA_DIR = "/var/lib/registry";
@@ -106,7 +106,8 @@ const registrySnapshot: SnapshotCapability<ServiceContext<RegistrySettings, Regi
     // The archive's top folder is the data folder's own name.
     await ctx.runtime.archiveIn(container.id, dirname(DATA_DIR), input.open(ARCHIVE));
     await ctx.runtime.start(container.id);
-    await pollUntil(async () => ((await fetch(`${base(ctx)}/v2/`).catch(() => undefined))?.status === 200 ? true : undefined), {
+    const answers = () => httpGet(`${base(ctx)}/v2/`, { timeoutMs: PROBE_TIMEOUT_MS }).catch(() => undefined);
+    await pollUntil(async () => ((await answers())?.status === 200 ? true : undefined), {
       timeoutMs: ctx.stack.readyTimeout * 1000,
       onTimeout: () => new OperationError(`the registry ${container.name} did not answer after the restore`),
     });
@@ -125,7 +126,7 @@ export const registry = defineService<typeof registrySchema, RegistryLive>({
   async probe(ctx) {
     // An external registry: GET /v2/ over its own scheme (ECR too: its 401 asking for credentials is an answer).
     if (ctx.live) return void (await probeRegistry(ctx.live.external));
-    const res = await fetch(`${base(ctx)}/v2/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+    const res = await httpGet(`${base(ctx)}/v2/`, { timeoutMs: PROBE_TIMEOUT_MS });
     if (res.status !== 200) throw new Error(`GET /v2/ answered ${res.status}`);
   },
   async checks(ctx) {
