@@ -122,6 +122,7 @@ export async function up(options: UpOptions = {}): Promise<UpResult> {
     // A dry run generates in memory and keeps nothing: later commands must not switch to passwords no up applied.
     persistCredentials: !options.dryRun,
     preloadClients: !options.dryRun,
+    identify: !options.dryRun,
   });
   await introduceExisting(stack, { writes: options.dryRun ? undefined : "up", yes: options.yes ?? false });
   if (options.dryRun) return dryRun(stack, options);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MASK } from "../util/index.js";
 import {
+  collateName,
   commandMeaning,
   maskSecretArgs,
   normalizeImage,
@@ -57,6 +58,32 @@ describe("specHash", () => {
     const b = specHash({ ...spec, env: { B: "2", A: "1" } });
     expect(a).toBe(b);
     expect(specHash({ ...spec, ports: [{ ...spec.ports[0]!, hostPort: 5051 }] })).not.toBe(specHash(spec));
+  });
+});
+
+describe("specHash's order of variable names", () => {
+  it("is localeCompare's for every pair of names over _, digits and letters (up to 3 characters)", () => {
+    const alphabet = ["_", "0", "9", "A", "Z"];
+    const names = alphabet.flatMap((a) => [a, ...alphabet.flatMap((b) => [a + b, ...alphabet.map((c) => a + b + c)])]);
+    for (const a of names) for (const b of names) expect([a, b, collateName(a, b)]).toEqual([a, b, Math.sign(a.localeCompare(b))]);
+    // Other names are localeCompare's own.
+    expect(collateName("http_proxy", "HTTP_PROXY")).toBe(Math.sign("http_proxy".localeCompare("HTTP_PROXY")));
+  });
+
+  it("keeps the hash the earlier localeCompare sort made (an existing container must not look changed)", () => {
+    const env = { POSTGRES_PASSWORD: "x", PGDATA: "/d", POSTGRES_USER: "u", A_B: "1", AB: "2", A1: "3", QDRANT__SERVICE__API_KEY: "k" };
+    const pg: ContainerSpec = {
+      component: "postgres",
+      name: "dev-postgres",
+      image: "postgres:17",
+      env,
+      ports: [{ containerPort: 5432, hostIp: "127.0.0.1", hostPort: 55432, key: "port" }],
+      volumes: [{ volume: "v", target: "/d" }],
+      restart: "unless-stopped",
+      labels: {},
+    } as ContainerSpec;
+    // Made by the previous release's specHash (env sorted with localeCompare).
+    expect(specHash(pg)).toBe("9acbd6e35564c69c");
   });
 });
 

@@ -156,19 +156,29 @@ export class Stack {
   }
 
   /** Validates the configuration first (bad input never reaches the engine), then connects to Docker. */
-  static async open(options: StackOptions & { persistCredentials?: boolean; preloadClients?: boolean }): Promise<Stack> {
+  static async open(
+    options: StackOptions & { persistCredentials?: boolean; preloadClients?: boolean; identify?: boolean },
+  ): Promise<Stack> {
     const redactor = options.redactor ?? new Redactor();
     const resolved = await timed("config", () => resolveConfig(options));
     options.signal?.throwIfAborted();
     learnSecrets(redactor, resolved.services, resolved.config);
     const { docker, engine } = await timed("engine connect", () => connectDocker(options.env ?? process.env));
-    // The commands that talk to every service load their client libraries while the engine lists
-    // the containers. Not earlier: without an engine the command ends at once, and loading them then
-    // made that answer about 100 ms slower (measured).
-    if (options.preloadClients) for (const s of resolved.services) if (s.settings(resolved.config).enabled) s.preload();
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.
     const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
-    return new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
+    const stack = new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
+    // The engine's id (`docker info`, slow to answer) is asked now, so its wait overlaps the work below.
+    if (options.identify) void stack.engineIdentity();
+    // The commands that talk to every service load their client libraries while the engine answers
+    // (the container listing the caller asks for next, and the id): on the next turn of the event
+    // loop, once those requests are on their way, since loading is CPU work on the one thread. Not
+    // before the engine answered: without one the command ends at once, and loading them then made
+    // that answer about 100 ms slower (measured).
+    if (options.preloadClients) {
+      const enabled = resolved.services.filter((s) => s.settings(resolved.config).enabled);
+      setImmediate(() => enabled.forEach((s) => s.preload()));
+    }
+    return stack;
   }
 
   get env(): NodeJS.ProcessEnv {

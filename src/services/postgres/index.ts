@@ -394,24 +394,36 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
   async checks(ctx) {
     const c = ctx.settings;
     const where = ctx.external ? `at ${ctx.external.address} (external, ${ctx.external.tls})` : `on ${ctx.host}:${c.port}`;
-    const auth = await check(
-      "postgres.auth",
-      `PostgreSQL ${where} accepts user ${c.user} with the configured password`,
-      ctx.external ? "check postgres.external (host, port, user, password, sslmode)" : passwordMismatchAdvice(c).fix,
-      async () => {
-        await withClient(ctx, (cl) => cl.query("SELECT 1"));
-      },
-    );
-    const dbs = await check(
-      "postgres.databases",
-      `databases ${c.databases.join(", ")} exist`,
-      "run `dify-local up` to create the missing databases (it prints the SQL when the user may not)",
-      async () => {
-        const missing = await withClient(ctx, (cl) => missingDatabases(cl, c.databases));
-        if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
-      },
-    );
-    return [auth, dbs];
+    const auth = (run: () => Promise<unknown>) =>
+      check(
+        "postgres.auth",
+        `PostgreSQL ${where} accepts user ${c.user} with the configured password`,
+        ctx.external ? "check postgres.external (host, port, user, password, sslmode)" : passwordMismatchAdvice(c).fix,
+        async () => void (await run()),
+      );
+    const dbs = (run: () => Promise<string[]>) =>
+      check(
+        "postgres.databases",
+        `databases ${c.databases.join(", ")} exist`,
+        "run `dify-local up` to create the missing databases (it prints the SQL when the user may not)",
+        async () => {
+          const missing = await run();
+          if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
+        },
+      );
+    // Both on one session: a login (a new backend, SCRAM) costs more than the two queries.
+    try {
+      return await withClient(ctx, async (cl) => [
+        await auth(() => cl.query("SELECT 1")),
+        await dbs(() => missingDatabases(cl, c.databases)),
+      ]);
+    } catch (err) {
+      // No session: both fail with why.
+      const failed = (): Promise<never> => {
+        throw err;
+      };
+      return [await auth(failed), await dbs(failed)];
+    }
   },
   endpoints: (c, h) => [
     { label: "PostgreSQL", host: `postgresql://${c.user}@${h.host}:${c.port}`, cluster: `postgresql://${c.user}@${h.cluster}:${c.port}` },
