@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -27,6 +27,14 @@ function writeBundle(version: number): void {
       `exports.sum = (xs) => xs.reduce((a, b) => a + b, 0);`,
     ].join("\n"),
   );
+}
+
+/** A cache file as requireCached writes it: `dlcc1`, the bytecode its run ended with, V8's data. */
+function withHeader(bytecode: number, data: Buffer): Buffer {
+  const header = Buffer.alloc(13);
+  header.write("dlcc1", "latin1");
+  header.writeDoubleLE(bytecode, 5);
+  return Buffer.concat([header, data]);
 }
 
 interface Bundle {
@@ -69,12 +77,36 @@ describe("requireCached", () => {
     // A source this process has not compiled yet: V8 answers a known one from memory, cache unread.
     writeBundle(333);
     mkdirSync(dir);
-    writeFileSync(join(dir, cacheName(file, "status").file), Buffer.alloc(4096, 7));
+    writeFileSync(join(dir, cacheName(file, "status").file), withHeader(1e6, Buffer.alloc(4096, 7)));
     const refused = load();
     expect(refused.cache).toBe("rejected");
     expect((refused.exports as Bundle).version).toBe(333);
     refused.save();
     expect(load().cache).toBe("accepted");
+  });
+
+  it("a cache written by a short run is written again by a run that compiles much more, then kept", () => {
+    const first = load();
+    first.save();
+    const path = join(dir, caches()[0] ?? "");
+    // As if a `--help` had written it: it says its run ended with almost no bytecode.
+    const data = readFileSync(path).subarray(13);
+    writeFileSync(path, withHeader(1, data));
+    const fuller = load();
+    expect(fuller.cache).toBe("accepted");
+    fuller.save();
+    const recorded = readFileSync(path).readDoubleLE(5);
+    expect(recorded).toBeGreaterThan(1000);
+    const same = load();
+    same.save();
+    expect(readFileSync(path).readDoubleLE(5)).toBe(recorded);
+  });
+
+  it("a file without the header (another version's) counts as no cache", () => {
+    writeBundle(4444);
+    mkdirSync(dir);
+    writeFileSync(join(dir, cacheName(file, "status").file), Buffer.alloc(64, 1));
+    expect(load().cache).toBe("missing");
   });
 
   it("without a directory: Node's own loader, nothing written", () => {
