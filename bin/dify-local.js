@@ -4,16 +4,13 @@
 // next run of the same command skips compiling it. `started` (ms since the process started) lets
 // --timings tell Node's start from module loading.
 const started = performance.now();
-// WebAssembly with V8's baseline compiler only: Node's HTTP parser behind fetch (llhttp, used by
-// the registry and Qdrant probes) is WebAssembly, and its optimising compile took about 30 MB and
-// 40 ms of every status, verify and up (measured, README "Performance") for the few responses a
-// command parses. Set before anything compiles WebAssembly; it changes nothing else.
-(await import("node:v8")).setFlagsFromString("--liftoff-only");
+const { codeCacheDir, commandWord, requireCached, v8FlagsFor } = await import("../dist/cli/code-cache.js");
+// V8's flags, per command (their reasons are with v8FlagsFor); set before anything compiles.
+(await import("node:v8")).setFlagsFromString(v8FlagsFor(process.argv));
 // With --verbose, stack traces point into the TypeScript sources through the bundle's source map:
 // Node's own loader (no code cache) maps them.
 const verbose = process.argv.includes("--verbose");
 if (verbose) process.setSourceMapsEnabled(true);
-const { codeCacheDir, commandWord, requireCached } = await import("../dist/cli/code-cache.js");
 const { fileURLToPath } = await import("node:url");
 const cli = requireCached(fileURLToPath(new URL("../dist/cli-bundle/main.cjs", import.meta.url)), {
   dir: verbose ? undefined : codeCacheDir(),

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheName, codeCacheDir, commandWord, requireCached } from "./code-cache.js";
+import { cacheName, codeCacheDir, commandWord, requireCached, v8FlagsFor } from "./code-cache.js";
 
 let root: string;
 let file: string;
@@ -143,5 +143,15 @@ describe("codeCacheDir", () => {
   it("is under dify-local's cache directory, and off with DIFY_LOCAL_CODE_CACHE=0", () => {
     expect(codeCacheDir({ DIFY_LOCAL_CACHE_DIR: "/c" })).toBe("/c/code-cache");
     expect(codeCacheDir({ DIFY_LOCAL_CACHE_DIR: "/c", DIFY_LOCAL_CODE_CACHE: "0" })).toBeUndefined();
+  });
+});
+
+describe("v8FlagsFor", () => {
+  it("is the same for every run of a command; storage favours memory", () => {
+    expect(v8FlagsFor(["node", "bin", "status"])).toBe("--liftoff-only --expose-gc");
+    expect(v8FlagsFor(["node", "bin", "--json", "storage", "ls"])).toBe(
+      "--liftoff-only --expose-gc --optimize-for-size --semi-space-growth-factor=1",
+    );
+    expect(v8FlagsFor(["node", "bin", "storage", "get", "k"])).toBe(v8FlagsFor(["node", "bin", "storage", "ls"]));
   });
 });

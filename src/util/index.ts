@@ -4,7 +4,7 @@ export type { Backoff, PollOptions } from "./retry.js";
 export { withTimeout } from "./timeout.js";
 export { writeFileAtomic } from "./atomic-write.js";
 export { byteMeter } from "./meter.js";
-export { enableGarbageTrim, favourMemory, trimGarbage } from "./memory.js";
+export { enableGarbageTrim, trimGarbage } from "./memory.js";
 export type { AtomicWriteOptions } from "./atomic-write.js";
 export { deepMerge, isPlainObject } from "./merge.js";
 export { aliasProblem, yamlError, yamlProblem } from "./yaml-error.js";

@@ -31,13 +31,3 @@ export function trimGarbage(): void {
   }
   collect({ type: "minor" });
 }
-
-/**
- * Asks V8 to favour memory over speed from now on (`--optimize-for-size`), for a command whose
- * garbage grows with the user's data: a 10,000-object `storage ls` peaked at 131 MB of which the
- * live heap was about 10 MB, V8 having grown its heap with the parsed pages (measured: 95-97 MB
- * with this; `npm run bench:scale`). No-op unless {@link enableGarbageTrim} was called.
- */
-export function favourMemory(): void {
-  if (enabled) setFlagsFromString("--optimize-for-size");
-}

@@ -1,7 +1,6 @@
 import { pipeline } from "node:stream/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { favourMemory } from "../../util/memory.js";
 import { loadRedacted } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import type { EventSink } from "../../engine/events.js";
@@ -17,7 +16,6 @@ export function registerStorage(program: Command, cli: Cli): void {
     .description("every object, recursively (the seed's mc ls --recursive); only keys under PREFIX when given; --json: one object per line")
     .action(async (prefix: string | undefined, _opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
-      favourMemory();
       const storageObjects = await loadRedacted(() => import("../../commands/storage.js"), "storageObjects");
       const { bucket, objects } = await storageObjects({ ...cli.base(flags), ...(prefix ? { prefix } : {}) });
       // Printed as they come, one page in memory: a bucket of millions lists in constant memory.
