@@ -92,12 +92,12 @@ describe("requireCached", () => {
     // As if a `--help` had written it: it says its run ended with almost no bytecode.
     const data = readFileSync(path).subarray(13);
     writeFileSync(path, withHeader(1, data));
-    const fuller = load();
+    const fuller = requireCached(file, { dir, variant: "status", refreshEvery: 1 });
     expect(fuller.cache).toBe("accepted");
     fuller.save();
     const recorded = readFileSync(path).readDoubleLE(5);
     expect(recorded).toBeGreaterThan(1000);
-    const same = load();
+    const same = requireCached(file, { dir, variant: "status", refreshEvery: 1 });
     same.save();
     expect(readFileSync(path).readDoubleLE(5)).toBe(recorded);
   });

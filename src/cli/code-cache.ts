@@ -23,8 +23,9 @@ export interface CachedModule {
   /** What the cache did: none kept (disabled), none yet, used, or refused by V8. A used one is written again when the run compiled much more than it held. */
   cache: "off" | "missing" | "accepted" | "rejected";
   /**
-   * Writes the cache when there was none, V8 refused it, or the run compiled a quarter more than
-   * it held: call it once the command has done its work, so the functions it ran are in it.
+   * Writes the cache when there was none, V8 refused it, or (asked by one run in eight) the run
+   * ended with a fifth more bytecode than the run that wrote it: call it once the command has done
+   * its work, so the functions it ran are in it.
    * Never throws: a cache is an optimisation.
    */
   save(): void;
@@ -36,6 +37,8 @@ export interface CodeCacheOptions {
   dir: string | undefined;
   /** Which run this is (a command name): runs of different kinds keep different caches. */
   variant: string;
+  /** One run in this many (by pid) asks whether it compiled much more than its cache held (default 8). */
+  refreshEvery?: number;
 }
 
 /** Loads a CommonJS file as `require` would, through a code cache in `options.dir`. */
@@ -66,12 +69,14 @@ export function requireCached(file: string, options: CodeCacheOptions): CachedMo
     exports: module.exports,
     cache,
     save() {
+      if (saved || cachedDataVersionTag() !== tag) return;
       // A cache made by a short run (`up --dry-run`, a `--help`) lacks most of what a full run
       // compiles: a run that ends with much more bytecode than the one that wrote the cache writes
-      // it again. Making a cache costs about 10 ms, so only then.
+      // it again (making one costs about 10 ms, so only then). Asking V8 walks its heap (about
+      // 2 ms), so one run in eight asks, by its pid: a poor cache is replaced within a few runs.
+      if (cache === "accepted" && (process.pid % (options.refreshEvery ?? REFRESH_EVERY) !== 0 || storedBytecode === undefined)) return;
       const bytecode = bytecodeSize();
-      if (saved || cachedDataVersionTag() !== tag) return;
-      if (cache === "accepted" && storedBytecode !== undefined && bytecode <= storedBytecode * REFRESH_GROWTH) return;
+      if (cache === "accepted" && bytecode <= (storedBytecode ?? 0) * REFRESH_GROWTH) return;
       saved = true;
       try {
         writeCache(dir, path, name, script.createCachedData(), bytecode);
@@ -84,6 +89,8 @@ export function requireCached(file: string, options: CodeCacheOptions): CachedMo
 
 /** How much more bytecode than the run that wrote the cache a run must end with to write it again. */
 const REFRESH_GROWTH = 1.2;
+/** One run in this many (by pid) compares its bytecode with the cache's. */
+const REFRESH_EVERY = 8;
 
 /**
  * The bytecode in V8's heap (about 0.5 ms to ask): the bundle's functions a run compiled or took
