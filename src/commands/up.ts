@@ -507,7 +507,12 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, p
   );
   await initService(stack, service, live, (m) => changes.push(`${item.container}: ${m}`));
   stack.checkpoint();
-  return serviceChecksOn(stack, service, live);
+  // What the readiness probe and the init have just shown is not asked again.
+  const proven = new Map([
+    ...service.proves.probe.map((id) => [id, `${service.name} ready`] as const),
+    ...service.proves.init.map((id) => [id, `${service.name} init`] as const),
+  ]);
+  return serviceChecksOn(stack, service, live, proven);
 }
 
 /** The service's idempotent init, on its container (or its external endpoint); reports each change. */

@@ -34,6 +34,22 @@ export async function check(id: string, what: string, fix: string, body: () => P
   }
 }
 
+/**
+ * {@link check}, unless `proven` names a step of this command that has just made the same call with
+ * the same credentials (`up`'s readiness probe, its init): then passed, saying which step showed
+ * it, without asking the service again ("verify only what up did not just prove").
+ */
+export function checkUnlessProven(
+  proven: ReadonlyMap<string, string> | undefined,
+  id: string,
+  what: string,
+  fix: string,
+  body: () => Promise<string | void> | string | void,
+): Promise<Check> {
+  const by = proven?.get(id);
+  return by ? Promise.resolve({ id, ok: true, what, detail: `shown by ${by}` }) : check(id, what, fix, body);
+}
+
 /** A failed check as the doctor reports it (an error); a passed one as ok. */
 export function checkToFinding(c: Check): Finding {
   return {

@@ -1,6 +1,6 @@
 export { step, silentSink, RecordingSink, redactingSink } from "./events.js";
 export type { Event, EventSink, EventStatus } from "./events.js";
-export { check, checkToFinding } from "./checks.js";
+export { check, checkToFinding, checkUnlessProven } from "./checks.js";
 export type { Check, Finding, Severity } from "./checks.js";
 export { planFor, changesOf, isChange } from "./plan.js";
 export type { Plan, PlanItem, PlanOptions, Action } from "./plan.js";

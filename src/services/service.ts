@@ -66,6 +66,8 @@ export interface ServiceContext<S = ServiceSettings, L = undefined> {
   container: ObservedContainer | undefined;
   /** Set when the service is external: `host`, `settings` and `live` then carry the external section's facts. */
   external?: ExternalFacts;
+  /** Checks a step of this command has just shown to pass, by check id, with the step (see `checkUnlessProven`). */
+  proven?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -152,6 +154,12 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
   rotate?(ctx: ServiceContext<S, L>): Promise<string[]>;
   /** Its verify checks, beyond "the container runs". */
   checks(ctx: ServiceContext<S, L>): Promise<Check[]>;
+  /**
+   * The checks a successful `probe` or `init` of its container has just shown to pass, by making
+   * the same call with the same credentials: `up` reports them as shown by that step instead of
+   * asking again (the checks read `ctx.proven` through `checkUnlessProven`).
+   */
+  proves?: { probe?: readonly string[]; init?: readonly string[] };
   endpoints(settings: S, hosts: { host: string; cluster: string }): Endpoint[];
   credentials?(settings: S, live: L): Credential[];
   /** Its keys of the Dify EE Helm values (infrastructure part). */
@@ -181,6 +189,8 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   credentialSource(config: StackConfig, container: ObservedContainer | undefined): FactSource | undefined;
   /** See {@link ServiceDefinition.startFirst}. */
   readonly startFirst: boolean;
+  /** See {@link ServiceDefinition.proves}. */
+  readonly proves: { probe: readonly string[]; init: readonly string[] };
   /** Starts loading its client library (see {@link ServiceDefinition.clients}); a failure shows at first use instead. */
   preload(): void;
   probe(ctx: ErasedContext): Promise<void>;
@@ -225,6 +235,8 @@ export interface ErasedContext {
   runtime: Runtime;
   host: string;
   container: ObservedContainer | undefined;
+  /** See {@link ServiceContext.proven}; a container's only. */
+  proven?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -276,6 +288,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     credentialSource: (config, container) =>
       target(config) ? "external" : def.live ? def.live(section(config), container).source : undefined,
     startFirst: def.startFirst ?? false,
+    proves: { probe: def.proves?.probe ?? [], init: def.proves?.init ?? [] },
     preload: () => void def.clients?.().catch(() => undefined),
     probe: (ctx) => def.probe(context(ctx)),
     ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
@@ -336,7 +349,7 @@ function readers<Schema extends SectionSchema, L>(def: ServiceDefinition<Schema,
     // An external service: the same probe, init and checks, at its address with its credentials.
     if (t) return { settings: t.settings, stack, live: t.live, runtime, host: t.host, container: undefined, external: factsOf(t) };
     const settings = section(ctx.config);
-    return { settings, stack, live: liveOf(settings, container), runtime, host, container };
+    return { settings, stack, live: liveOf(settings, container), runtime, host, container, ...(ctx.proven ? { proven: ctx.proven } : {}) };
   };
   /** The settings and live facts the values, `.env` and credentials are made from. */
   const facts = (config: StackConfig, container: ObservedContainer | undefined): { settings: S; live: L; host?: string } => {

@@ -330,8 +330,8 @@ export class Stack {
   }
 
   /** What a service's probe, init and checks get. */
-  contextFor(container: ObservedContainer | undefined): ErasedContext {
-    return { config: this.config, runtime: this.runtime, host: this.host, container };
+  contextFor(container: ObservedContainer | undefined, proven?: ReadonlyMap<string, string>): ErasedContext {
+    return { config: this.config, runtime: this.runtime, host: this.host, container, ...(proven ? { proven } : {}) };
   }
 
   /** The host ports pods must reach: every enabled service's. */

@@ -12,9 +12,15 @@ async function serviceChecks(stack: Stack, service: Service): Promise<Check[]> {
 
 /**
  * "Its container runs", then the service's own checks (only when it runs), on `container` as just
- * observed (`up` passes the one its readiness wait inspected last).
+ * observed (`up` passes the one its readiness wait inspected last, and the checks its readiness
+ * probe and init have just shown: `proven`).
  */
-export async function serviceChecksOn(stack: Stack, service: Service, container: ObservedContainer | undefined): Promise<Check[]> {
+export async function serviceChecksOn(
+  stack: Stack,
+  service: Service,
+  container: ObservedContainer | undefined,
+  proven?: ReadonlyMap<string, string>,
+): Promise<Check[]> {
   // An external service has no container: its own checks run against its endpoint.
   if (service.external(stack.config)) return timed(`checks ${service.name}`, () => service.checks(stack.contextFor(undefined)));
   const name = service.settings(stack.config).container;
@@ -22,7 +28,7 @@ export async function serviceChecksOn(stack: Stack, service: Service, container:
   const what = `container ${name} is running`;
   if (!container?.running)
     return [{ id, ok: false, what, detail: container ? `it is ${container.state}` : "it does not exist", fix: "run `dify-local up`" }];
-  return [{ id, ok: true, what }, ...(await timed(`checks ${service.name}`, () => service.checks(stack.contextFor(container))))];
+  return [{ id, ok: true, what }, ...(await timed(`checks ${service.name}`, () => service.checks(stack.contextFor(container, proven))))];
 }
 
 /**

@@ -48,6 +48,18 @@ describe.skipIf(!inject("engine"))("lifecycle with the seed's defaults", () => {
         "registry.catalog",
       ]),
     );
+    // What the readiness probes and inits made the same calls for is reported as shown by them, not
+    // asked again; the rest (a refusal without credentials, the catalog) is asked.
+    const detail = (id: string) => result.checks.find((c) => c.id === id)?.detail;
+    expect(["postgres.auth", "postgres.databases", "minio.auth", "minio.anonymous", "qdrant.auth"].map(detail)).toEqual([
+      "shown by postgres ready",
+      "shown by postgres init",
+      "shown by minio ready",
+      "shown by minio init",
+      "shown by qdrant ready",
+    ]);
+    expect(detail("redis.requirepass")).toBeUndefined();
+    expect(detail("registry.catalog")).toMatch(/repositories/);
     for (const name of containers) expect(await exists("container", name)).toBe(true);
     // PostgreSQL, the slowest to initialise, is started before any other container is made.
     const steps = sink.events.map((e) => `${e.step} ${e.status}`);

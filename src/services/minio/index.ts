@@ -1,7 +1,7 @@
 import type { FileHandle } from "node:fs/promises";
 import type * as Minio from "minio";
 import { z } from "zod";
-import { check, type Check, type Finding } from "../../engine/index.js";
+import { check, checkUnlessProven, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { byteMeter, withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
@@ -332,7 +332,8 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
         if (live.secretKey !== c.rootPassword) throw new Error("container's MINIO_ROOT_PASSWORD differs from minio.rootPassword");
       },
     ),
-    check(
+    checkUnlessProven(
+      ctx.proven,
       "minio.auth",
       `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`,
       "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values",
@@ -340,10 +341,11 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
         await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
       },
     ),
-    check("minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
+    checkUnlessProven(ctx.proven, "minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
       if (!(await client.bucketExists(c.bucket))) throw new Error("missing");
     }),
-    check(
+    checkUnlessProven(
+      ctx.proven,
       "minio.anonymous",
       `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`,
       "run `dify-local up` to set the bucket policy",
@@ -409,6 +411,7 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     return changes;
   },
   checks: (ctx) => (ctx.live.external ? s3Checks(ctx.live.external) : minioChecks(ctx)),
+  proves: { probe: ["minio.auth"], init: ["minio.bucket", "minio.anonymous"] },
   endpoints: (c, h) => [
     { label: "S3 API", host: `http://${h.host}:${c.port}`, cluster: `http://${h.cluster}:${c.port}` },
     { label: "Console", host: `http://${h.host}:${c.consolePort}`, cluster: `http://${h.cluster}:${c.consolePort}` },

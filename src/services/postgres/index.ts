@@ -1,6 +1,6 @@
 import type pg from "pg";
 import { z } from "zod";
-import { FatalProbeError, check, type Finding } from "../../engine/index.js";
+import { FatalProbeError, checkUnlessProven, type Finding } from "../../engine/index.js";
 import type { ValuesTree } from "../../helm/index.js";
 import { ConflictError, EnvironmentError, messageOf } from "../../errors.js";
 import type { Failure } from "../external.js";
@@ -391,18 +391,21 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
   },
   init: createDatabases,
   rotate: rotatePassword,
+  proves: { probe: ["postgres.auth"], init: ["postgres.databases"] },
   async checks(ctx) {
     const c = ctx.settings;
     const where = ctx.external ? `at ${ctx.external.address} (external, ${ctx.external.tls})` : `on ${ctx.host}:${c.port}`;
     const auth = (run: () => Promise<unknown>) =>
-      check(
+      checkUnlessProven(
+        ctx.proven,
         "postgres.auth",
         `PostgreSQL ${where} accepts user ${c.user} with the configured password`,
         ctx.external ? "check postgres.external (host, port, user, password, sslmode)" : passwordMismatchAdvice(c).fix,
         async () => void (await run()),
       );
     const dbs = (run: () => Promise<string[]>) =>
-      check(
+      checkUnlessProven(
+        ctx.proven,
         "postgres.databases",
         `databases ${c.databases.join(", ")} exist`,
         "run `dify-local up` to create the missing databases (it prints the SQL when the user may not)",
@@ -411,6 +414,11 @@ export const postgres = defineService<typeof postgresSchema, PostgresLive>({
           if (missing.length > 0) throw new Error(`missing: ${missing.join(", ")}`);
         },
       );
+    // Both shown by `up`'s probe (the same login) and init (which listed them): no session at all.
+    if (ctx.proven?.has("postgres.auth") && ctx.proven.has("postgres.databases")) {
+      const shown = (): Promise<never[]> => Promise.resolve([]);
+      return [await auth(shown), await dbs(shown)];
+    }
     // Both on one session: a login (a new backend, SCRAM) costs more than the two queries.
     try {
       return await withClient(ctx, async (cl) => [

@@ -1,6 +1,6 @@
 import type { QdrantClient } from "@qdrant/js-client-rest";
 import { z } from "zod";
-import { check } from "../../engine/index.js";
+import { check, checkUnlessProven } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
 import { httpGet } from "../../util/index.js";
 import type { Failure } from "../external.js";
@@ -120,11 +120,13 @@ export const qdrant = defineService<typeof qdrantSchema, QdrantLive>({
     env: (c) => ({ QDRANT__SERVICE__API_KEY: c.apiKey }),
   },
   live: liveQdrant,
+  proves: { probe: ["qdrant.auth"] },
   async probe(ctx) {
     await listCollections(ctx);
   },
   async checks(ctx) {
-    const auth = check(
+    const auth = checkUnlessProven(
+      ctx.proven,
       "qdrant.auth",
       `Qdrant on ${qdrantUrl(ctx)}${ctx.external ? " (external)" : ""} lists collections${ctx.settings.apiKey ? " with the api-key" : ""}`,
       ctx.external ? "check qdrant.external (url, apiKey)" : "check qdrant.apiKey; `dify-local up` recreates a drifted container",

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { check, type Check } from "../../engine/index.js";
+import { check, checkUnlessProven, type Check } from "../../engine/index.js";
 import { UserError, messageOf } from "../../errors.js";
 import type { Failure } from "../external.js";
 import { credential, filePath, hostname, port, secret, serviceSchema, withExternal } from "../fields.js";
@@ -234,13 +234,15 @@ export const redis = defineService<typeof redisSchema, RedisLive>({
   },
   live: liveRedis,
   clients: () => import("ioredis"),
+  proves: { probe: ["redis.auth"] },
   async probe(ctx) {
     const reply = await redisPing(ctx, ctx.settings.password);
     if (reply !== "PONG") throw new Error(`PING answered ${reply}`);
   },
   async checks(ctx) {
     const p = ctx.settings.port;
-    const auth = await check(
+    const auth = await checkUnlessProven(
+      ctx.proven,
       "redis.auth",
       ctx.external
         ? `Redis at ${ctx.external.address} (external, ${ctx.external.tls}) answers PING${ctx.settings.password ? " with the password" : ""}`
