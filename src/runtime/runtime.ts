@@ -34,6 +34,8 @@ export interface ListLimits {
   timeoutMs?: number;
   /** File names (last component, plain names: no patterns) left out of the listing, and not counted. */
   exclude?: readonly string[];
+  /** Called once the walk runs in the container (or has begun through the archive API). */
+  onStart?: () => void;
 }
 
 /** A command running in a container with its stdout streamed: see {@link Runtime.execStream}. */
@@ -349,8 +351,9 @@ export class Runtime {
   async listFiles(id: string, dir: string, limits: ListLimits = {}): Promise<FileListing | undefined> {
     const exclude = limits.exclude ?? [];
     const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000), exclude };
-    const viaFind = await this.listWithFind(id, dir, bound);
+    const viaFind = await this.listWithFind(id, dir, bound, limits.onStart);
     if (viaFind !== undefined) return viaFind;
+    limits.onStart?.();
     const files: ListedFile[] = [];
     let complete = true;
     const found = await this.walkArchive(id, dir, false, (name, type, _body, size) => {
@@ -369,6 +372,7 @@ export class Runtime {
     id: string,
     dir: string,
     bound: { maxFiles: number; deadline: number; exclude: readonly string[] },
+    onStart: (() => void) | undefined,
   ): Promise<FileListing | undefined> {
     const { stdout, done } = await this.execStream(id, [
       "find",
@@ -379,6 +383,7 @@ export class Runtime {
       "-printf",
       "%s %P\\0",
     ]);
+    onStart?.();
     const files: ListedFile[] = [];
     let rest = "";
     // Paths are bytes; a character can straddle two chunks.

@@ -241,10 +241,22 @@ async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
   // first: the walk of a large bucket then overlaps loading the S3 client and its round trips, so
   // the doctor's time does not grow with the data. A failure (no bucket directory) shows below as
   // the bucket's absence, through S3.
+  let begun: () => void = () => undefined;
+  const started = new Promise<void>((resolve) => (begun = resolve));
   const walking = ctx.container
-    ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META] })
+    ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META], onStart: begun })
     : Promise.resolve(undefined);
   walking.catch(() => undefined);
+  // The S3 client's loading waits for the walk to run in the container (two round trips to the
+  // engine): loaded first, it held the one JavaScript thread while the engine's answers waited,
+  // and the walk of a large bucket began that much later.
+  await Promise.race([
+    started,
+    walking.then(
+      () => undefined,
+      () => undefined,
+    ),
+  ]);
   try {
     const client = await minioClient(ctx, ctx.live);
     const bucketExists = await client.bucketExists(name);
