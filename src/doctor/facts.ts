@@ -2,6 +2,7 @@ import { Cluster, KIND_NETWORK, Kind, clusterChecks, clusterPorts, nodeProxyFind
 import { clusterMode, existingContext, type Config } from "../config/index.js";
 import { checkToFinding, portState, type Finding } from "../engine/index.js";
 import { EnvironmentError, messageOf } from "../errors.js";
+import { timed } from "../util/index.js";
 import { connectDocker, resolveEngine, Runtime, type ObservedContainer } from "../runtime/index.js";
 import { probeHost, type Service } from "../services/index.js";
 import { engineKey, keyPairFacts, learnSecrets, resolveConfig, VolumeRecord, type StackOptions } from "../stack/index.js";
@@ -121,8 +122,8 @@ function engineReads(
 ): Promise<{ observed: Map<string, ObservedContainer>; findings: Promise<Finding[][]> } | undefined> {
   const early = engineAnswer.then(async (e) => {
     if ("error" in e) return undefined;
-    const observed = await e.runtime.observe(services.map((s) => s.settings(config).container));
-    const findings = Promise.all(all.map((s) => serviceFindings(s, config, e.runtime, observed)));
+    const observed = await timed("observe containers", () => e.runtime.observe(services.map((s) => s.settings(config).container)));
+    const findings = Promise.all(all.map((s) => timed(`doctor ${s.name}`, () => serviceFindings(s, config, e.runtime, observed))));
     findings.catch(() => undefined);
     return { observed, findings };
   });

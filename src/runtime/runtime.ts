@@ -566,13 +566,20 @@ export class Runtime {
       demux.on("error", reject);
     });
     const done = ended.then(async () => {
-      // The stream ends a moment before the engine records the exit code.
+      // The stream ends a moment before the engine records the exit code: asked again after
+      // 5 ms, then less and less often (a first wait of 100 ms was most of a short exec's time).
       const exitCode = await pollUntil(
         async () => {
           const info = await exec.inspect();
           return info.Running ? undefined : (info.ExitCode ?? -1);
         },
-        { timeoutMs: 30_000, onTimeout: () => new OperationError(`${cmd[0] ?? "exec"} in ${id.slice(0, 12)} did not end`) },
+        {
+          timeoutMs: 30_000,
+          initialMs: 5,
+          factor: 2,
+          maxMs: 500,
+          onTimeout: () => new OperationError(`${cmd[0] ?? "exec"} in ${id.slice(0, 12)} did not end`),
+        },
       );
       return { exitCode, stderr: demux.stderrTail() };
     });

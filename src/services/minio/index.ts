@@ -3,7 +3,7 @@ import type * as Minio from "minio";
 import { z } from "zod";
 import { check, checkUnlessProven, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
-import { byteMeter, withTimeout } from "../../util/index.js";
+import { byteMeter, timed, withTimeout } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
 import { PROBE_TIMEOUT_MS, defineService, hostPort, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
 import {
@@ -244,7 +244,13 @@ async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
   let begun: () => void = () => undefined;
   const started = new Promise<void>((resolve) => (begun = resolve));
   const walking = ctx.container
-    ? ctx.runtime.listFiles(ctx.container.id, `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META], onStart: begun })
+    ? timed("minio data walk", () =>
+        ctx.runtime.listFiles(ctx.container?.id ?? "", `${MINIO_DATA_DIR}/${name}`, {
+          ...STRAY_LIMITS,
+          exclude: [OBJECT_META],
+          onStart: begun,
+        }),
+      )
     : Promise.resolve(undefined);
   walking.catch(() => undefined);
   // The S3 client's loading waits for the walk to run in the container (two round trips to the
