@@ -57,8 +57,9 @@ export function requireCached(file: string, options: CodeCacheOptions): CachedMo
   });
   // Only the number is kept: the 2 MB of cached data are V8's objects now (a command's peak memory).
   const storedBytecode = stored?.bytecode;
-  // V8's version, flags and CPU: a cache made after a command changed V8's flags (`storage ls`
-  // favours memory) would be refused by every next run, so such a run writes none.
+  // V8's version, flags and CPU: a cache made after something changed V8's flags at run time
+  // (the bin sets them all before this, see v8FlagsFor) would be refused by every next run, so
+  // such a run writes none.
   const tag = cachedDataVersionTag();
   const cache: CachedModule["cache"] = !stored ? "missing" : script.cachedDataRejected ? "rejected" : "accepted";
   const module = { exports: {} as unknown };
@@ -93,8 +94,8 @@ const REFRESH_GROWTH = 1.2;
 const REFRESH_EVERY = 8;
 
 /**
- * The bytecode in V8's heap (about 0.5 ms to ask): the bundle's functions a run compiled or took
- * from the cache, and Node's own.
+ * The bytecode in V8's heap: the bundle's functions a run compiled or took from the cache, and
+ * Node's own. Asking walks the heap: about 2 ms at the end of a run.
  */
 function bytecodeSize(): number {
   return getHeapCodeStatistics().bytecode_and_metadata_size;
