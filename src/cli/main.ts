@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { enableGarbageTrim } from "../util/memory.js";
+import { packageVersion } from "../util/version.js";
 import { DifyLocalError, ExitCode, UserError, messageOf } from "../errors.js";
 import { Cli, type GlobalFlags, type Register } from "./cli.js";
 import { registerDoctor } from "./commands/doctor.js";
@@ -34,6 +35,11 @@ const COMMANDS: readonly Register[] = [
  */
 export async function main(argv: readonly string[], startup?: Startup): Promise<number> {
   startTimings(argv, startup);
+  // Alone on the line, as `node --version`: nothing else is loaded or parsed.
+  if (argv.length === 3 && (argv[2] === "--version" || argv[2] === "-V")) {
+    process.stdout.write(`${await packageVersion()}\n`);
+    return ExitCode.ok;
+  }
   // A CLI process is short and one command: bounded memory matters more than V8's own schedule.
   enableGarbageTrim();
   const cli = new Cli();
@@ -44,6 +50,7 @@ export async function main(argv: readonly string[], startup?: Startup): Promise<
     .option("--no-cluster", "leave the kind cluster out: host services only (config: cluster.enabled: false)")
     .option("--verbose", "show stack traces on errors")
     .option("--timings", "print where the time went at the end, on stderr (also DIFY_LOCAL_TIMINGS=1)")
+    .option("-V, --version", "print dify-local's version (alone on the command line)")
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(cli.redact(s)), writeOut: (s) => process.stdout.write(s) });

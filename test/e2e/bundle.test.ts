@@ -72,6 +72,15 @@ describe("the bundled CLI", () => {
     }
   });
 
+  it("--version prints package.json's version, as the installed package has it", async () => {
+    const { version } = JSON.parse(await readFile(resolve("package.json"), "utf8")) as { version: string };
+    for (const flag of ["--version", "-V"]) {
+      const r = await runCli([flag], resolve("."));
+      expect([r.code, r.stdout, r.stderr]).toEqual([0, `${version}\n`, ""]);
+    }
+    expect((await runCli(["--help"], resolve("."))).stdout).toContain("-V, --version");
+  });
+
   it("loads each library it leaves out from node_modules, as resolved from the bundle", async () => {
     const require = createRequire(await bundleEntry());
     expect(typeof (require("ssh2") as { Client?: unknown }).Client).toBe("function");
