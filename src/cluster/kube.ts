@@ -27,6 +27,16 @@ function isNotFound(err: unknown): boolean {
   return (err as { code?: unknown }).code === 404;
 }
 
+/** What a read answers; undefined when the API says the object does not exist (404). */
+async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /** The field manager of every server-side apply dify-local makes. */
 export const FIELD_MANAGER = "dify-local";
 
@@ -128,13 +138,8 @@ export class KubeApi {
   }
 
   /** A Job as it is now; undefined when it does not exist. */
-  async readJob(namespace: string, name: string): Promise<V1Job | undefined> {
-    try {
-      return await this.batch.readNamespacedJob({ name, namespace });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  readJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    return unlessNotFound(this.batch.readNamespacedJob({ name, namespace }));
   }
 
   /** The names of the Jobs of a namespace matching a label selector. */
@@ -237,13 +242,8 @@ export class KubeApi {
   }
 
   /** Any object by its reference (the API group's discovery finds its resource); undefined when it does not exist. */
-  async readObject<T extends KubernetesObject = KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
-    try {
-      return await this.objects.read<T>(ref);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  readObject<T extends KubernetesObject = KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+    return unlessNotFound(this.objects.read<T>(ref));
   }
 
   /**
@@ -264,13 +264,8 @@ export class KubeApi {
     return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
   }
 
-  async readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-    try {
-      return await this.core.readNamespacedConfigMap({ name, namespace });
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
+  readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+    return unlessNotFound(this.core.readNamespacedConfigMap({ name, namespace }));
   }
 
   /**

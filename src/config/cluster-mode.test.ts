@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { UserError } from "../errors.js";
 import { clusterHost, CLUSTER_HOST, SERVICES } from "../services/index.js";
 import { clusterMode, contextWords, existingContext, localServices, productionLike } from "./cluster-mode.js";
 import { parseConfig } from "./load.js";
-
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error("expected a UserError");
-}
+import { userErrorOf } from "../../test/support/errors.js";
 
 const allDisabled = {
   registry: { enabled: false },
@@ -75,7 +65,7 @@ describe("cluster mode", () => {
 
 describe("existing cluster configuration", () => {
   it("refuses local containers without publicHost, naming cluster.context and the services, with the reason", () => {
-    const err = errorOf(() =>
+    const err = userErrorOf(() =>
       parseConfig({ ...allDisabled, registry: { enabled: true }, redis: { enabled: true }, cluster: { context: "eks" } }),
     );
     expect(err.key).toBe("cluster.context");
@@ -93,7 +83,7 @@ describe("existing cluster configuration", () => {
   });
 
   it("refuses publicHost with a kind cluster, naming it", () => {
-    expect(errorOf(() => parseConfig({ publicHost: "10.1.2.3" })).key).toBe("publicHost");
+    expect(userErrorOf(() => parseConfig({ publicHost: "10.1.2.3" })).key).toBe("publicHost");
     expect(parseConfig({ publicHost: "10.1.2.3", cluster: { enabled: false } }).publicHost).toBe("10.1.2.3");
   });
 
@@ -108,7 +98,7 @@ describe("existing cluster configuration", () => {
     [{ cluster: { context: "eks", probeTimeout: 1 } }, "cluster.probeTimeout"],
   ])("refuses %j naming %s", (input, key) => {
     expect(
-      errorOf(() => parseConfig({ ...allDisabled, ...input, ...("cluster" in input ? {} : { cluster: { context: "eks" } }) })).key,
+      userErrorOf(() => parseConfig({ ...allDisabled, ...input, ...("cluster" in input ? {} : { cluster: { context: "eks" } }) })).key,
     ).toBe(key);
   });
 
@@ -120,6 +110,6 @@ describe("existing cluster configuration", () => {
   it("does not reserve the kind ingress ports for an existing cluster", () => {
     const c = parseConfig({ ...allDisabled, registry: { enabled: true, port: 80 }, publicHost: "10.0.0.5", cluster: { context: "eks" } });
     expect(c.registry.port).toBe(80);
-    expect(errorOf(() => parseConfig({ registry: { port: 80 } })).key).toBe("cluster.httpPort");
+    expect(userErrorOf(() => parseConfig({ registry: { port: 80 } })).key).toBe("cluster.httpPort");
   });
 });

@@ -6,16 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UserError } from "../errors.js";
 import { loadConfig, parseConfig, parseConfigText } from "./load.js";
 import { MAX_CONFIG_BYTES } from "./read.js";
-
-function errorOf(fn: () => unknown): UserError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserError) return err;
-    throw err;
-  }
-  throw new Error("expected a UserError");
-}
+import { userErrorOf } from "../../test/support/errors.js";
 
 describe("config defaults", () => {
   it("reproduces the seed's table exactly with no file", () => {
@@ -74,20 +65,20 @@ describe("bad config names the key path and line", () => {
     ["short MinIO password", "minio:\n  rootPassword: short\n", "minio.rootPassword", 2],
   ];
   it.each(cases)("%s", (_label, yaml, key, line) => {
-    const err = errorOf(() => parseConfigText(yaml, "dify-local.yaml"));
+    const err = userErrorOf(() => parseConfigText(yaml, "dify-local.yaml"));
     expect(err.exitCode).toBe(2);
     expect(err.key).toBe(key);
     expect(err.message).toContain(`dify-local.yaml:${line}: ${key}:`);
   });
 
   it("reports YAML syntax errors with line and column", () => {
-    const err = errorOf(() => parseConfigText("postgres:\n  port: [1, 2\n", "f.yaml"));
+    const err = userErrorOf(() => parseConfigText("postgres:\n  port: [1, 2\n", "f.yaml"));
     expect(err.message).toMatch(/^f\.yaml:\d+:\d+: invalid YAML/);
     expect(err.exitCode).toBe(2);
   });
 
   it("refuses a document that is not a mapping", () => {
-    expect(errorOf(() => parseConfigText("- a\n- b\n")).exitCode).toBe(2);
+    expect(userErrorOf(() => parseConfigText("- a\n- b\n")).exitCode).toBe(2);
   });
 });
 
@@ -119,7 +110,7 @@ describe("YAML that is not one plain document", () => {
     ["an unknown tag", "bind: !ip 127.0.0.1\n", /^f\.yaml:1:7: invalid YAML at bind: Unresolved tag: !ip/, "bind"],
   ];
   it.each(cases)("%s", (_label, yaml, message, key) => {
-    const err = errorOf(() => parseConfigText(yaml, "f.yaml"));
+    const err = userErrorOf(() => parseConfigText(yaml, "f.yaml"));
     expect(err.exitCode).toBe(2);
     expect(err.message).toMatch(message);
     expect(err.key).toBe(key);

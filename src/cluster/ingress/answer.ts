@@ -1,7 +1,6 @@
-import { request } from "node:http";
-import { OperationError } from "../../errors.js";
+import { OperationError, messageOf } from "../../errors.js";
 import { DIFY_DOMAINS } from "../../helm/index.js";
-import { pollUntil } from "../../util/index.js";
+import { httpGet, pollUntil } from "../../util/index.js";
 
 /** What answered an HTTP request to the ingress port: its status and Server header, or why nothing did. */
 export type IngressAnswer = { status: number; server: string | undefined } | { error: string };
@@ -12,17 +11,18 @@ export type IngressAnswer = { status: number; server: string | undefined } | { e
  * backend answers 404. Docker's port proxy accepts the connection even when nothing listens in the
  * node, then closes it: that is an error here, not an answer.
  */
-export function askIngress(host: string, port: number, timeoutMs = 3000): Promise<IngressAnswer> {
-  return new Promise((resolve) => {
-    const req = request({ host, port, path: "/", method: "GET", headers: { Host: DIFY_DOMAINS.console }, timeout: timeoutMs }, (res) => {
-      res.resume();
-      const server = res.headers.server;
-      resolve({ status: res.statusCode ?? 0, server: typeof server === "string" ? server : undefined });
-    });
-    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-    req.on("error", (err: NodeJS.ErrnoException) => resolve({ error: err.code ? `${err.code} (${err.message})` : err.message }));
-    req.end();
-  });
+export async function askIngress(host: string, port: number, timeoutMs = 3000): Promise<IngressAnswer> {
+  const url = new URL("http://localhost/");
+  url.hostname = host;
+  url.port = String(port);
+  try {
+    const res = await httpGet(url, { headers: { Host: DIFY_DOMAINS.console }, timeoutMs });
+    const server = res.headers.server;
+    return { status: res.status, server: typeof server === "string" ? server : undefined };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { error: code ? `${code} (${messageOf(err)})` : messageOf(err) };
+  }
 }
 
 /** Polls until the ingress port gives an HTTP answer; the timeout says what the last attempt got. */

@@ -9,6 +9,7 @@ import type { ChartVersion, EnvSection, ValuesTree } from "../../helm/index.js";
 import { bucketProblem, credential, region, secret } from "../fields.js";
 import type { Credential, Endpoint } from "../service.js";
 import { PROBE_TIMEOUT_MS } from "../service.js";
+import { withTimeout } from "../../util/index.js";
 import { failureText, networkFailure, type Failure } from "../external.js";
 import { ExternalProbeError, probeFailure } from "./external-errors.js";
 
@@ -234,25 +235,6 @@ function noIamCredentials(ext: S3External, err: unknown): ExternalProbeError {
   );
 }
 
-/** `work`, or a rejection when it takes longer than `ms` or `signal` aborts. */
-async function bounded<T>(what: string, ms: number, signal: AbortSignal | undefined, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: timed out (no answer within ${ms} ms)`)), ms);
-        onAbort = () => reject(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
-        signal?.addEventListener("abort", onAbort, { once: true });
-      }),
-    ]);
-  } finally {
-    if (timer) clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-  }
-}
-
 /**
  * Runs `work` with a client of the section, bounded by the timeout and `signal`; errors come back
  * classified ({@link classifyS3Error}). With `useIam` the credentials are fetched first (web
@@ -269,12 +251,12 @@ async function roundTrip<T>(ext: S3External, what: string, options: RoundTripOpt
     if (ext.useIam) {
       const { IamAwsProvider } = await import("minio");
       iam = new IamAwsProvider({ transportAgent: iamAgent });
-      await bounded("AWS IAM credentials", ms, options.signal, iam.getCredentials()).catch((err: unknown) => {
+      await withTimeout("AWS IAM credentials", ms, iam.getCredentials(), options.signal).catch((err: unknown) => {
         throw options.signal?.aborted ? err : noIamCredentials(ext, err);
       });
     }
     const client = await externalClient(ext, agent, iam);
-    return await bounded(what, ms, options.signal, work(client));
+    return await withTimeout(what, ms, work(client), options.signal);
   } catch (err) {
     if (options.signal?.aborted) throw err;
     throw classifyS3Error(ext, err);
