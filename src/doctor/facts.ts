@@ -20,10 +20,10 @@ export interface DoctorOptions extends StackOptions {
 
 type Engine = { runtime: Runtime; version: string } | { error: unknown };
 
-async function engineOf(env: NodeJS.ProcessEnv): Promise<Engine> {
+async function engineOf(connected: Promise<Runtime>): Promise<Engine> {
   try {
-    const runtime = new Runtime((await connectDocker(env)).docker);
-    return { runtime, version: await runtime.version() };
+    const runtime = await connected;
+    return { runtime, version: await timed("engine version", () => runtime.version()) };
   } catch (err) {
     return { error: err };
   }
@@ -42,17 +42,19 @@ async function kindOf(kind: Kind): Promise<DoctorFacts["tools"]["kind"]> {
  * a missing tool, a failing service); only bad input (the config, the values file) is an error.
  */
 export async function gatherFacts(options: DoctorOptions): Promise<DoctorFacts> {
-  const { config, services } = await resolveConfig(options);
+  const { config, services } = await timed("config", () => resolveConfig(options));
   if (options.redactor) learnSecrets(options.redactor, services, config);
   const env = options.env ?? process.env;
   const kind = new Kind(options.kind);
   const context = existingContext(config);
   const all = services.filter((s) => s.settings(config).enabled);
-  const engineAnswer = engineOf(env);
-  const early = engineReads(engineAnswer, services, all, config);
+  const connected = timed("engine connect", async () => new Runtime((await connectDocker(env)).docker));
+  connected.catch(() => undefined);
+  const engineAnswer = engineOf(connected);
+  const early = engineReads(connected, services, all, config);
   const [engine, kindTool, helm, kubectl] = await Promise.all([
     engineAnswer,
-    context === undefined ? kindOf(kind) : Promise.resolve({ unused: context }),
+    context === undefined ? timed("kind version", () => kindOf(kind)) : Promise.resolve({ unused: context }),
     onPath("helm", env.PATH),
     onPath("kubectl", env.PATH),
   ]);
@@ -110,25 +112,27 @@ function engineFact(engine: Engine, address: string): DoctorFacts["engine"] {
 }
 
 /**
- * The containers, then each service's findings, started as soon as the engine answers, beside the
- * tools' checks (`kind version` starts a process): MinIO's walk of a large bucket is the doctor's
- * longest read. Undefined when the engine does not answer.
+ * The containers, then each service's findings, started as soon as the engine is connected (beside
+ * asking its version, and the tools' checks: `kind version` starts a process): MinIO's walk of a
+ * large bucket is the doctor's longest read. Undefined when the engine does not answer.
  */
 function engineReads(
-  engineAnswer: Promise<Engine>,
+  connected: Promise<Runtime>,
   services: readonly Service[],
   all: readonly Service[],
   config: Config,
 ): Promise<{ observed: Map<string, ObservedContainer>; findings: Promise<Finding[][]> } | undefined> {
-  const early = engineAnswer.then(async (e) => {
-    if ("error" in e) return undefined;
-    const observed = await timed("observe containers", () => e.runtime.observe(services.map((s) => s.settings(config).container)));
-    const findings = Promise.all(all.map((s) => timed(`doctor ${s.name}`, () => serviceFindings(s, config, e.runtime, observed))));
-    findings.catch(() => undefined);
-    return { observed, findings };
-  });
-  early.catch(() => undefined);
-  return early;
+  return connected
+    .then(
+      async (runtime) => {
+        const observed = await timed("observe containers", () => runtime.observe(services.map((s) => s.settings(config).container)));
+        const findings = Promise.all(all.map((s) => timed(`doctor ${s.name}`, () => serviceFindings(s, config, runtime, observed))));
+        findings.catch(() => undefined);
+        return { observed, findings };
+      },
+      () => undefined,
+    )
+    .catch(() => undefined);
 }
 
 /** The cluster's findings and its ingress, when the cluster exists. */

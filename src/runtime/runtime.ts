@@ -1,8 +1,8 @@
-import { StringDecoder } from "node:string_decoder";
 import type Docker from "dockerode";
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
+import { findLister, lsLister, NotLsOutput, type InContainerLister } from "./listers.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
 /** Bytes done of total for one image pull, summed over its layers. */
@@ -11,19 +11,20 @@ export interface PullProgress {
   total: number;
 }
 
-/** One regular file found in a container. */
+/** One file found in a container. */
 export interface ListedFile {
   /** Relative to the listed directory. */
   path: string;
-  size: number;
+  /** In bytes; absent when the listing gave names only (`ls`). */
+  size?: number;
 }
 
 /** What `listFiles` found; `complete` is false when it stopped at a limit. */
 export interface FileListing {
   files: ListedFile[];
   complete: boolean;
-  /** How it listed: `find` inside the container, or the archive API's tar headers. */
-  via: "find" | "archive";
+  /** How it listed: `ls` or `find` inside the container, or the archive API's tar headers. */
+  via: "ls" | "find" | "archive";
 }
 
 /** Bounds for listing a container's files. */
@@ -36,6 +37,13 @@ export interface ListLimits {
   exclude?: readonly string[];
   /** Called once the walk runs in the container (or has begun through the archive API). */
   onStart?: () => void;
+}
+
+/** Where a listing stops. */
+interface ListBound {
+  maxFiles: number;
+  /** Date.now() at which it stops. */
+  deadline: number;
 }
 
 /** A command running in a container with its stdout streamed: see {@link Runtime.execStream}. */
@@ -342,17 +350,20 @@ export class Runtime {
   }
 
   /**
-   * Regular files under a directory of a container (paths relative to it, with sizes): names and
-   * sizes only, never contents, so the cost does not grow with the data. Asks `find` inside the
-   * container; on an image without it (or without `-printf`), reads the archive API's tar headers
-   * and discards the bodies, which the engine still sends. Stops early, with `complete: false`, at
-   * `maxFiles` entries or after `timeoutMs`. Undefined when the directory does not exist.
+   * The files under a directory of a container (paths relative to it): names only, never
+   * contents, so the cost does not grow with the data. Asks `ls -R` inside the container (names
+   * without sizes); on an image without GNU ls, `find` (names and sizes); without either, reads
+   * the archive API's tar headers and discards the bodies, which the engine still sends. Stops
+   * early, with `complete: false`, at `maxFiles` entries or after `timeoutMs`. Undefined when the
+   * directory does not exist.
    */
   async listFiles(id: string, dir: string, limits: ListLimits = {}): Promise<FileListing | undefined> {
     const exclude = limits.exclude ?? [];
-    const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000), exclude };
-    const viaFind = await this.listWithFind(id, dir, bound, limits.onStart);
-    if (viaFind !== undefined) return viaFind;
+    const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000) };
+    for (const lister of [lsLister(dir, exclude), findLister(dir, exclude)]) {
+      const listing = await this.listWith(id, lister, bound, limits.onStart);
+      if (listing !== undefined) return listing;
+    }
     limits.onStart?.();
     const files: ListedFile[] = [];
     let complete = true;
@@ -367,55 +378,75 @@ export class Runtime {
     return found ? { files, complete, via: "archive" } : undefined;
   }
 
-  /** `find DIR -type f -printf '%s %P\0'`, streamed and parsed as it comes; undefined when find cannot list DIR. */
-  private async listWithFind(
+  /** One of the in-container listers of ls-listing.ts; undefined when it cannot list DIR here. */
+  private async listWith(
     id: string,
-    dir: string,
-    bound: { maxFiles: number; deadline: number; exclude: readonly string[] },
+    lister: InContainerLister,
+    bound: ListBound,
     onStart: (() => void) | undefined,
   ): Promise<FileListing | undefined> {
-    const { stdout, done } = await this.execStream(id, [
-      "find",
-      dir,
-      "-type",
-      "f",
-      ...bound.exclude.flatMap((n) => ["!", "-name", n]),
-      "-printf",
-      "%s %P\\0",
-    ]);
+    const listed = await this.streamListing(id, lister.cmd, lister.env, bound, onStart, lister.read);
+    if (!listed) return undefined;
+    const { files, exitCode, stopped } = listed;
+    if (stopped) return { files, complete: false, via: lister.via };
+    const complete = lister.completeness(exitCode, files.length);
+    return complete === undefined ? undefined : { files, complete, via: lister.via };
+  }
+
+  /**
+   * Runs a listing command in the container and reads its stdout as it comes through `read`
+   * (called once more with `end` when it ends), stopping at the bound. `stopped` says it did:
+   * the command may still be walking, and its exit code says nothing. Undefined when `read`
+   * refused the output ({@link NotLsOutput}).
+   */
+  private async streamListing(
+    id: string,
+    cmd: string[],
+    env: Record<string, string> | undefined,
+    bound: ListBound,
+    onStart: (() => void) | undefined,
+    read: (chunk: Buffer, end: boolean) => ListedFile[],
+  ): Promise<{ files: ListedFile[]; stopped: boolean; exitCode: number } | undefined> {
+    const { stdout, done } = await this.execStream(id, cmd, env ? { env } : {});
     onStart?.();
     const files: ListedFile[] = [];
-    let rest = "";
-    // Paths are bytes; a character can straddle two chunks.
-    const decoder = new StringDecoder("utf8");
-    const stopped = await new Promise<boolean>((resolve) => {
-      const stop = (): void => {
+    const outcome = await new Promise<"stopped" | "ended" | "refused">((resolve) => {
+      let settled = false;
+      const finish = (how: "stopped" | "ended" | "refused"): void => {
+        settled = true;
         clearTimeout(timer);
-        stdout.destroy();
-        resolve(true);
+        if (how !== "ended") stdout.destroy();
+        resolve(how);
       };
-      const timer = setTimeout(stop, Math.max(0, bound.deadline - Date.now()));
-      stdout.on("data", (chunk: Buffer) => {
-        const records = (rest + decoder.write(chunk)).split("\0");
-        rest = records.pop() ?? "";
-        for (const record of records) {
-          const space = record.indexOf(" ");
-          files.push({ path: record.slice(space + 1), size: Number(record.slice(0, space)) });
-          if (files.length >= bound.maxFiles) return stop();
+      const timer = setTimeout(() => finish("stopped"), Math.max(0, bound.deadline - Date.now()));
+      const take = (chunk: Buffer, end: boolean): boolean => {
+        try {
+          for (const file of read(chunk, end)) {
+            files.push(file);
+            if (files.length >= bound.maxFiles) {
+              finish("stopped");
+              return false;
+            }
+          }
+          return true;
+        } catch (err) {
+          if (!(err instanceof NotLsOutput)) throw err;
+          finish("refused");
+          return false;
         }
-      });
-      const ended = (): void => {
-        clearTimeout(timer);
-        resolve(false);
       };
-      stdout.on("end", ended);
-      stdout.on("error", ended);
-      stdout.on("close", ended);
+      stdout.on("data", (chunk: Buffer) => void (settled || take(chunk, false)));
+      const ended = (): void => {
+        if (!settled && take(Buffer.alloc(0), true)) finish("ended");
+      };
+      stdout.once("end", ended);
+      stdout.once("error", ended);
+      stdout.once("close", ended);
     });
-    // Stopped early: find may still be walking; its exit code says nothing about what was read.
-    if (stopped) return { files, complete: false, via: "find" };
+    if (outcome === "refused") return undefined;
+    if (outcome === "stopped") return { files, stopped: true, exitCode: -1 };
     const { exitCode } = await done.catch(() => ({ exitCode: -1 }));
-    return exitCode === 0 ? { files, complete: true, via: "find" } : undefined;
+    return { files, stopped: false, exitCode };
   }
 
   /**

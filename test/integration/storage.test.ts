@@ -185,35 +185,45 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     expect(download.at(-1)?.status).toBe("ok");
   });
 
-  it("lists the data directory's names and sizes with find, or from tar headers without it, and stops at a bound", async () => {
+  it("lists the data directory's names with ls, with find without it, from tar headers without either, and stops at a bound", async () => {
     const runtime = new Runtime(docker);
     const id = (await docker.getContainer("dlt-storage-minio").inspect()).Id;
+    // A hand-copied file with a name ls must escape, in a directory with one too.
+    const odd = "odd dir/été\nline.bak";
+    expect((await runtime.exec(id, ["sh", "-c", 'mkdir -p "/data/dify/odd dir" && printf x > "/data/dify/$1"', "sh", odd])).exitCode).toBe(
+      0,
+    );
     const full = await runtime.listFiles(id, "/data/dify");
-    expect(full?.via).toBe("find");
+    expect(full?.via).toBe("ls");
     expect(full?.complete).toBe(true);
     // MinIO's layout: a directory per key holding xl.meta.
-    expect(full?.files.map((f) => f.path)).toContain(`${KEY}/xl.meta`);
-    expect(full?.files.every((f) => Number.isInteger(f.size) && f.size > 0)).toBe(true);
+    const paths = full?.files.map((f) => f.path) ?? [];
+    expect(paths).toContain(`${KEY}/xl.meta`);
+    expect(paths).toContain(odd);
     const withoutMeta = await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] });
     expect(withoutMeta?.files.filter((f) => f.path.endsWith("xl.meta"))).toEqual([]);
-    expect(withoutMeta?.files.length).toBe(
-      (full?.files.length ?? 0) - (full?.files.filter((f) => f.path.endsWith("/xl.meta")).length ?? 0),
-    );
+    expect(withoutMeta?.files.length).toBe(paths.length - paths.filter((p) => p.endsWith("/xl.meta")).length);
     const bounded = await runtime.listFiles(id, "/data/dify", { maxFiles: 1 });
-    expect(bounded).toMatchObject({ complete: false, via: "find" });
+    expect(bounded).toMatchObject({ complete: false, via: "ls" });
     expect(bounded?.files).toHaveLength(1);
     expect(await runtime.listFiles(id, "/data/no-such-dir")).toBeUndefined();
 
-    // An image without find (this test's own container loses it): the tar headers give the same answer.
-    const rmFind = await runtime.exec(id, ["rm", "-f", "/usr/bin/find"]);
-    expect(rmFind.exitCode).toBe(0);
+    // Each fallback gives the same names (this test's own container loses its tools one by one).
+    const sorted = (l: Awaited<ReturnType<Runtime["listFiles"]>>): string[] => (l?.files.map((f) => f.path) ?? []).sort();
+    expect((await runtime.exec(id, ["rm", "-f", "/usr/bin/ls", "/bin/ls"])).exitCode).toBe(0);
+    const viaFind = await runtime.listFiles(id, "/data/dify");
+    expect(viaFind?.via).toBe("find");
+    expect(sorted(viaFind)).toEqual([...paths].sort());
+    expect(viaFind?.files.every((f) => Number.isInteger(f.size) && (f.size ?? 0) > 0)).toBe(true);
+    expect(await runtime.listFiles(id, "/data/dify", { maxFiles: 1 })).toMatchObject({ complete: false, via: "find" });
+    expect(await runtime.listFiles(id, "/data/no-such-dir")).toBeUndefined();
+
+    expect((await runtime.exec(id, ["rm", "-f", "/usr/bin/find"])).exitCode).toBe(0);
     const viaArchive = await runtime.listFiles(id, "/data/dify");
     expect(viaArchive?.via).toBe("archive");
-    expect(viaArchive?.files.map((f) => f.path).sort()).toEqual(full?.files.map((f) => f.path).sort());
-    expect(viaArchive?.files.map((f) => f.size).sort()).toEqual(full?.files.map((f) => f.size).sort());
-    expect((await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] }))?.files.map((f) => f.path).sort()).toEqual(
-      withoutMeta?.files.map((f) => f.path).sort(),
-    );
+    expect(sorted(viaArchive)).toEqual([...paths].sort());
+    expect(viaArchive?.files.map((f) => f.size).sort()).toEqual(viaFind?.files.map((f) => f.size).sort());
+    expect(sorted(await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] }))).toEqual(sorted(withoutMeta));
     expect(await runtime.listFiles(id, "/data/dify", { maxFiles: 1 })).toMatchObject({ complete: false, via: "archive" });
     expect(await runtime.listFiles(id, "/data/no-such-dir")).toBeUndefined();
   });
