@@ -35,8 +35,6 @@ export interface ListLimits {
   timeoutMs?: number;
   /** File names (last component, plain names: no patterns) left out of the listing, and not counted. */
   exclude?: readonly string[];
-  /** Called once the walk runs in the container (or has begun through the archive API). */
-  onStart?: () => void;
 }
 
 /** Where a listing stops. */
@@ -361,10 +359,9 @@ export class Runtime {
     const exclude = limits.exclude ?? [];
     const bound = { maxFiles: limits.maxFiles ?? 200_000, deadline: Date.now() + (limits.timeoutMs ?? 10_000) };
     for (const lister of [lsLister(dir, exclude), findLister(dir, exclude)]) {
-      const listing = await this.listWith(id, lister, bound, limits.onStart);
+      const listing = await this.listWith(id, lister, bound);
       if (listing !== undefined) return listing;
     }
-    limits.onStart?.();
     const files: ListedFile[] = [];
     let complete = true;
     const found = await this.walkArchive(id, dir, false, (name, type, _body, size) => {
@@ -379,13 +376,8 @@ export class Runtime {
   }
 
   /** One of the in-container listers of ls-listing.ts; undefined when it cannot list DIR here. */
-  private async listWith(
-    id: string,
-    lister: InContainerLister,
-    bound: ListBound,
-    onStart: (() => void) | undefined,
-  ): Promise<FileListing | undefined> {
-    const listed = await this.streamListing(id, lister.cmd, lister.env, bound, onStart, lister.read);
+  private async listWith(id: string, lister: InContainerLister, bound: ListBound): Promise<FileListing | undefined> {
+    const listed = await this.streamListing(id, lister.cmd, lister.env, bound, lister.read);
     if (!listed) return undefined;
     const { files, exitCode, stopped } = listed;
     if (stopped) return { files, complete: false, via: lister.via };
@@ -404,11 +396,9 @@ export class Runtime {
     cmd: string[],
     env: Record<string, string> | undefined,
     bound: ListBound,
-    onStart: (() => void) | undefined,
     read: (chunk: Buffer, end: boolean) => ListedFile[],
   ): Promise<{ files: ListedFile[]; stopped: boolean; exitCode: number } | undefined> {
     const { stdout, done } = await this.execStream(id, cmd, env ? { env } : {});
-    onStart?.();
     const files: ListedFile[] = [];
     const outcome = await new Promise<"stopped" | "ended" | "refused">((resolve) => {
       let settled = false;

@@ -12,6 +12,8 @@ export interface HttpAnswer {
 
 /** Options of {@link httpGet}. */
 export interface HttpGetOptions {
+  /** HEAD asks for the status and headers alone. */
+  method?: "GET" | "HEAD";
   headers?: Record<string, string>;
   /** The whole exchange, connect to last byte; then an error saying it timed out. */
   timeoutMs: number;
@@ -23,8 +25,8 @@ export interface HttpGetOptions {
 /**
  * One GET through Node's own HTTP client (`node:http`, `node:https`), never following a redirect,
  * on a connection of its own (no keep-alive socket outlives the call). For the small JSON APIs
- * dify-local probes on every `status`, `verify` and `up` (the registry, Qdrant's readiness and
- * api-key checks): Node's `fetch` costs about 40 ms of CPU the first time a process uses it
+ * dify-local asks on every `status`, `verify` and `up` (the registry, Qdrant's readiness and
+ * api-key checks, MinIO's signed reads): Node's `fetch` costs about 40 ms of CPU the first time a process uses it
  * (undici and its WebAssembly HTTP parser), more than the rest of such a probe.
  * Network errors keep Node's codes (ECONNREFUSED, ENOTFOUND, TLS codes) for `networkFailure`.
  */
@@ -37,16 +39,22 @@ export function httpGet(url: string | URL, options: HttpGetOptions): Promise<Htt
   return new Promise<HttpAnswer>((resolve, reject) => {
     const fail = (err: Error): void => {
       const timedOut = timeout.aborted && !options.signal?.aborted;
-      reject(timedOut ? new Error(`GET ${target.href}: no answer within ${options.timeoutMs / 1000}s (timed out)`, { cause: err }) : err);
+      reject(
+        timedOut
+          ? new Error(`${options.method ?? "GET"} ${target.href}: no answer within ${options.timeoutMs / 1000}s (timed out)`, {
+              cause: err,
+            })
+          : err,
+      );
     };
-    const req = client.get(target, { headers: options.headers ?? {}, signal, agent: false }, (res) => {
+    const req = client.get(target, { method: options.method ?? "GET", headers: options.headers ?? {}, signal, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size <= max) return void chunks.push(chunk);
         // Settled here: a promise keeps its first outcome, whatever `end` says next.
-        reject(new Error(`GET ${target.href}: the answer is larger than ${max} bytes`));
+        reject(new Error(`${options.method ?? "GET"} ${target.href}: the answer is larger than ${max} bytes`));
         req.destroy();
       });
       res.on("error", fail);

@@ -10,7 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { OperationError, up, UserError, type Event } from "../../src/index.js";
+import * as Minio from "minio";
 import { Runtime } from "../../src/runtime/index.js";
+import { signedBucketReads } from "../../src/services/minio/signed.js";
 import { storageCopy, storageGet, storageList } from "../../src/commands/storage.js";
 import { cleanup, docker, testConfig } from "../support/stack.js";
 
@@ -226,6 +228,34 @@ describe.skipIf(!inject("engine"))("storage cp / ls / get", () => {
     expect(sorted(await runtime.listFiles(id, "/data/dify", { exclude: ["xl.meta"] }))).toEqual(sorted(withoutMeta));
     expect(await runtime.listFiles(id, "/data/dify", { maxFiles: 1 })).toMatchObject({ complete: false, via: "archive" });
     expect(await runtime.listFiles(id, "/data/no-such-dir")).toBeUndefined();
+  });
+
+  it("the signed reads of status, verify and up answer as the MinIO client does, errors included", async () => {
+    const at = { host: "127.0.0.1", port: 21703, region: "us-east-1" };
+    const client = (creds: { accessKey: string; secretKey: string }): Minio.Client =>
+      new Minio.Client({ endPoint: at.host, port: at.port, useSSL: false, region: at.region, pathStyle: true, ...creds });
+    const outcome = (p: Promise<unknown>): Promise<unknown> =>
+      p.then(
+        (v) => ({ ok: typeof v === "string" ? JSON.parse(v) : v }),
+        (e: { code?: string; message?: string }) => ({ code: e.code, message: e.message }),
+      );
+    const good = { accessKey: "storage-user", secretKey: "storage-secret-123" };
+    for (const creds of [good, { ...good, secretKey: "wrong" }, { accessKey: "nobody", secretKey: "x" }]) {
+      const signed = signedBucketReads(at, creds);
+      const lib = client(creds);
+      const listed = await outcome(signed.listBuckets());
+      expect(listed).toEqual(await outcome(lib.listBuckets().then(() => undefined)));
+      for (const bucket of ["dify", "no-such-bucket"]) {
+        // HEAD has no body: the client says AccessDenied for any 403, the signed read gives the
+        // code MinIO puts in its x-minio-error-code header, the one ListBuckets gave.
+        const exists = await outcome(signed.bucketExists(bucket));
+        expect(exists).toEqual(creds === good ? await outcome(lib.bucketExists(bucket)) : listed);
+        expect(await outcome(signed.bucketPolicy(bucket))).toEqual(await outcome(lib.getBucketPolicy(bucket)));
+      }
+    }
+    // The bucket's policy is the one `up` set (anonymous: public), read the same both ways.
+    expect(JSON.stringify(await outcome(signedBucketReads(at, good).bucketPolicy("dify")))).toContain("s3:GetObject");
+    await expect(signedBucketReads({ ...at, port: 1 }, good).listBuckets()).rejects.toThrow(/^S3 ListBuckets: .*ECONNREFUSED/);
   });
 
   it("a stopped container is an OperationError pointing at `dify-local up`", async () => {

@@ -3,9 +3,9 @@ import type * as Minio from "minio";
 import { z } from "zod";
 import { check, checkUnlessProven, type Check, type Finding } from "../../engine/index.js";
 import { messageOf } from "../../errors.js";
-import { byteMeter, timed, withTimeout } from "../../util/index.js";
+import { byteMeter, timed } from "../../util/index.js";
 import { bucket, credential, port, region, secret, serviceSchema, withExternal } from "../fields.js";
-import { PROBE_TIMEOUT_MS, defineService, hostPort, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
+import { defineService, hostPort, type ExternalTarget, type FactSource, type ServiceContext } from "../service.js";
 import {
   ensureBucket,
   probeS3,
@@ -21,6 +21,7 @@ import {
   type S3External,
 } from "./external.js";
 import { anonymousPolicy, classifyPolicy } from "./policy.js";
+import { signedBucketReads, type BucketReads } from "./signed.js";
 import { minioSnapshot } from "./snapshot.js";
 
 export { objectsFromSnapshot, restorableMetadata } from "./snapshot.js";
@@ -93,6 +94,11 @@ export function liveMinioCredentials(c: MinioSettings, container: { env: Record<
   const pass = container?.env.MINIO_ROOT_PASSWORD;
   if (container && user !== undefined && pass !== undefined) return { accessKey: user, secretKey: pass, source: "container" };
   return { accessKey: c.rootUser, secretKey: c.rootPassword, source: "config" };
+}
+
+/** The S3 reads of every status, verify and up, against the local MinIO with its live credentials. */
+function localReads(ctx: { host: string; settings: Pick<MinioSettings, "port" | "region">; live: MinioCredentials }): BucketReads {
+  return signedBucketReads({ host: ctx.host, port: ctx.settings.port, region: ctx.settings.region }, ctx.live);
 }
 
 /** An S3 client for the local MinIO with the given credentials. */
@@ -237,37 +243,20 @@ async function doctorFacts(ctx: Ctx): Promise<MinioDoctorFacts> {
   const { bucket: name } = ctx.settings;
   // The data directory is MinIO's, not a filesystem for us: a file there that is no part of an
   // object was copied in directly (the seed's "DO NOT copy files directly to /data/dify/"). Names
-  // only, without the metadata files (one per object), so 10,000 objects cost what 10 do. Started
-  // first: the walk of a large bucket then overlaps loading the S3 client and its round trips, so
-  // the doctor's time does not grow with the data. A failure (no bucket directory) shows below as
-  // the bucket's absence, through S3.
-  let begun: () => void = () => undefined;
-  const started = new Promise<void>((resolve) => (begun = resolve));
+  // only, never contents, and without the metadata files (one per object), so 1 GB more costs
+  // nothing; what grows is one read per object directory. Started first, so the S3 round trips
+  // overlap it. A failure (no bucket directory) shows below as the bucket's absence, through S3.
   const walking = ctx.container
     ? timed("minio data walk", () =>
-        ctx.runtime.listFiles(ctx.container?.id ?? "", `${MINIO_DATA_DIR}/${name}`, {
-          ...STRAY_LIMITS,
-          exclude: [OBJECT_META],
-          onStart: begun,
-        }),
+        ctx.runtime.listFiles(ctx.container?.id ?? "", `${MINIO_DATA_DIR}/${name}`, { ...STRAY_LIMITS, exclude: [OBJECT_META] }),
       )
     : Promise.resolve(undefined);
   walking.catch(() => undefined);
-  // The S3 client's loading waits for the walk to run in the container (two round trips to the
-  // engine): loaded first, it held the one JavaScript thread while the engine's answers waited,
-  // and the walk of a large bucket began that much later.
-  await Promise.race([
-    started,
-    walking.then(
-      () => undefined,
-      () => undefined,
-    ),
-  ]);
   try {
-    const client = await minioClient(ctx, ctx.live);
-    const bucketExists = await client.bucketExists(name);
+    const reads = localReads(ctx);
+    const bucketExists = await reads.bucketExists(name);
     if (!bucketExists) return { bucketExists, access: "none", strayFiles: [] };
-    const [policy, listing] = await Promise.all([currentPolicy(client, name), walking]);
+    const [policy, listing] = await Promise.all([reads.bucketPolicy(name), walking]);
     return {
       bucketExists,
       access: classifyPolicy(name, policy),
@@ -338,7 +327,7 @@ export function minioFindings(c: MinioSettings, f: MinioDoctorFacts): Finding[] 
 async function minioChecks(ctx: Ctx): Promise<Check[]> {
   const c = ctx.settings;
   const live = ctx.live;
-  const client = await minioClient(ctx, live);
+  const reads = localReads(ctx);
   return Promise.all([
     check(
       "minio.credentials",
@@ -355,12 +344,10 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
       "minio.auth",
       `S3 on ${ctx.host}:${c.port} accepts the root credentials (ListBuckets)`,
       "check minio.rootUser/rootPassword; `dify-local verify` shows the container's values",
-      async () => {
-        await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, client.listBuckets());
-      },
+      () => reads.listBuckets(),
     ),
     checkUnlessProven(ctx.proven, "minio.bucket", `bucket ${c.bucket} exists`, "run `dify-local up` to create it", async () => {
-      if (!(await client.bucketExists(c.bucket))) throw new Error("missing");
+      if (!(await reads.bucketExists(c.bucket))) throw new Error("missing");
     }),
     checkUnlessProven(
       ctx.proven,
@@ -368,7 +355,7 @@ async function minioChecks(ctx: Ctx): Promise<Check[]> {
       `bucket ${c.bucket} allows anonymous access "${c.anonymous}"`,
       "run `dify-local up` to set the bucket policy",
       async () => {
-        const level = classifyPolicy(c.bucket, await currentPolicy(client, c.bucket));
+        const level = classifyPolicy(c.bucket, await reads.bucketPolicy(c.bucket));
         if (level !== c.anonymous) throw new Error(`anonymous access is ${level}`);
       },
     ),
@@ -406,24 +393,24 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     cmd: () => ["server", MINIO_DATA_DIR, "--console-address", ":9001"],
   },
   live: liveMinioCredentials,
-  clients: () => import("minio"),
   async probe(ctx) {
     // An external S3: its bucket, not the whole account (ListBuckets needs a right Dify does not).
     if (ctx.live.external) return void (await probeS3(ctx.live.external));
-    await withTimeout("S3 ListBuckets", PROBE_TIMEOUT_MS, (await minioClient(ctx, ctx.live)).listBuckets());
+    await localReads(ctx).listBuckets();
   },
   async init(ctx) {
     // Created when missing and allowed, left private; never a policy set on someone's bucket.
     if (ctx.live.external) return ensureBucket(ctx.live.external);
     const { bucket: name, anonymous, region } = ctx.settings;
-    const client = await minioClient(ctx, ctx.live);
+    const reads = localReads(ctx);
     const changes: string[] = [];
-    if (!(await client.bucketExists(name))) {
-      await client.makeBucket(name, region);
+    // The MinIO client only for a change.
+    if (!(await reads.bucketExists(name))) {
+      await (await minioClient(ctx, ctx.live)).makeBucket(name, region);
       changes.push(`created bucket ${name}`);
     }
-    if (classifyPolicy(name, await currentPolicy(client, name)) !== anonymous) {
-      await client.setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
+    if (classifyPolicy(name, await reads.bucketPolicy(name)) !== anonymous) {
+      await (await minioClient(ctx, ctx.live)).setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
       changes.push(`set anonymous access of ${name} to ${anonymous}`);
     }
     return changes;
