@@ -6,8 +6,8 @@ import { StringDecoder } from "node:string_decoder";
  *
  * `ls -R -U -A -b -p DIR` run with `LC_ALL=C`: the names of everything under
  * DIR without a `stat` of each entry (ls takes the type from the directory entry itself), so a
- * walk costs one read per directory. `ls` is in every image with coreutils, including MinIO's
- * (a Red Hat micro image with coreutils-single and no findutils).
+ * walk costs one read per directory. GNU `ls` is in every image with coreutils, MinIO's included
+ * (built on Red Hat's UBI, whose smallest images carry coreutils-single but not always findutils).
  *
  * The format, as GNU coreutils prints it:
  * - a section per directory: a header line `PATH:`, one line per entry, then an empty line;
