@@ -54,11 +54,20 @@ export async function tagImage(source: string, target: string): Promise<void> {
   await docker.getImage(source).tag({ repo: target.slice(0, i), tag: target.slice(i + 1) });
 }
 
+/**
+ * Removes the tag `ref` and every digest reference of its repository (a pushed or pulled image
+ * keeps `repo@sha256:...` after its tag is gone, which left an untagged image behind per run);
+ * other tags of the same images stay.
+ */
 export async function removeImage(ref: string): Promise<void> {
-  await docker
-    .getImage(ref)
-    .remove({ force: true })
-    .catch(() => undefined);
+  const repo = ref.slice(0, ref.lastIndexOf(":"));
+  const images = await docker.listImages({ all: true, digests: true }).catch(() => []);
+  const digests = images.flatMap((i) => (i.RepoDigests ?? []).filter((d) => d.startsWith(`${repo}@`)));
+  for (const r of [ref, ...digests])
+    await docker
+      .getImage(r)
+      .remove({ force: true })
+      .catch(() => undefined);
 }
 
 export async function imageExists(ref: string): Promise<boolean> {
