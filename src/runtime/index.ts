@@ -2,7 +2,8 @@ export { connectDocker, resolveEngine, candidateSockets, ENGINE_HINT } from "./c
 export type { EngineAddress } from "./connect.js";
 export { Runtime, statusOf } from "./runtime.js";
 export type { LabelledContainer } from "./runtime.js";
-export type { PullProgress, ExecResult, ExecStream, FileListing, HelperSpec, ListedFile, ListLimits } from "./runtime.js";
+export type { PullProgress, ExecResult, ExecStream, FileListing, HelperSpec, ListLimits } from "./runtime.js";
+export type { ListedFile } from "./listers.js";
 export {
   LABELS,
   specHash,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { LsRecursiveReader, NotLsOutput, unescapeLs } from "./listers.js";
+import { LsRecursiveReader, ListingRefused, unescapeLs } from "./listers.js";
 
 // What GNU ls 9.1 printed for `LC_ALL=C ls -RUAbp /tmp/lstd` over a directory of awkward names.
 const OUTPUT = [
@@ -83,9 +83,9 @@ describe("LsRecursiveReader", () => {
   });
 
   it("refuses output that is not a recursive listing of that directory", () => {
-    expect(() => new LsRecursiveReader("/data/dify").push("BusyBox v1.36 multi-call binary.\n")).toThrow(NotLsOutput);
-    expect(() => new LsRecursiveReader("/data/dify").push("/data/other:\nx\n")).toThrow(NotLsOutput);
+    expect(() => new LsRecursiveReader("/data/dify").push("BusyBox v1.36 multi-call binary.\n")).toThrow(ListingRefused);
+    expect(() => new LsRecursiveReader("/data/dify").push("/data/other:\nx\n")).toThrow(ListingRefused);
     // A sub-directory's section cannot come first.
-    expect(() => new LsRecursiveReader("/data/dify").push("/data/dify/a:\nx\n")).toThrow(NotLsOutput);
+    expect(() => new LsRecursiveReader("/data/dify").push("/data/dify/a:\nx\n")).toThrow(ListingRefused);
   });
 });

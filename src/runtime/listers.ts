@@ -16,9 +16,11 @@ import { StringDecoder } from "node:string_decoder";
  * - `-p` appends `/` to directories; anything else (a file, a link, a socket) is an entry.
  */
 
-/** A thing that is not a directory under the listed one: its path relative to it, its size when known. */
-export interface LsRecord {
+/** One file found in a container: anything under the listed directory that is not a directory. */
+export interface ListedFile {
+  /** Relative to the listed directory. */
   path: string;
+  /** In bytes; absent when the listing gave names only (`ls`). */
   size?: number;
 }
 
@@ -28,7 +30,7 @@ export interface InContainerLister {
   cmd: string[];
   env?: Record<string, string>;
   /** The records a piece of output completed; called once more with `end` when the output ends. */
-  read: (chunk: Buffer, end: boolean) => LsRecord[];
+  read: (chunk: Buffer, end: boolean) => ListedFile[];
   /** From the exit code of a listing that ran to its end: complete or not, undefined when it could not list. */
   completeness: (exitCode: number, found: number) => boolean | undefined;
 }
@@ -36,7 +38,7 @@ export interface InContainerLister {
 /**
  * `LC_ALL=C ls -RUAbp DIR`: one read of each directory and no stat of its entries, about a
  * quarter less time than find for a bucket of small objects. Exit 1 is a directory it could not
- * open (incomplete); a ls that is not GNU's is refused by the reader ({@link NotLsOutput}).
+ * open (incomplete); a ls that is not GNU's is refused by the reader ({@link ListingRefused}).
  */
 export function lsLister(dir: string, exclude: readonly string[]): InContainerLister {
   const reader = new LsRecursiveReader(dir, exclude);
@@ -71,8 +73,8 @@ export function findLister(dir: string, exclude: readonly string[]): InContainer
   };
 }
 
-/** Thrown when the text is not what `ls -RUAbp` prints (a BusyBox ls, another tool). */
-export class NotLsOutput extends Error {}
+/** Thrown by a lister's reader when the output is not what it reads (a BusyBox ls): the next lister is asked. */
+export class ListingRefused extends Error {}
 
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11 };
 
@@ -98,7 +100,7 @@ export function unescapeLs(text: string): string {
 
 /**
  * A streaming reader of that output for the listing of `root`: feed it text as it comes (any
- * split), get back the entries each piece completed. Throws {@link NotLsOutput} when the first
+ * split), get back the entries each piece completed. Throws {@link ListingRefused} when the first
  * line is not `root:`.
  */
 export class LsRecursiveReader {
@@ -113,23 +115,23 @@ export class LsRecursiveReader {
   ) {}
 
   /** The entries completed by `text`. */
-  push(text: string): LsRecord[] {
+  push(text: string): ListedFile[] {
     const lines = (this.rest + text).split("\n");
     this.rest = lines.pop() ?? "";
-    const out: LsRecord[] = [];
+    const out: ListedFile[] = [];
     for (const line of lines) this.line(line, out);
     return out;
   }
 
   /** The entries of a last line without its newline. */
-  end(): LsRecord[] {
-    const out: LsRecord[] = [];
+  end(): ListedFile[] {
+    const out: ListedFile[] = [];
     if (this.rest) this.line(this.rest, out);
     this.rest = "";
     return out;
   }
 
-  private line(line: string, out: LsRecord[]): void {
+  private line(line: string, out: ListedFile[]): void {
     if (this.expectHeader) {
       if (line === "" && this.started) return;
       this.header(line);
@@ -150,7 +152,7 @@ export class LsRecursiveReader {
     const path = line.endsWith(":") ? unescapeLs(line.slice(0, -1)) : undefined;
     if (path === this.root) this.dir = "";
     else if (path?.startsWith(`${this.root}/`) && this.started) this.dir = path.slice(this.root.length + 1);
-    else throw new NotLsOutput(`not a recursive listing of ${this.root}: ${JSON.stringify(line.slice(0, 80))}`);
+    else throw new ListingRefused(`not a recursive listing of ${this.root}: ${JSON.stringify(line.slice(0, 80))}`);
     this.started = true;
     this.expectHeader = false;
   }

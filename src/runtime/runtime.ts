@@ -2,21 +2,13 @@ import type Docker from "dockerode";
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { OperationError, messageOf } from "../errors.js";
 import { pollUntil } from "../util/index.js";
-import { findLister, lsLister, NotLsOutput, type InContainerLister } from "./listers.js";
+import { findLister, lsLister, ListingRefused, type InContainerLister, type ListedFile } from "./listers.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
 
 /** Bytes done of total for one image pull, summed over its layers. */
 export interface PullProgress {
   current: number;
   total: number;
-}
-
-/** One file found in a container. */
-export interface ListedFile {
-  /** Relative to the listed directory. */
-  path: string;
-  /** In bytes; absent when the listing gave names only (`ls`). */
-  size?: number;
 }
 
 /** What `listFiles` found; `complete` is false when it stopped at a limit. */
@@ -389,7 +381,7 @@ export class Runtime {
    * Runs a listing command in the container and reads its stdout as it comes through `read`
    * (called once more with `end` when it ends), stopping at the bound. `stopped` says it did:
    * the command may still be walking, and its exit code says nothing. Undefined when `read`
-   * refused the output ({@link NotLsOutput}).
+   * refused the output ({@link ListingRefused}).
    */
   private async streamListing(
     id: string,
@@ -420,7 +412,7 @@ export class Runtime {
           }
           return true;
         } catch (err) {
-          if (!(err instanceof NotLsOutput)) throw err;
+          if (!(err instanceof ListingRefused)) throw err;
           finish("refused");
           return false;
         }

@@ -404,13 +404,15 @@ export const minio = defineService<typeof minioSchema, MinioCredentials>({
     const { bucket: name, anonymous, region } = ctx.settings;
     const reads = localReads(ctx);
     const changes: string[] = [];
-    // The MinIO client only for a change.
+    // The MinIO client only for a change, made once.
+    let client: Promise<Minio.Client> | undefined;
+    const writer = (): Promise<Minio.Client> => (client ??= minioClient(ctx, ctx.live));
     if (!(await reads.bucketExists(name))) {
-      await (await minioClient(ctx, ctx.live)).makeBucket(name, region);
+      await (await writer()).makeBucket(name, region);
       changes.push(`created bucket ${name}`);
     }
     if (classifyPolicy(name, await reads.bucketPolicy(name)) !== anonymous) {
-      await (await minioClient(ctx, ctx.live)).setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
+      await (await writer()).setBucketPolicy(name, anonymousPolicy(name, anonymous) ?? "");
       changes.push(`set anonymous access of ${name} to ${anonymous}`);
     }
     return changes;
