@@ -1,6 +1,6 @@
 import { ConflictError, OperationError, messageOf } from "../errors.js";
 import type { ContainerSpec, ObservedContainer, PortBinding, Runtime } from "../runtime/index.js";
-import { pollUntil } from "../util/index.js";
+import { Nudge, pollUntil } from "../util/index.js";
 import { step, type EventSink } from "./events.js";
 import type { PlanItem } from "./plan.js";
 import { isChange } from "./plan.js";
@@ -175,43 +175,55 @@ export async function waitReady(
 ): Promise<ObservedContainer> {
   let lastError = "";
   let name = containerId.slice(0, 12);
-  return pollUntil(
-    async () => {
-      const live = await runtime.inspect(containerId);
-      if (!live) throw new OperationError(`${target.title}: container ${name} disappeared while starting`);
-      name = live.name;
-      if (!live.running || live.state === "restarting") {
-        const logs = await runtime.logTail(containerId);
-        throw new OperationError(
-          `${target.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`,
-          {
-            hint: `docker logs ${live.name}`,
-          },
-        );
-      }
-      try {
-        await target.probe(live);
-        return live;
-      } catch (err) {
-        if (err instanceof FatalProbeError) throw new OperationError(err.message, { hint: err.hint });
-        lastError = messageOf(err);
-        return undefined;
-      }
-    },
-    {
-      // Asked often, so readiness is noticed soon after it happens (a probe is one round trip).
-      ...READY_POLL,
-      timeoutMs: timeoutSeconds * 1000,
-      signal,
-      onTimeout: async () => {
-        const logs = await runtime.logTail(containerId);
-        return new OperationError(
-          `${target.title} did not answer within ${timeoutSeconds}s: ${lastError}${logs ? `\nlast log lines of ${name}:\n${indent(logs)}` : ""}`,
-          { hint: `docker logs ${name}; raise readyTimeout in the config if the machine is slow` },
-        );
+  // What a service prints as it starts ("ready to accept connections") is the cue to ask again at
+  // once, rather than at the next attempt of the backoff (up to 250 ms later): the answer still
+  // comes from the protocol probe, never from the log's wording. Followed from the first attempt
+  // that fails, so a service that answers at once (a converged stack) costs no log stream.
+  const nudge = new Nudge();
+  let unfollow: (() => void) | undefined;
+  try {
+    return await pollUntil(
+      async () => {
+        const live = await runtime.inspect(containerId);
+        if (!live) throw new OperationError(`${target.title}: container ${name} disappeared while starting`);
+        name = live.name;
+        if (!live.running || live.state === "restarting") {
+          const logs = await runtime.logTail(containerId);
+          throw new OperationError(
+            `${target.title}: container ${live.name} is ${live.state}${logs ? `; last log lines:\n${indent(logs)}` : ""}`,
+            {
+              hint: `docker logs ${live.name}`,
+            },
+          );
+        }
+        try {
+          await target.probe(live);
+          return live;
+        } catch (err) {
+          if (err instanceof FatalProbeError) throw new OperationError(err.message, { hint: err.hint });
+          lastError = messageOf(err);
+          unfollow ??= runtime.followLogs(containerId, () => nudge.poke());
+          return undefined;
+        }
       },
-    },
-  );
+      {
+        // Asked often, so readiness is noticed soon after it happens (a probe is one round trip).
+        ...READY_POLL,
+        timeoutMs: timeoutSeconds * 1000,
+        signal,
+        nudge,
+        onTimeout: async () => {
+          const logs = await runtime.logTail(containerId);
+          return new OperationError(
+            `${target.title} did not answer within ${timeoutSeconds}s: ${lastError}${logs ? `\nlast log lines of ${name}:\n${indent(logs)}` : ""}`,
+            { hint: `docker logs ${name}; raise readyTimeout in the config if the machine is slow` },
+          );
+        },
+      },
+    );
+  } finally {
+    unfollow?.();
+  }
 }
 
 function indent(text: string): string {

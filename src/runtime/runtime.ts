@@ -306,6 +306,30 @@ export class Runtime {
     }
   }
 
+  /**
+   * Calls `onOutput` each time the container prints something (its log from now on), until the
+   * returned function is called. Where the logs cannot be followed (a logging driver the engine
+   * cannot read back), it is simply never called: callers use it as a hint, never as the answer.
+   */
+  followLogs(id: string, onOutput: () => void): () => void {
+    let stream: Readable | undefined;
+    let stopped = false;
+    this.docker
+      .getContainer(id)
+      .logs({ follow: true, stdout: true, stderr: true, tail: 0 })
+      .then((s) => {
+        stream = s as Readable;
+        stream.on("error", () => undefined);
+        if (stopped) stream.destroy();
+        else stream.on("data", onOutput);
+      })
+      .catch(() => undefined);
+    return () => {
+      stopped = true;
+      stream?.destroy();
+    };
+  }
+
   /** The last lines of a container's log, for error messages. */
   async logTail(id: string, lines = 20): Promise<string> {
     try {
