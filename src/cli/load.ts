@@ -1,3 +1,4 @@
+import type { EngineConnecting } from "../runtime/index.js";
 import { timed } from "../util/timings.js";
 
 /**
@@ -18,4 +19,14 @@ export function loadRedacted<M, K extends keyof M>(load: () => Promise<M>, name:
     const [module, { redacting }] = await Promise.all([load(), import("../stack/redaction.js")]);
     return redacting(module[name] as (options: never) => Promise<unknown>) as M[K];
   });
+}
+
+/**
+ * Starts connecting to the engine (`connectEarly`: its ping, and with `identify` its id for the
+ * lock of `up` and `down`) before the command's code is loaded, so the engine answers while that
+ * loads. Called once the flags are known to be good; the configuration is still read first.
+ */
+export async function connectFirst(identify: boolean): Promise<EngineConnecting> {
+  const { connectEarly } = await import("../runtime/connect.js");
+  return connectEarly(process.env, identify);
 }

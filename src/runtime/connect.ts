@@ -48,11 +48,46 @@ export const ENGINE_HINT =
 /** How long we give an engine to answer a ping before declaring it unreachable. */
 const PING_TIMEOUT_MS = 1500;
 
+/** A client of an engine that has answered its ping, and where that engine is. */
+export interface Connected {
+  docker: Docker;
+  engine: EngineAddress;
+}
+
+/**
+ * A connection to the engine under way, started before the work that needs it: the CLI starts it
+ * before it loads the command's code, so the engine's answers overlap that loading.
+ */
+export interface EngineConnecting {
+  /** Settles as {@link connectDocker} does. */
+  connected: Promise<Connected>;
+  /** The engine's id (`docker info`, "" when it does not tell), asked beside the ping; undefined when not asked. */
+  id: Promise<string> | undefined;
+}
+
+/**
+ * Starts {@link connectDocker}, and with `identify` asks the engine's id beside the ping. Nothing
+ * it sends changes anything; its failure shows only where `connected` is awaited.
+ */
+export function connectEarly(env: NodeJS.ProcessEnv, identify: boolean): EngineConnecting {
+  let id: Promise<string> | undefined;
+  const connected = connectDocker(env, (docker) => {
+    if (identify)
+      id = docker
+        .info()
+        .then((info: { ID?: string }) => info.ID ?? "")
+        .catch(() => "");
+  });
+  connected.catch(() => undefined);
+  return { connected, id };
+}
+
 /**
  * Connects to the engine and pings it. Fails within about 1.5 s with {@link EnvironmentError}
- * (exit 3) and a one-sentence hint when nothing answers.
+ * (exit 3) and a one-sentence hint when nothing answers. `alongside` gets the client before the
+ * ping is sent, for a request whose answer is wanted next.
  */
-export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promise<{ docker: Docker; engine: EngineAddress }> {
+export async function connectDocker(env: NodeJS.ProcessEnv = process.env, alongside?: (docker: Docker) => void): Promise<Connected> {
   const engine = resolveEngine(env);
   let docker: Docker;
   try {
@@ -60,6 +95,7 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env): Promi
   } catch (err) {
     throw new EnvironmentError(`DOCKER_HOST is not a valid engine address (${messageOf(err)})`, { hint: ENGINE_HINT });
   }
+  alongside?.(docker);
   try {
     await withTimeout("ping", PING_TIMEOUT_MS, docker.ping());
   } catch (err) {

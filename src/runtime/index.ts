@@ -1,5 +1,5 @@
-export { connectDocker, resolveEngine, candidateSockets, ENGINE_HINT } from "./connect.js";
-export type { EngineAddress } from "./connect.js";
+export { connectDocker, connectEarly, resolveEngine, candidateSockets, ENGINE_HINT } from "./connect.js";
+export type { Connected, EngineAddress, EngineConnecting } from "./connect.js";
 export { Runtime, statusOf } from "./runtime.js";
 export type { LabelledContainer } from "./runtime.js";
 export type { PullProgress, ExecResult, ExecStream, FileListing, HelperSpec, ListLimits } from "./runtime.js";

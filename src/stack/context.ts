@@ -21,6 +21,7 @@ import {
   mountAt,
   Runtime,
   type EngineAddress,
+  type EngineConnecting,
   type ObservedContainer,
 } from "../runtime/index.js";
 import { SERVICES, probeHost, type ErasedContext, type HostPort, type Service } from "../services/index.js";
@@ -58,6 +59,11 @@ export interface StackOptions {
    * finishes no new step, and rejects with an {@link InterruptedError} saying what it had done.
    */
   signal?: AbortSignal;
+  /**
+   * A connection to the engine already under way (`connectEarly`, with this `env`), used once the
+   * configuration is valid; default: connect then. The CLI starts it before loading the command.
+   */
+  connecting?: EngineConnecting;
 }
 
 /** Options of the commands that change the stack (`up`, `down`): one at a time per engine and config. */
@@ -163,12 +169,14 @@ export class Stack {
     const resolved = await timed("config", () => resolveConfig(options));
     options.signal?.throwIfAborted();
     learnSecrets(redactor, resolved.services, resolved.config);
-    const { docker, engine } = await timed("engine connect", () => connectDocker(options.env ?? process.env));
+    const { connecting } = options;
+    const { docker, engine } = await timed("engine connect", () => connecting?.connected ?? connectDocker(options.env ?? process.env));
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.
     const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
     const stack = new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
     // The engine's id (`docker info`, slow to answer) is asked now, so its wait overlaps the work below.
-    if (options.identify) void stack.engineIdentity();
+    if (connecting?.id) stack.identity = connecting.id.then((id) => engineKey(id, engine.address));
+    else if (options.identify) void stack.engineIdentity();
     // The commands that talk to every service load their client libraries while the engine answers
     // (the container listing the caller asks for next, and the id): on the next turn of the event
     // loop, once those requests are on their way, since loading is CPU work on the one thread. Not

@@ -95,6 +95,19 @@ describe.skipIf(!inject("engine"))("the dify-local CLI", () => {
     expect(run.stderr).toContain("hint:");
   });
 
+  // The CLI asks the engine (ping, and for up and down its id) while it loads the command; the
+  // configuration is still the first thing judged.
+  it("(h) a bad config wins over a dead engine: exit 2 naming the key, for every command that connects early", async () => {
+    const file = join(dir, "bad-and-dead.yaml");
+    await writeFile(file, "readyTimeout: -1\n");
+    for (const command of ["up", "down", "status", "verify"]) {
+      const run = await cli([command, "--config", file], { DOCKER_HOST: "unix:///tmp/dify-local-dead.sock" });
+      expect(run.code, `${command}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toContain("readyTimeout:");
+      expect(run.stderr).not.toContain("No Docker engine");
+    }
+  });
+
   it("up --dry-run plans five creations and changes nothing", async () => {
     const run = await cli(["up", "--dry-run"]);
     expect(run.code).toBe(0);

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
-import { loadRedacted } from "../load.js";
+import { connectFirst, loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 
 export function registerDown(program: Command, cli: Cli): void {
@@ -17,9 +17,11 @@ export function registerDown(program: Command, cli: Cli): void {
       async (opts: { purge?: boolean; yes?: boolean; keepCluster?: boolean; deleteCluster?: boolean; wait: boolean }, cmd: Command) => {
         const flags = cli.flags(cmd);
         if (opts.purge && !opts.yes) await confirmPurge();
+        const connecting = await connectFirst(true);
         const down = await loadRedacted(() => import("../../commands/down.js"), "down");
         const result = await down({
           ...cli.base(flags),
+          connecting,
           sink: cli.sink(flags),
           signal: cli.interruptible(),
           purge: opts.purge ?? false,

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { loadRedacted } from "../load.js";
+import { connectFirst, loadRedacted } from "../load.js";
 import type { Cli } from "../cli.js";
 import { renderChecks, table } from "../render.js";
 
@@ -9,8 +9,9 @@ export function registerStatus(program: Command, cli: Cli): void {
     .description("a table of service, container, state, endpoint, health and where the data lives")
     .action(async (_opts: unknown, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const connecting = await connectFirst(false);
       const status = await loadRedacted(() => import("../../commands/status.js"), "status");
-      const result = await status(cli.base(flags));
+      const result = await status({ ...cli.base(flags), connecting });
       cli.result(flags, result, () =>
         cli.out(
           table(
@@ -36,8 +37,9 @@ export function registerVerify(program: Command, cli: Cli): void {
     .option("-y, --yes", "with cluster.context: run the probe Job even in a context whose name suggests production")
     .action(async (opts: { yes?: boolean }, cmd: Command) => {
       const flags = cli.flags(cmd);
+      const connecting = await connectFirst(false);
       const verify = await loadRedacted(() => import("../../commands/verify.js"), "verify");
-      const result = await verify({ ...cli.base(flags), yes: opts.yes ?? false });
+      const result = await verify({ ...cli.base(flags), connecting, yes: opts.yes ?? false });
       cli.result(flags, result, () => {
         const c = result.cluster;
         if (c) cli.out(`cluster: context ${c.context} at ${c.server} (namespace ${c.namespace})`);

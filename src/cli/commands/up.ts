@@ -1,7 +1,7 @@
 import { Option, type Command } from "commander";
 import type { UpResult } from "../../commands/index.js";
 import { parsePull } from "../../engine/pull-mode.js";
-import { loadRedacted } from "../load.js";
+import { connectFirst, loadRedacted } from "../load.js";
 import type { Cli, GlobalFlags } from "../cli.js";
 import { plural, renderChecks, table } from "../render.js";
 
@@ -38,9 +38,11 @@ export function registerUp(program: Command, cli: Cli): void {
         const flags = cli.flags(cmd);
         // Checked before the library is loaded: a bad flag answers at once.
         const pull = parsePull(opts.pull);
+        const connecting = await connectFirst(true);
         const up = await loadRedacted(() => import("../../commands/up.js"), "up");
         const result = await up({
           ...cli.base(flags),
+          connecting,
           sink: cli.sink(flags),
           signal: cli.interruptible(),
           dryRun: opts.dryRun ?? false,
