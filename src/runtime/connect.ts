@@ -72,14 +72,16 @@ export interface EngineConnecting {
 export function connectEarly(env: NodeJS.ProcessEnv, identify: boolean): EngineConnecting {
   let id: Promise<string> | undefined;
   const connected = connectDocker(env, (docker) => {
-    if (identify)
-      id = docker
-        .info()
-        .then((info: { ID?: string }) => info.ID ?? "")
-        .catch(() => "");
+    if (identify) id = engineIdOf(docker).catch(() => "");
   });
   connected.catch(() => undefined);
   return { connected, id };
+}
+
+/** The engine's id as `docker info` reports it; "" when it does not tell. */
+export async function engineIdOf(docker: Docker): Promise<string> {
+  const info = (await docker.info()) as { ID?: string };
+  return info.ID ?? "";
 }
 
 /**

@@ -1,6 +1,7 @@
 import type Docker from "dockerode";
 import { PassThrough, Transform, type Readable, type TransformCallback } from "node:stream";
 import { OperationError, messageOf } from "../errors.js";
+import { engineIdOf } from "./connect.js";
 import { pollUntil } from "../util/index.js";
 import { findLister, lsLister, ListingRefused, type InContainerLister, type ListedFile } from "./listers.js";
 import { LABELS, specHash, type ContainerSpec, type ObservedContainer } from "./spec.js";
@@ -79,9 +80,8 @@ export class Runtime {
    * The engine's own id (`docker info`'s ID), the same whatever address reaches it (a socket, a
    * symlink to it, a proxy); empty when the engine reports none.
    */
-  async engineId(): Promise<string> {
-    const info = (await this.docker.info()) as { ID?: string };
-    return info.ID ?? "";
+  engineId(): Promise<string> {
+    return engineIdOf(this.docker);
   }
 
   /** The engine's version, as `docker version` reports it. */

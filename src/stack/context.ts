@@ -174,7 +174,8 @@ export class Stack {
     // Every event leaves through the redactor: a step's detail may quote a log line or a command.
     const sink = redactingSink(options.sink ?? silentSink, (text) => redactor.redact(text));
     const stack = new Stack(resolved, new Runtime(docker), engine, sink, new Kind(options.kind), redactor, options);
-    // The engine's id (`docker info`, slow to answer) is asked now, so its wait overlaps the work below.
+    // The engine's id (`docker info`, slow to answer) is asked now, or was beside the ping by the
+    // caller, so its wait overlaps the work below.
     if (connecting?.id) stack.identity = connecting.id.then((id) => engineKey(id, engine.address));
     else if (options.identify) void stack.engineIdentity();
     // The commands that talk to every service load their client libraries while the engine answers
