@@ -391,7 +391,7 @@ export class Runtime {
     return found ? { files, complete, via: "archive" } : undefined;
   }
 
-  /** One of the in-container listers of ls-listing.ts; undefined when it cannot list DIR here. */
+  /** One of the in-container listers of listers.ts; undefined when it cannot list DIR here. */
   private async listWith(id: string, lister: InContainerLister, bound: ListBound): Promise<FileListing | undefined> {
     const listed = await this.streamListing(id, lister.cmd, lister.env, bound, lister.read);
     if (!listed) return undefined;

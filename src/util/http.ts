@@ -36,25 +36,26 @@ export function httpGet(url: string | URL, options: HttpGetOptions): Promise<Htt
   const timeout = AbortSignal.timeout(options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   const client = target.protocol === "https:" ? https : http;
+  const method = options.method ?? "GET";
   return new Promise<HttpAnswer>((resolve, reject) => {
     const fail = (err: Error): void => {
       const timedOut = timeout.aborted && !options.signal?.aborted;
       reject(
         timedOut
-          ? new Error(`${options.method ?? "GET"} ${target.href}: no answer within ${options.timeoutMs / 1000}s (timed out)`, {
+          ? new Error(`${method} ${target.href}: no answer within ${options.timeoutMs / 1000}s (timed out)`, {
               cause: err,
             })
           : err,
       );
     };
-    const req = client.get(target, { method: options.method ?? "GET", headers: options.headers ?? {}, signal, agent: false }, (res) => {
+    const req = client.get(target, { method, headers: options.headers ?? {}, signal, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {
         size += chunk.length;
         if (size <= max) return void chunks.push(chunk);
         // Settled here: a promise keeps its first outcome, whatever `end` says next.
-        reject(new Error(`${options.method ?? "GET"} ${target.href}: the answer is larger than ${max} bytes`));
+        reject(new Error(`${method} ${target.href}: the answer is larger than ${max} bytes`));
         req.destroy();
       });
       res.on("error", fail);
