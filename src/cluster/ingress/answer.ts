@@ -1,5 +1,6 @@
 import { OperationError, messageOf } from "../../errors.js";
 import { DIFY_DOMAINS } from "../../helm/index.js";
+import { hostPort } from "../../services/index.js";
 import { httpGet, pollUntil } from "../../util/index.js";
 
 /** What answered an HTTP request to the ingress port: its status and Server header, or why nothing did. */
@@ -12,11 +13,8 @@ export type IngressAnswer = { status: number; server: string | undefined } | { e
  * node, then closes it: that is an error here, not an answer.
  */
 export async function askIngress(host: string, port: number, timeoutMs = 3000): Promise<IngressAnswer> {
-  const url = new URL("http://localhost/");
-  url.hostname = host;
-  url.port = String(port);
   try {
-    const res = await httpGet(url, { headers: { Host: DIFY_DOMAINS.console }, timeoutMs });
+    const res = await httpGet(`http://${hostPort(host, port)}/`, { headers: { Host: DIFY_DOMAINS.console }, timeoutMs });
     const server = res.headers.server;
     return { status: res.status, server: typeof server === "string" ? server : undefined };
   } catch (err) {
