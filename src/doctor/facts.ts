@@ -193,6 +193,7 @@ async function serviceFacts(
         port: p.hostPort,
         status: state.status,
         ...(state.holder ? { holder: state.holder } : {}),
+        ...(state.ephemeral ? { ephemeral: state.ephemeral } : {}),
       };
     }),
   );

@@ -61,6 +61,26 @@ describe("ports", () => {
     expect(f[0]?.what).toContain("held by ControlCenter (pid 501) (on macOS this is usually AirPlay Receiver");
     expect(f.find((x) => x.id === "ports.registry.airplay")?.fix).toContain("5050");
   });
+  it("a port a connection's local end holds: wait or reserve it, never 'stop' a connection", () => {
+    const [finding] = ports(
+      facts({
+        ports: [
+          {
+            service: "postgres",
+            key: "postgres.port",
+            hostIp: "127.0.0.1",
+            port: 55432,
+            status: "taken",
+            holder: "the local end of a closed connection (TIME_WAIT, ...)",
+            ephemeral: { reservedNow: "9090" },
+          },
+        ],
+      }),
+    );
+    expect(finding?.fix).toMatch(/^try again once the connection has closed/);
+    expect(finding?.fix).toContain("sudo sysctl -w net.ipv4.ip_local_reserved_ports=9090,55432 ");
+    expect(finding?.fix).toContain("or set postgres.port to a free port in dify-local.yaml");
+  });
   it("is quiet on Linux about 5000 and ok when everything is free", () => {
     expect(ports(facts({ ports: [{ service: "redis", key: "redis.port", hostIp: "127.0.0.1", port: 6379, status: "free" }] }))).toEqual([
       { id: "ports", severity: "ok", what: "every configured port is free or held by its own container" },

@@ -1,5 +1,5 @@
 import { KIND_INSTALL_HINT, MIN_KIND_VERSION } from "../cluster/index.js";
-import { airplayNote } from "../engine/index.js";
+import { airplayNote, reserveHint } from "../engine/index.js";
 import { dataLostMessage, keyPairFindings } from "../stack/index.js";
 import type { DoctorFacts, Finding } from "./types.js";
 
@@ -71,7 +71,9 @@ export const ports: Rule = (f) => {
       severity: "error" as const,
       what: `port ${p.hostIp}:${p.port} (${p.key}) is held by ${p.holder ?? "another process"}${airplayNote(p.port, f.platform)}`,
       why: `dify-local publishes ${p.service} there; up stops before changing anything while it is taken`,
-      fix: `stop ${p.holder ?? "what holds it"}, or set ${p.key} to a free port in dify-local.yaml`,
+      fix: p.ephemeral
+        ? `${reserveHint([p.port], p.ephemeral.reservedNow)}, or set ${p.key} to a free port in dify-local.yaml`
+        : `stop ${p.holder ?? "what holds it"}, or set ${p.key} to a free port in dify-local.yaml`,
     }));
   if (f.platform === "darwin" && f.config.registry.port === 5000) {
     out.push({

@@ -20,7 +20,16 @@ export interface DoctorFacts {
   };
   /** Per enabled service: its container as Docker has it and, when not running, its last log lines. */
   containers: Array<{ service: string; name: string; observed: ObservedContainer | undefined; logs: string }>;
-  ports: Array<{ service: string; key: string; hostIp: string; port: number; status: "free" | "ours" | "taken"; holder?: string }>;
+  ports: Array<{
+    service: string;
+    key: string;
+    hostIp: string;
+    port: number;
+    status: "free" | "ours" | "taken";
+    holder?: string;
+    /** Taken by a connection's local end, not a listener: the kernel's reserved ports now. */
+    ephemeral?: { reservedNow: string };
+  }>;
   /** Where each existing container publishes its ports, and which of its live secrets are the seed's defaults. */
   exposure?: ExposureFact[];
   /** The kind network's gateway (native Linux engine): ports published there serve pods, not the network. */

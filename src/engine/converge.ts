@@ -4,7 +4,7 @@ import { Nudge, pollUntil } from "../util/index.js";
 import { step, type EventSink } from "./events.js";
 import type { PlanItem } from "./plan.js";
 import { isChange } from "./plan.js";
-import { airplayNote, portState } from "./ports.js";
+import { airplayNote, portState, reserveHint } from "./ports.js";
 
 /**
  * Before anything changes: every host port a changing container will publish must be free, or
@@ -18,22 +18,27 @@ export async function checkPorts(
   extra: ReadonlyArray<{ port: PortBinding; for: string }> = [],
 ): Promise<void> {
   const problems: string[] = [];
-  for (const { port: p, for: user } of extra) {
-    const state = await portState(runtime, p, undefined);
-    if (state.status === "taken")
-      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${user}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
-  }
-  for (const item of items) {
-    if (!isChange(item.action)) continue;
-    for (const p of item.spec.ports) {
-      const state = await portState(runtime, p, item.observed);
-      if (state.status !== "taken") continue;
-      problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${item.container}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
+  const lent: number[] = [];
+  let reservedNow = "";
+  const wanted = [
+    ...extra.map(({ port, for: user }) => ({ port, user, observed: undefined })),
+    ...items
+      .filter((item) => isChange(item.action))
+      .flatMap((item) => item.spec.ports.map((port) => ({ port, user: item.container, observed: item.observed }))),
+  ];
+  for (const { port: p, user, observed } of wanted) {
+    const state = await portState(runtime, p, observed);
+    if (state.status !== "taken") continue;
+    problems.push(`${p.hostIp}:${p.hostPort} (${p.key}, for ${user}) is in use by ${state.holder}${airplayNote(p.hostPort)}`);
+    if (state.ephemeral) {
+      lent.push(p.hostPort);
+      reservedNow = state.ephemeral.reservedNow;
     }
   }
   if (problems.length > 0) {
+    const others = lent.length < problems.length;
     throw new ConflictError(`port${problems.length > 1 ? "s" : ""} already in use:\n  ${problems.join("\n  ")}`, {
-      hint: "stop what holds the port, or choose another port in dify-local.yaml (for example `postgres: { port: 55433 }`); nothing was changed",
+      hint: `${others ? "stop what holds the port, or choose another port in dify-local.yaml (for example `postgres: { port: 55433 }`)" : ""}${others && lent.length > 0 ? "; for a connection's port, " : ""}${lent.length > 0 ? reserveHint(lent, reservedNow) : ""}; nothing was changed`,
     });
   }
 }

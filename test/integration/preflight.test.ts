@@ -1,5 +1,6 @@
 /** (f) a port held by another process, (h) a dead DOCKER_HOST, and bad config: clear errors, nothing created. */
-import { createServer, type Server } from "node:net";
+import { readFile } from "node:fs/promises";
+import { connect, createServer, type Server } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { ConflictError, EnvironmentError, ExitCode, UserError, up, verify } from "../../src/index.js";
 import { cleanup, exists, namesOf, testConfig } from "../support/stack.js";
@@ -36,6 +37,35 @@ describe.skipIf(!inject("engine"))("preflight", () => {
     expect(conflict.message).toContain(`127.0.0.1:${BASE + 1} (postgres.port, for dlt-preflight-postgres) is in use by`);
     // This very process holds it; /proc tells its name.
     expect(conflict.message).toMatch(new RegExp(`pid ${process.pid}`));
+    expect(conflict.hint).toContain("nothing was changed");
+    await nothingCreated();
+  });
+
+  it("a port a closed connection still holds (TIME_WAIT): named as such, with the way to reserve it; nothing created", async () => {
+    // The kernel gives an outgoing connection a local port from its ephemeral range (the seed's
+    // 55432 lies in it); closed from this side, the port stays in TIME_WAIT for a minute and no
+    // listener can bind it, Docker's included.
+    const client = connect(BASE + 1, "127.0.0.1");
+    await new Promise<void>((resolve, reject) => client.once("connect", resolve).once("error", reject));
+    const lent = client.localPort ?? 0;
+    await new Promise<void>((resolve) => client.end(() => client.once("close", () => resolve())));
+    const err = await up({ config: testConfig("preflight", BASE, { redis: { port: lent } }) }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConflictError);
+    const conflict = err as ConflictError;
+    expect(conflict.message).toContain(
+      `127.0.0.1:${lent} (redis.port, for dlt-preflight-redis) is in use by the local end of a closed connection (TIME_WAIT`,
+    );
+    expect(conflict.message).toMatch(/ephemeral port range \d+-\d+/);
+    // Both kinds of holder, each with its way out.
+    expect(conflict.hint).toContain("stop what holds the port");
+    // The sysctl replaces the kernel's list: the command keeps what is reserved already.
+    const reserved = (await readFile("/proc/sys/net/ipv4/ip_local_reserved_ports", "utf8")).trim();
+    expect(conflict.hint).toContain(
+      `sudo sysctl -w net.ipv4.ip_local_reserved_ports=${[reserved, lent].filter((v) => v !== "").join(",")} `,
+    );
     expect(conflict.hint).toContain("nothing was changed");
     await nothingCreated();
   });
