@@ -4,7 +4,7 @@
 // next run of the same command skips compiling it. `started` (ms since the process started) lets
 // --timings tell Node's start from module loading.
 const started = performance.now();
-const { codeCacheDir, commandWord, requireCached, v8FlagsFor } = await import("../dist/cli/code-cache.js");
+const { cacheVariant, codeCacheDir, requireCached, v8FlagsFor } = await import("../dist/cli/code-cache.js");
 // V8's flags, per command (their reasons are with v8FlagsFor); set before anything compiles.
 (await import("node:v8")).setFlagsFromString(v8FlagsFor(process.argv));
 // With --verbose, stack traces point into the TypeScript sources through the bundle's source map:
@@ -14,7 +14,7 @@ if (verbose) process.setSourceMapsEnabled(true);
 const { fileURLToPath } = await import("node:url");
 const cli = requireCached(fileURLToPath(new URL("../dist/cli-bundle/main.cjs", import.meta.url)), {
   dir: verbose ? undefined : codeCacheDir(),
-  variant: commandWord(process.argv),
+  variant: cacheVariant(process.argv),
 });
 
 const code = await cli.exports.main(process.argv, { started, codeCache: cli.cache });

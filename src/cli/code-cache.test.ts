@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { cacheName, codeCacheDir, commandWord, requireCached, v8FlagsFor } from "./code-cache.js";
+import { cacheName, cacheVariant, codeCacheDir, commandWord, requireCached, v8FlagsFor } from "./code-cache.js";
 
 let root: string;
 let file: string;
@@ -125,17 +125,24 @@ describe("requireCached", () => {
   });
 });
 
-describe("commandWord", () => {
+describe("commandWord and cacheVariant (one code cache per set of V8 flags)", () => {
   it.each([
-    [["status"], "status"],
-    [["-c", "x.yaml", "up", "--no-cluster"], "up"],
-    [["--config", "status", "verify"], "verify"],
-    [["--json", "storage", "ls"], "storage"],
-    [["--help"], "none"],
-    [[], "none"],
-    [["Stat/us"], "other"],
-  ])("%j is %s", (words, word) => {
+    [["status"], "status", "status"],
+    [["-c", "x.yaml", "up", "--no-cluster"], "up", "up"],
+    [["--config", "status", "verify"], "verify", "verify"],
+    [["--json", "storage", "ls"], "storage", "storage-ls"],
+    [["-c", "x.yaml", "storage", "ls"], "storage", "storage-ls"],
+    [["storage", "--json", "ls"], "storage", "storage-ls"],
+    [["storage", "get", "ls"], "storage", "storage-get"],
+    [["-c", "storage", "storage", "ls"], "storage", "storage-ls"],
+    [["storage", "Get"], "storage", "storage"],
+    [["storage"], "storage", "storage"],
+    [["--help"], "none", "none"],
+    [[], "none", "none"],
+    [["Stat/us"], "other", "other"],
+  ])("%j is %s, cached as %s", (words, word, variant) => {
     expect(commandWord(["node", "bin/dify-local.js", ...words])).toBe(word);
+    expect(cacheVariant(["node", "bin/dify-local.js", ...words])).toBe(variant);
   });
 });
 
@@ -147,11 +154,12 @@ describe("codeCacheDir", () => {
 });
 
 describe("v8FlagsFor", () => {
-  it("is the same for every run of a command; storage favours memory", () => {
+  it("is the same for every run of a command; storage ls and cp favour memory, get speed", () => {
     expect(v8FlagsFor(["node", "bin", "status"])).toBe("--liftoff-only --expose-gc");
-    expect(v8FlagsFor(["node", "bin", "--json", "storage", "ls"])).toBe(
-      "--liftoff-only --expose-gc --optimize-for-size --semi-space-growth-factor=1",
-    );
-    expect(v8FlagsFor(["node", "bin", "storage", "get", "k"])).toBe(v8FlagsFor(["node", "bin", "storage", "ls"]));
+    const lean = "--liftoff-only --expose-gc --optimize-for-size --semi-space-growth-factor=1";
+    expect(v8FlagsFor(["node", "bin", "--json", "storage", "ls"])).toBe(lean);
+    expect(v8FlagsFor(["node", "bin", "storage", "--json", "ls", "--prefix", "a"])).toBe(lean);
+    expect(v8FlagsFor(["node", "bin", "storage", "cp", "f", "ls"])).toBe(lean);
+    expect(v8FlagsFor(["node", "bin", "storage", "get", "k"])).toBe("--liftoff-only --expose-gc");
   });
 });

@@ -2,12 +2,12 @@ import { Transform } from "node:stream";
 import { trimGarbage } from "./memory.js";
 
 /** How many bytes pass between two {@link trimGarbage} calls. */
-const TRIM_EVERY = 8 << 20;
+const TRIM_EVERY = 4 << 20;
 
 /**
  * A pass-through that counts the bytes flowing through it and reports them at most every
  * `everyMs` (and once at the end), so a multi-gigabyte copy can show progress without an event per
- * chunk. Holds no data: memory stays that of a few chunks (it trims the garbage every 8 MB, see
+ * chunk. Holds no data: memory stays that of a few chunks (it trims the garbage every 4 MB, see
  * {@link trimGarbage}).
  */
 export function byteMeter(report: (bytes: number) => void, everyMs = 100): Transform {
