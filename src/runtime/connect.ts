@@ -1,11 +1,11 @@
 import { existsSync, readFileSync } from "node:fs";
-import { Agent } from "node:http";
+import type { Agent } from "node:http";
 import { homedir } from "node:os";
-import { inspect } from "node:util";
 import { join } from "node:path";
 import Docker from "dockerode";
 import { EnvironmentError, messageOf } from "../errors.js";
 import { withTimeout } from "../util/index.js";
+import { engineAgent } from "./engine-agent.js";
 
 /** Where a Docker-compatible engine was found, for `doctor` and error messages. */
 export interface EngineAddress {
@@ -117,48 +117,22 @@ export async function connectDocker(env: NodeJS.ProcessEnv = process.env, alongs
  */
 export function modemOptions(address: string, env: NodeJS.ProcessEnv): Docker.DockerOptions & { agent?: Agent } {
   if (address.startsWith("unix://"))
-    return { socketPath: address.slice("unix://".length) || "/var/run/docker.sock", agent: new SocketAgent() };
+    return { socketPath: address.slice("unix://".length) || "/var/run/docker.sock", agent: engineAgent("socket") };
   if (address.startsWith("npipe://"))
-    return { socketPath: address.slice("npipe://".length) || "//./pipe/docker_engine", agent: new SocketAgent() };
+    return { socketPath: address.slice("npipe://".length) || "//./pipe/docker_engine", agent: engineAgent("socket") };
   const url = new URL(address.includes("://") ? address : `tcp://${address}`);
   if (url.protocol === "ssh:") return { protocol: "ssh", host: url.hostname, port: url.port || 22, username: url.username };
   const tls = env.DOCKER_TLS_VERIFY === "1" || url.port === "2376" || url.protocol === "https:";
   const certs = env.DOCKER_CERT_PATH;
   return {
     protocol: tls ? "https" : "http",
+    agent: engineAgent(tls ? "https" : "http"),
     host: url.hostname,
     port: url.port || (tls ? 2376 : 2375),
     ...(certs
       ? { ca: readFileSync(join(certs, "ca.pem")), cert: readFileSync(join(certs, "cert.pem")), key: readFileSync(join(certs, "key.pem")) }
       : {}),
   };
-}
-
-/**
- * Node's default agent (keep-alive, as in Node 20's global agent) for requests over a socket file,
- * with no TLS server name to work out: for each request Node's agent otherwise asks whether the
- * Host header (`localhost`) is an IP address, and the first such question compiles the IPv6
- * pattern, about 3 ms of every command (CPU profile). The name is only ever used by TLS.
- */
-class SocketAgent extends Agent {
-  constructor() {
-    const options: ConstructorParameters<typeof Agent>[0] & { servername: string } = {
-      keepAlive: true,
-      scheduling: "lifo",
-      timeout: 5000,
-      servername: "",
-    };
-    super(options);
-  }
-
-  /**
-   * docker-modem formats every request's options for its debug log, whether that log is on or not,
-   * with `showHidden` and no depth limit: an agent and its sockets, walked in full, cost more than
-   * the server name saved.
-   */
-  [inspect.custom](): string {
-    return "SocketAgent";
-  }
 }
 
 function shortReason(err: unknown): string {
