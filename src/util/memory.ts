@@ -18,8 +18,8 @@ export function enableGarbageTrim(): void {
  * A young-generation collection now, where a command has just finished with a batch of data (every
  * few MB of a stream). V8 schedules collections by the growth of its heap, but a stream's 64 KB
  * read buffers live outside it, so they pile up until then: 256 MB through `storage get` peaked at
- * 110 MB, 40 MB above the same command on a small object; with this, 94 MB (measured; `npm run
- * bench:scale` has the numbers). A minor collection takes well under a millisecond. No-op unless
+ * 110 MB, 40 MB above the same command on a small object; with a collection every 8 MB, 94 MB, and
+ * every 4 MB (src/util/meter.ts), 86-90 MB (measured; `npm run bench:scale` has the numbers). A minor collection takes well under a millisecond. No-op unless
  * {@link enableGarbageTrim} was called.
  */
 export function trimGarbage(): void {
