@@ -12,6 +12,7 @@ import { registerStatus, registerVerify } from "./commands/status.js";
 import { registerStorage } from "./commands/storage.js";
 import { registerUp } from "./commands/up.js";
 import { registerValues } from "./commands/values.js";
+import { orStalled } from "./stall.js";
 import { startTimings, type Startup } from "./timings.js";
 
 /** Every verb, in the order `--help` lists them. */
@@ -56,7 +57,8 @@ export async function main(argv: readonly string[], startup?: Startup): Promise<
     .configureOutput({ writeErr: (s) => process.stderr.write(cli.redact(s)), writeOut: (s) => process.stdout.write(s) });
   for (const register of COMMANDS) register(program, cli);
   try {
-    await program.parseAsync(argv);
+    // A call that can never settle (its connection closed without an answer) is reported, not left to Node's exit code 13.
+    await orStalled(program.parseAsync(argv));
   } catch (err) {
     cli.closeProgress();
     const opts = program.opts<GlobalFlags>();
