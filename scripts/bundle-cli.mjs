@@ -23,9 +23,10 @@ const require = createRequire(import.meta.url);
 
 /**
  * Exact source lines of a library replaced (`[file, line, replacement]`): requires made on first
- * use, one check skipped, and one debug line formatted only when it is printed. pg asks "am I in a Cloudflare Worker?" when loaded, and on Node 20
- * (no `navigator`) answers by building a `Response`, which loads Node's undici: about 20 ms of
- * every command that talks to PostgreSQL, for an answer that is always no under Node.
+ * use, one check skipped, and one debug line formatted only when it is printed. pg asks "am I in
+ * a Cloudflare Worker?" when loaded, and on Node 20 (no `navigator`) answers by building a
+ * `Response`, which loads Node's undici: about 20 ms of every command that talks to PostgreSQL,
+ * for an answer that is always no under Node.
  */
 const DEFERRED = [
   ["pg/lib/stream.js", "  if (isCloudflareRuntime()) {", "  if (!process.versions.node && isCloudflareRuntime()) {"],

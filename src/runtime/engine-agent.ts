@@ -43,7 +43,8 @@ export function engineAgent(transport: EngineTransport): Agent {
   };
   // docker-modem formats every request's options for its debug log, whether that log is on or
   // not, with `showHidden` and no depth limit: an agent and its sockets, walked in full, cost more
-  // than the server name saved.
+  // than the server name saved. (The CLI's bundle formats them only when DEBUG prints the line,
+  // scripts/bundle-cli.mjs; the library runs docker-modem as shipped.)
   Object.defineProperty(agent, inspect.custom, { value: () => `EngineAgent(${transport})` });
   return agent;
 }
