@@ -498,14 +498,21 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, p
   const id = await convergeContainer(stack, service, item, pipeline);
   stack.checkpoint();
   const started = Date.now();
-  const readiness: Readiness = { title: service.title, probe: (container) => service.probe(stack.contextFor(container)) };
+  // What the last probe saw goes to the init, which then need not ask again.
+  let seen: unknown;
+  const readiness: Readiness = {
+    title: service.title,
+    probe: async (container) => {
+      seen = await service.probe(stack.contextFor(container));
+    },
+  };
   const live = await step(
     sink,
     `${service.name} ready`,
     () => waitReady(runtime, readiness, id, config.readyTimeout, stack.signal),
     () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
-  await initService(stack, service, live, (m) => changes.push(`${item.container}: ${m}`));
+  await initService(stack, service, live, seen, (m) => changes.push(`${item.container}: ${m}`));
   stack.checkpoint();
   // What the readiness probe and the init have just shown is not asked again.
   const proven = new Map([
@@ -515,11 +522,12 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, p
   return serviceChecksOn(stack, service, live, proven);
 }
 
-/** The service's idempotent init, on its container (or its external endpoint); reports each change. */
+/** The service's idempotent init, on its container (or its external endpoint), told what its probe saw; reports each change. */
 async function initService(
   stack: Stack,
   service: Service,
   container: ObservedContainer | undefined,
+  seen: unknown,
   record: (m: string) => void,
 ): Promise<void> {
   const init = service.init?.bind(service);
@@ -528,7 +536,7 @@ async function initService(
   const made = await step(
     stack.sink,
     `${service.name} init`,
-    () => init(stack.contextFor(container)),
+    () => init(stack.contextFor(container), seen),
     (m) => (m.length ? m.join("; ") : "nothing to do"),
   );
   for (const m of made) record(m);
@@ -543,19 +551,20 @@ async function convergeExternal(stack: Stack, service: Service, changes: string[
   const at = service.external(stack.config);
   if (!at) throw new Error(`internal: ${service.name} is not external`);
   stack.checkpoint();
+  let seen: unknown;
   await step(
     stack.sink,
     `${service.name} external`,
     async () => {
       try {
-        await service.probe(stack.contextFor(undefined));
+        seen = await service.probe(stack.contextFor(undefined));
       } catch (err) {
         throw service.externalFailure(stack.config, err);
       }
     },
     () => `${at.address} (${at.tls}) answered; no container`,
   );
-  await initService(stack, service, undefined, (m) => changes.push(`${service.name} at ${at.address}: ${m}`));
+  await initService(stack, service, undefined, seen, (m) => changes.push(`${service.name} at ${at.address}: ${m}`));
   stack.checkpoint();
   return serviceChecksOn(stack, service, undefined);
 }

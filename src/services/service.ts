@@ -141,10 +141,14 @@ export interface ServiceDefinition<Schema extends SectionSchema, L = undefined, 
    * early, so loading overlaps their waits on the engine; without it the library loads on first use.
    */
   clients?(): Promise<unknown>;
-  /** One readiness attempt, a real protocol round trip; throws with the reason while not ready. */
-  probe(ctx: ServiceContext<S, L>): Promise<void>;
-  /** Idempotent setup after readiness; returns what it changed (empty when nothing). */
-  init?(ctx: ServiceContext<S, L>): Promise<string[]>;
+  /**
+   * One readiness attempt, a real protocol round trip; throws with the reason while not ready. What
+   * it resolves with is what it saw, handed by `up` to `init` as `seen` (PostgreSQL lists the
+   * missing databases in the probe's own session, so a converged stack's init needs no login).
+   */
+  probe(ctx: ServiceContext<S, L>): Promise<unknown>;
+  /** Idempotent setup after readiness; returns what it changed (empty when nothing). `seen`: what the probe just before it saw. */
+  init?(ctx: ServiceContext<S, L>, seen?: unknown): Promise<string[]>;
   /**
    * Before `up` replaces its container with one of other credentials: changes them in place where
    * the service keeps them in its data (PostgreSQL's volume keeps the password it was initialised
@@ -193,9 +197,10 @@ export interface Service<Schema extends SectionSchema = SectionSchema> {
   readonly proves: { probe: readonly string[]; init: readonly string[] };
   /** Starts loading its client library (see {@link ServiceDefinition.clients}); a failure shows at first use instead. */
   preload(): void;
-  probe(ctx: ErasedContext): Promise<void>;
+  /** Resolves with what the probe saw (see {@link ServiceDefinition.probe}). */
+  probe(ctx: ErasedContext): Promise<unknown>;
   /** Present when the service has an idempotent init after readiness. */
-  init?(ctx: ErasedContext): Promise<string[]>;
+  init?(ctx: ErasedContext, seen?: unknown): Promise<string[]>;
   /** Present when the service keeps credentials in its data: see {@link ServiceDefinition.rotate}. */
   rotate?(ctx: ErasedContext): Promise<string[]>;
   checks(ctx: ErasedContext): Promise<Check[]>;
@@ -291,7 +296,7 @@ export function defineService<Schema extends SectionSchema, L = undefined>(def: 
     proves: { probe: def.proves?.probe ?? [], init: def.proves?.init ?? [] },
     preload: () => void def.clients?.().catch(() => undefined),
     probe: (ctx) => def.probe(context(ctx)),
-    ...(init ? { init: (ctx: ErasedContext) => init(context(ctx)) } : {}),
+    ...(init ? { init: (ctx: ErasedContext, seen?: unknown) => init(context(ctx), seen) } : {}),
     ...(rotate ? { rotate: (ctx: ErasedContext) => rotate(context(ctx)) } : {}),
     checks: (ctx) => def.checks(context(ctx)),
     credentials: (config, container) => {
