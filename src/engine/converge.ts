@@ -37,9 +37,12 @@ export async function checkPorts(
   }
   if (problems.length > 0) {
     const others = lent.length < problems.length;
-    throw new ConflictError(`port${problems.length > 1 ? "s" : ""} already in use:\n  ${problems.join("\n  ")}`, {
-      hint: `${others ? "stop what holds the port, or choose another port in dify-local.yaml (for example `postgres: { port: 55433 }`)" : ""}${others && lent.length > 0 ? "; for a connection's port, " : ""}${lent.length > 0 ? reserveHint(lent, reservedNow) : ""}; nothing was changed`,
-    });
+    const ways = [
+      ...(others ? ["stop what holds the port, or choose another port in dify-local.yaml (for example `postgres: { port: 55433 }`)"] : []),
+      ...(lent.length > 0 ? [`${others ? "for a connection's port, " : ""}${reserveHint(lent, reservedNow)}`] : []),
+      "nothing was changed",
+    ];
+    throw new ConflictError(`port${problems.length > 1 ? "s" : ""} already in use:\n  ${problems.join("\n  ")}`, { hint: ways.join("; ") });
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reserveHint, tcpSockets } from "./ports.js";
+import { connectionHolder, reserveHint, tcpSockets } from "./ports.js";
 
 // Lines as Linux writes /proc/net/tcp: a listener on 127.0.0.1:55432 (0xD888), a connection from
 // it, and a closed connection whose local end (port 55432 on another address) is in TIME_WAIT.
@@ -24,6 +24,24 @@ describe("tcpSockets", () => {
   it("reads an empty table, or none (no /proc), as no sockets", () => {
     expect(tcpSockets("", 55432)).toEqual([]);
     expect(tcpSockets(TABLE.split("\n")[0] ?? "", 55432)).toEqual([]);
+  });
+});
+
+describe("connectionHolder", () => {
+  const range = [32768, 60999] as const;
+  it("names a closed connection's end (TIME_WAIT) and an open one's, with the ephemeral range the port lies in", () => {
+    expect(connectionHolder([{ state: "06" }], 55432, range)).toBe(
+      "the local end of a closed connection (TIME_WAIT, released by the kernel within a minute; 55432 is in this machine's ephemeral port range 32768-60999, from which outgoing connections take their local ports)",
+    );
+    expect(connectionHolder([{ state: "06" }, { state: "01" }], 55432, range)).toMatch(
+      /^the local end of an open connection \(55432 is in/,
+    );
+    expect(connectionHolder([{ state: "01" }], 6379, range)).toBe("the local end of an open connection");
+  });
+
+  it("never takes a listener for a connection's end, even one with connections of its own (another user's server)", () => {
+    expect(connectionHolder([{ state: "0A" }, { state: "01" }, { state: "06" }], 55432, range)).toBeUndefined();
+    expect(connectionHolder([], 55432, range)).toBeUndefined();
   });
 });
 

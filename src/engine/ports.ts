@@ -7,7 +7,7 @@ export interface PortState {
   status: "free" | "ours" | "taken";
   /**
    * Who holds it when taken: "container X", "redis-server (pid 42)", the local end of a connection
-   * (see {@link connectionEnd}), or "another process".
+   * (see {@link connectionHolder}), or "another process".
    */
   holder?: string;
   /** Taken by a connection's local end, not by a listener: the kernel's reserved ports now (see {@link reserveHint}). */
@@ -20,9 +20,11 @@ export async function portState(runtime: Runtime, p: PortBinding, owner: Observe
   if (await portFree(p.hostIp, p.hostPort)) return { status: "free" };
   const container = await runtime.publisherOf(p.hostPort);
   if (container) return { status: "taken", holder: `container ${container}` };
-  const listener = await portHolder(p.hostPort);
-  if (listener) return { status: "taken", holder: listener };
-  const end = await connectionEnd(p.hostPort);
+  const sockets = await socketsOn(p.hostPort);
+  const listening = new Set(sockets.filter((s) => s.state === LISTEN).map((s) => s.inode));
+  // A listener, even one whose process this user cannot see, is never taken for a connection's end.
+  if (listening.size > 0) return { status: "taken", holder: (await processOf(listening)) ?? "another process" };
+  const end = connectionHolder(sockets, p.hostPort, await ephemeralRange());
   return end
     ? { status: "taken", holder: end, ephemeral: { reservedNow: await reservedPorts() } }
     : { status: "taken", holder: "another process" };
@@ -32,12 +34,15 @@ export async function portState(runtime: Runtime, p: PortBinding, owner: Observe
  * When no one listens on a port that cannot be bound, on Linux: the local end of a connection,
  * which took the port from the kernel's ephemeral range (32768-60999 by default; the seed's 55432
  * lies in it). A closed one holds it in TIME_WAIT for a minute after the close, and binding a
- * listener there fails meanwhile. Undefined when /proc shows no such socket.
+ * listener there fails meanwhile. Undefined when a listener holds the port or no socket does. Pure.
  */
-export async function connectionEnd(port: number): Promise<string | undefined> {
-  const states = new Set((await socketsOn(port)).filter((s) => s.state !== LISTEN).map((s) => s.state));
-  if (states.size === 0) return undefined;
-  const range = await ephemeralRange();
+export function connectionHolder(
+  sockets: ReadonlyArray<{ state: string }>,
+  port: number,
+  range: readonly [number, number] | undefined,
+): string | undefined {
+  if (sockets.length === 0 || sockets.some((s) => s.state === LISTEN)) return undefined;
+  const states = new Set(sockets.map((s) => s.state));
   const why =
     range && port >= range[0] && port <= range[1]
       ? `; ${port} is in this machine's ephemeral port range ${range[0]}-${range[1]}, from which outgoing connections take their local ports`
@@ -90,7 +95,11 @@ export function portFree(host: string, port: number): Promise<boolean> {
  * Undefined elsewhere or when it cannot tell (another user's process without root).
  */
 export async function portHolder(port: number): Promise<string | undefined> {
-  const inodes = await listeningInodes(port);
+  return processOf(new Set((await socketsOn(port)).filter((s) => s.state === LISTEN).map((s) => s.inode)));
+}
+
+/** The process holding one of these socket inodes, from /proc ("redis-server (pid 42)"); undefined when none is seen. */
+async function processOf(inodes: ReadonlySet<string>): Promise<string | undefined> {
   if (inodes.size === 0) return undefined;
   let pids: string[];
   try {
@@ -115,11 +124,6 @@ export async function portHolder(port: number): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-/** The socket inodes listening on a TCP port (empty where there is no /proc). */
-async function listeningInodes(port: number): Promise<Set<string>> {
-  return new Set((await socketsOn(port)).filter((s) => s.state === LISTEN).map((s) => s.inode));
 }
 
 /** The kernel's TCP states, as /proc/net/tcp writes them. */

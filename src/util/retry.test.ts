@@ -31,28 +31,20 @@ describe("pollUntil and sleep with an AbortSignal", () => {
 describe("pollUntil with a Nudge", () => {
   const long = { timeoutMs: 120_000, initialMs: 60_000, onTimeout: () => new Error("timeout") };
 
-  it("a poke during the sleep ends it: the next attempt does not wait out the backoff", async () => {
+  // Without the poke the second attempt would come after 60 s, past the test's own timeout.
+  it.each([
+    [
+      "a poke during the sleep ends it: the next attempt does not wait out the backoff",
+      (nudge: Nudge) => setTimeout(() => nudge.poke(), 30),
+    ],
+    ["a poke during an attempt is kept for the sleep that follows it", (nudge: Nudge) => nudge.poke()],
+  ])("%s", async (_title, poke) => {
     const nudge = new Nudge();
     let attempts = 0;
     const polled = pollUntil(
       () => {
         attempts++;
-        if (attempts === 1) setTimeout(() => nudge.poke(), 30);
-        return Promise.resolve(attempts === 2 ? "ready" : undefined);
-      },
-      { ...long, nudge },
-    );
-    // Without the poke the second attempt would come after 60 s, past the test's own timeout.
-    await expect(polled).resolves.toBe("ready");
-  });
-
-  it("a poke during an attempt is kept for the sleep that follows it", async () => {
-    const nudge = new Nudge();
-    let attempts = 0;
-    const polled = pollUntil(
-      () => {
-        attempts++;
-        if (attempts === 1) nudge.poke();
+        if (attempts === 1) poke(nudge);
         return Promise.resolve(attempts === 2 ? "ready" : undefined);
       },
       { ...long, nudge },
