@@ -4,8 +4,9 @@ import { OperationError } from "../errors.js";
  * Settles as `work` does, or rejects with an {@link OperationError} when the process has nothing
  * left to run (no socket, timer or child) while `work` is still pending: a call whose connection
  * closed without an answer, in a library that never noticed, can never settle then. Without this,
- * Node ends such a process with its exit code 13 and a warning about an "unsettled top-level
- * await"; with it, the one top-level handler reports it like any failure (exit 1, `--json` too).
+ * Node would end such a process quietly (the bin is CommonJS: an ES module bin ended with exit
+ * code 13 and a warning about an "unsettled top-level await"); with it, the one top-level handler
+ * reports it like any failure (exit 1, `--json` too).
  * Node emits `beforeExit` only when its event loop is empty, so a command still working is never
  * cut short.
  */

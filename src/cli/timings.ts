@@ -1,5 +1,5 @@
 import type { Event, EventSink } from "../engine/index.js";
-import { addSpan, recordTimings, recordedSpans, timingsOn, type Span } from "../util/timings.js";
+import { addSpan, recordTimings, recordedSpans, sinceStart, timingsOn, type Span } from "../util/timings.js";
 
 /** When the bin file started running (ms since the process started), to tell Node's start from module loading. */
 export interface Startup {
@@ -20,14 +20,14 @@ export function timingsWanted(argv: readonly string[], env: NodeJS.ProcessEnv = 
 export function startTimings(argv: readonly string[], startup?: Startup): void {
   if (!timingsWanted(argv)) return;
   recordTimings();
-  const loaded = performance.now();
+  const loaded = sinceStart();
   const fixed: Span[] = startup
     ? [
         { name: "node start", start: 0, end: startup.started },
         { name: startup.codeCache ? `CLI modules (code cache ${startup.codeCache})` : "CLI modules", start: startup.started, end: loaded },
       ]
     : [{ name: "node start and CLI modules", start: 0, end: loaded }];
-  process.once("exit", () => process.stderr.write(renderTimings([...fixed, ...recordedSpans()], performance.now())));
+  process.once("exit", () => process.stderr.write(renderTimings([...fixed, ...recordedSpans()], sinceStart())));
 }
 
 /** Where the time went: one line per span (when it started, how long it took), then the total. */
@@ -47,12 +47,12 @@ export class TimingSink implements EventSink {
   constructor(private readonly next: EventSink) {}
 
   emit(event: Event): void {
-    if (event.status === "start") this.started.set(event.step, performance.now());
+    if (event.status === "start") this.started.set(event.step, sinceStart());
     else if (event.status !== "progress") {
       const start = this.started.get(event.step);
       if (start !== undefined) {
         this.started.delete(event.step);
-        addSpan(event.step, start, performance.now());
+        addSpan(event.step, start, sinceStart());
       }
     }
     this.next.emit(event);

@@ -16,15 +16,15 @@ import { BIN, runCli } from "../support/cli.js";
 
 const run = promisify(execFile);
 
-/** The bundle the bin loads (its `new URL("...")`), from its own source, not a copy of the path here. */
+/** The bundle the bin loads (its `join(__dirname, "...")`), from its own source, not a copy of the path here. */
 async function bundleEntry(): Promise<string> {
   const source = await readFile(BIN, "utf8");
-  const target = /new URL\("(\.[^"]+)"/.exec(source)?.[1];
+  const target = /join\(__dirname, "(\.[^"]+)"\)/.exec(source)?.[1];
   if (!target) throw new Error(`${BIN} loads no bundle`);
   return resolve(dirname(BIN), target);
 }
 
-/** The bin's own relative imports (the code-cache loader), and theirs, transitively: paths from the package root. */
+/** The bin's own relative requires (the code-cache loader), and theirs, transitively: paths from the package root. */
 async function importsOf(file: string): Promise<Set<string>> {
   const seen = new Set<string>();
   const todo = [file];
@@ -33,21 +33,24 @@ async function importsOf(file: string): Promise<Set<string>> {
     if (seen.has(rel)) continue;
     seen.add(rel);
     const source = await readFile(f, "utf8");
-    for (const m of source.matchAll(/(?:from |import\()"(\.[^"]+\.js)"/g)) todo.push(resolve(dirname(f), m[1] ?? ""));
+    for (const m of source.matchAll(/require\("(\.[^"]+\.c?js)"\)/g)) todo.push(resolve(dirname(f), m[1] ?? ""));
   }
   return seen;
 }
 
 describe("the bundled CLI", () => {
-  it("is what the bin runs, and npm's package carries the bin, its loader and the bundle", async () => {
+  it("is what the bin runs, and npm's package carries the bin (CommonJS, by its package.json), its loader and the bundle", async () => {
     const entry = await bundleEntry();
     expect(relative(resolve("."), entry)).toBe("dist/cli-bundle/main.cjs");
     const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"]);
     const [pack] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
     const files = new Set(pack?.files.map((f) => f.path));
     const needed = await importsOf(BIN);
-    expect(needed).toContain("dist/cli/code-cache.js");
-    for (const f of [...needed, "dist/cli-bundle/main.cjs", "dist/cli-bundle/esm-import.cjs"]) expect(files).toContain(f);
+    expect(needed).toContain("dist/cli-bundle/launch.cjs");
+    // Without it, the bin would be an ES module (the package's "type") and could not start.
+    expect(JSON.parse(await readFile(resolve("bin/package.json"), "utf8"))).toEqual({ type: "commonjs" });
+    for (const f of [...needed, "bin/package.json", "dist/cli-bundle/main.cjs", "dist/cli-bundle/esm-import.cjs"])
+      expect(files).toContain(f);
   });
 
   it("keeps V8's code cache per command: the second run of a command uses what the first one saved", async () => {

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { UserError } from "../../errors.js";
 import { connectFirst, loadRedacted } from "../load.js";
@@ -55,8 +54,7 @@ async function confirmPurge(): Promise<void> {
   if (!process.stdin.isTTY) {
     throw new UserError("--purge deletes the data volumes; add --yes to confirm when not running interactively", { key: "--purge" });
   }
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question("Delete the data volumes of every dify-local service (databases, objects, images)? [y/N] ");
-  rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError("aborted: nothing was deleted", { key: "--purge" });
+  const { askYes } = await import("../ask.js");
+  if (!(await askYes("Delete the data volumes of every dify-local service (databases, objects, images)?")))
+    throw new UserError("aborted: nothing was deleted", { key: "--purge" });
 }

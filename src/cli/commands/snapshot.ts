@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline/promises";
 import type { Command } from "commander";
 import { OperationError, UserError } from "../../errors.js";
 import { loadCommand } from "../load.js";
@@ -156,8 +155,6 @@ async function confirm(
   for (const r of plan.replaces) cli.err(`  - ${r}`);
   if (plan.configChanged) cli.err("  (the snapshot was taken with other settings; its data goes into the current containers)");
   for (const n of plan.notes) cli.err(`note: ${n}`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  const answer = await rl.question("Replace them? [y/N] ");
-  rl.close();
-  if (!/^y(es)?$/i.test(answer.trim())) throw new UserError("aborted: nothing was changed", { key: "--yes" });
+  const { askYes } = await import("../ask.js");
+  if (!(await askYes("Replace them?"))) throw new UserError("aborted: nothing was changed", { key: "--yes" });
 }
