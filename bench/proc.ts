@@ -86,6 +86,23 @@ async function readRss(file: string): Promise<number | undefined> {
   }
 }
 
+/**
+ * Milliseconds of CPU the whole machine has been busy since boot, summed over its cores
+ * (`/proc/stat`: user, nice, system, irq, softirq, steal, in USER_HZ ticks of 10 ms): the
+ * difference over a run is the CPU every process spent in it, the engine's and the containers'
+ * included. Undefined where there is no /proc/stat (macOS).
+ */
+export async function machineBusyMs(): Promise<number | undefined> {
+  try {
+    const [user, nice, system, , , irq, softirq, steal] =
+      (await readFile("/proc/stat", "utf8")).split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
+    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Times an in-process piece of work (a baseline made of several steps). */
 export async function timeWork(work: () => Promise<void>): Promise<number> {
   const t0 = performance.now();

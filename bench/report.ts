@@ -11,6 +11,8 @@ export interface Measured {
   dl: boolean;
   samples: number[];
   rssKb: Array<number | undefined>;
+  /** CPU the whole machine spent during each run, ms over all cores (proc.ts, machineBusyMs); undefined where not measured. */
+  cpuMs?: Array<number | undefined>;
 }
 
 export interface Summary extends Measured {
@@ -19,6 +21,8 @@ export interface Summary extends Measured {
   max: number;
   /** Peak RSS over the runs, MB; undefined when not measured. */
   rssMb: number | undefined;
+  /** Median CPU of the whole machine per run, ms over all cores; undefined when not measured. */
+  cpuMedianMs: number | undefined;
 }
 
 export type Target =
@@ -41,8 +45,10 @@ export function median(xs: readonly number[]): number {
 
 export function summarise(m: Measured): Summary {
   const rss = m.rssKb.filter((r): r is number => r !== undefined);
+  const cpu = (m.cpuMs ?? []).filter((c): c is number => c !== undefined);
   return {
     ...m,
+    cpuMedianMs: cpu.length ? median(cpu) : undefined,
     median: median(m.samples),
     min: Math.min(...m.samples),
     max: Math.max(...m.samples),
@@ -108,6 +114,31 @@ function mdTable(headers: string[], body: string[][]): string {
   return [line(headers), line(headers.map(() => "---")), ...body.map(line)].join("\n");
 }
 
+/**
+ * The machine's CPU during the runs of `ids` (every process: the CLI, the engine, the containers),
+ * and what it implies: work of C ms of CPU on N cores cannot end before C / N ms, whatever runs
+ * beside what. Measured, not assumed, so a target out of this machine's reach shows as such.
+ */
+export function cpuRows(results: readonly Summary[], ids: readonly string[], cores: number, baselineId: string): string[][] {
+  const base = results.find((r) => r.id === baselineId)?.median ?? Number.NaN;
+  return results
+    .filter((r) => ids.includes(r.id) && r.cpuMedianMs !== undefined)
+    .map((r) => {
+      const floor = (r.cpuMedianMs ?? 0) / cores;
+      return [r.label, ms(r.median), ms(r.cpuMedianMs ?? 0), ms(floor), `${(Math.max(floor, base) / base).toFixed(2)}x`];
+    });
+}
+
+export const cpuHead = (cores: number, baselineLabel: string): string[] => [
+  "what",
+  "median wall",
+  "machine CPU (all cores)",
+  `CPU / ${cores} cores`,
+  `its floor vs ${baselineLabel}`,
+];
+
+export { mdTable, textTable };
+
 const targetRows = (t: readonly TargetResult[]) => t.map((r) => [r.what, r.measured, r.limit, r.met ? "yes" : "**MISSED**"]);
 
 export function terminalReport(results: readonly Summary[], targets: readonly TargetResult[], nodeId: string): string {
@@ -130,6 +161,8 @@ export function markdownReport(
   targets: readonly TargetResult[],
   nodeId: string,
   timings: string,
+  /** Markdown sections (with their headings) after the notes. */
+  sections: readonly string[] = [],
 ): string {
   const machine = Object.entries(ctx.machine)
     .map(([k, v]) => `${k} ${v}`)
@@ -144,6 +177,7 @@ export function markdownReport(
     mdTable(TARGET_HEAD, targetRows(targets)),
     "",
     ...ctx.notes.map((n) => `- ${n}`),
+    ...sections.flatMap((section) => ["", section]),
     ...(timings ? ["", "## Where the time goes (`--timings`, one run each)", "", timings] : []),
     "",
   ].join("\n");

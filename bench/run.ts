@@ -13,8 +13,21 @@
 import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
-import { cleanupProc, RSS_METHOD, run, timeWork, type Command, type Run } from "./proc.js";
-import { evaluate, markdownReport, summarise, terminalReport, writeResults, type Measured, type Target } from "./report.js";
+import { cleanupProc, machineBusyMs, RSS_METHOD, run, timeWork, type Command, type Run } from "./proc.js";
+import {
+  cpuHead,
+  cpuRows,
+  evaluate,
+  markdownReport,
+  mdTable,
+  summarise,
+  terminalReport,
+  textTable,
+  writeResults,
+  type Measured,
+  type Summary,
+  type Target,
+} from "./report.js";
 import {
   cleanupAll,
   cleanupCompose,
@@ -145,20 +158,37 @@ function commandText(s: Scenario): string {
 }
 
 /** One timed run of a scenario; throws when a process ends with another exit code than expected. */
-async function once(s: Scenario): Promise<{ ms: number; rssKb: number | undefined }> {
+async function once(s: Scenario): Promise<{ ms: number; rssKb: number | undefined; cpuMs: number | undefined }> {
   await s.prepare?.();
-  if (s.work) return { ms: await timeWork(s.work.body), rssKb: undefined };
+  const busy = await machineBusyMs();
+  const cpuMs = async () => {
+    const after = await machineBusyMs();
+    return busy === undefined || after === undefined ? undefined : after - busy;
+  };
+  if (s.work) {
+    const ms = await timeWork(s.work.body);
+    return { ms, rssKb: undefined, cpuMs: await cpuMs() };
+  }
   const c = s.command;
   if (!c) throw new Error(`internal: scenario ${s.id} has nothing to run`);
   const r = await run(c);
+  const cpu = await cpuMs();
   const problem = r.code !== c.expect ? `exited ${r.code}, expected ${c.expect}` : c.verify?.(r);
   if (problem) throw new Error(`${commandText(s)}: ${problem}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  return { ms: r.ms, rssKb: r.rssKb };
+  return { ms: r.ms, rssKb: r.rssKb, cpuMs: cpu };
 }
 
 /** Runs every scenario once per round, interleaved (drift on a shared machine hits all alike), after one discarded warm-up round. */
 async function measure(scenarios: readonly Scenario[], label: string): Promise<Measured[]> {
-  const out = scenarios.map((s): Measured => ({ id: s.id, label: s.label, command: commandText(s), dl: s.dl, samples: [], rssKb: [] }));
+  const out = scenarios.map((s): Measured => ({
+    id: s.id,
+    label: s.label,
+    command: commandText(s),
+    dl: s.dl,
+    samples: [],
+    rssKb: [],
+    cpuMs: [],
+  }));
   for (let round = 0; round <= RUNS; round++) {
     process.stderr.write(`${label}: ${round === 0 ? "warm-up round" : `round ${round}/${RUNS}`}\n`);
     for (const [i, s] of scenarios.entries()) {
@@ -166,6 +196,7 @@ async function measure(scenarios: readonly Scenario[], label: string): Promise<M
       if (round === 0) continue;
       out[i]?.samples.push(r.ms);
       out[i]?.rssKb.push(r.rssKb);
+      out[i]?.cpuMs?.push(r.cpuMs);
     }
   }
   return out;
@@ -181,6 +212,22 @@ async function timingsOf(ws: Workspace): Promise<string> {
     parts.push(`\`dify-local ${args.join(" ")} --timings\`:\n\n\`\`\`\n${r.stderr.slice(at).trimEnd()}\n\`\`\``);
   }
   return parts.join("\n\n");
+}
+
+/**
+ * The machine's CPU in the cold runs, against the cold target of issue 9: cold `up` cannot end
+ * sooner than PostgreSQL's own start, nor sooner than the CPU its run took spread over every
+ * core. Shown beside the targets, never instead of them.
+ */
+function coldCpu(results: readonly Summary[]): { text: string; markdown: string } | undefined {
+  const cores = cpus().length;
+  const body = cpuRows(results, ["up-cold", "seed-cold", "pg-alone"], cores, "pg-alone");
+  if (body.length === 0) return undefined;
+  const head = cpuHead(cores, "PostgreSQL alone");
+  const note =
+    `Cold runs, CPU of the whole machine (/proc/stat; the CLI, the engine and every container). Work that took C ms of CPU cannot end in less than C / ${cores} ms on ${cores} cores; ` +
+    "the floor is that or PostgreSQL's own start, the longer, against PostgreSQL alone (a schedule doing less work could end sooner; the MinIO and Qdrant stand-ins are Node processes, not the real servers).";
+  return { text: `${textTable(head, body)}\n${note}`, markdown: `## Machine CPU in the cold runs\n\n${mdTable(head, body)}\n\n${note}` };
 }
 
 async function preconditions(): Promise<void> {
@@ -242,10 +289,12 @@ async function main(): Promise<number> {
     "Cold: containers and volumes removed before each run, images present.",
     "dify-local's code caches start empty in the bench's own directory; each command's warm-up run writes its cache, as a user's first run after an install does.",
   );
-  console.log(`\n${terminalReport(results, targets, "node")}\n`);
+  const cpu = SKIP_COLD ? undefined : coldCpu(results);
+  console.log(`\n${terminalReport(results, targets, "node")}\n${cpu ? `\n${cpu.text}\n` : ""}`);
   const stamp = ctx.date.replace(/[:.]/g, "-");
   const json = { ...ctx, results, targets };
-  const files = await writeResults(resolve("bench/results"), stamp, json, markdownReport(ctx, results, targets, "node", timings ?? ""));
+  const markdown = markdownReport(ctx, results, targets, "node", timings ?? "", cpu ? [cpu.markdown] : []);
+  const files = await writeResults(resolve("bench/results"), stamp, json, markdown);
   console.log(`written: ${files.join(", ")}`);
   const missed = targets.filter((t) => !t.met);
   if (missed.length) console.log(`\n${missed.length} target${missed.length > 1 ? "s" : ""} missed`);
