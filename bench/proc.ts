@@ -86,20 +86,48 @@ async function readRss(file: string): Promise<number | undefined> {
   }
 }
 
-/**
- * Milliseconds of CPU the whole machine has been busy since boot, summed over its cores
- * (`/proc/stat`: user, nice, system, irq, softirq, steal, in USER_HZ ticks of 10 ms): the
- * difference over a run is the CPU every process spent in it, the engine's and the containers'
- * included. Undefined where there is no /proc/stat (macOS).
- */
-export async function machineBusyMs(): Promise<number | undefined> {
+/** The machine's CPU ticks since boot, summed over its cores (`/proc/stat`); undefined where there is none (macOS). */
+async function cpuTicks(): Promise<{ busy: number; total: number } | undefined> {
   try {
-    const [user, nice, system, , , irq, softirq, steal] =
-      (await readFile("/proc/stat", "utf8")).split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
-    const ticks = [user, nice, system, irq, softirq, steal].reduce<number>((a, b) => a + (b ?? 0), 0);
-    return Number.isFinite(ticks) ? ticks * 10 : undefined;
+    const fields = (await readFile("/proc/stat", "utf8")).split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
+    const busy = user + nice + system + irq + softirq + steal;
+    return Number.isFinite(busy + idle + iowait) ? { busy, total: busy + idle + iowait } : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Milliseconds of CPU the whole machine has been busy since boot, summed over its cores (user,
+ * nice, system, irq, softirq, steal, in USER_HZ ticks of 10 ms): the difference over a run is the
+ * CPU every process spent in it, the engine's and the containers' included. Undefined where there
+ * is no /proc/stat (macOS).
+ */
+export async function machineBusyMs(): Promise<number | undefined> {
+  const ticks = await cpuTicks();
+  return ticks && ticks.busy * 10;
+}
+
+/**
+ * Whether the machine is quiet between measurements: before each round the bench waits 250 ms
+ * and reads the share of the machine's CPU something else used meanwhile. A compile or a test run
+ * beside the bench skews every ratio (one such run made every target of bench:scale look met);
+ * a share above a fifth is reported, and the bench then exits 1.
+ */
+export class QuietCheck {
+  readonly warnings: string[] = [];
+
+  async check(when: string): Promise<void> {
+    const before = await cpuTicks();
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const after = await cpuTicks();
+    if (!before || !after || after.total <= before.total) return;
+    const share = (after.busy - before.busy) / (after.total - before.total);
+    if (share <= 0.2) return;
+    const warning = `the machine was busy before ${when}: ${(share * 100).toFixed(0)}% of its CPU in 250 ms while the bench waited; another process ran beside the measurements, whose numbers are not to be trusted`;
+    process.stderr.write(`warning: ${warning}\n`);
+    this.warnings.push(warning);
   }
 }
 

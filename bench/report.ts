@@ -153,6 +153,8 @@ export interface Context {
   runs: number;
   machine: Record<string, string>;
   notes: string[];
+  /** What makes this run's numbers untrustworthy (proc.ts, QuietCheck): shown first. */
+  warnings?: string[];
 }
 
 export function markdownReport(
@@ -170,6 +172,7 @@ export function markdownReport(
   return [
     `# dify-local bench, ${ctx.date}`,
     "",
+    ...(ctx.warnings ?? []).flatMap((w) => [`**Warning:** ${w}.`, ""]),
     `${ctx.runs} runs of each (median, min, max of the wall time from spawn to exit); ${machine}.`,
     "",
     mdTable(head(results, nodeId), rows(results, nodeId)),
@@ -181,6 +184,14 @@ export function markdownReport(
     ...(timings ? ["", "## Where the time goes (`--timings`, one run each)", "", timings] : []),
     "",
   ].join("\n");
+}
+
+/** Prints the run's warnings last, where a reader of the terminal looks; the bench's exit code: 1 when a target was missed or the run cannot be trusted. */
+export function conclude(targets: readonly TargetResult[], warnings: readonly string[]): number {
+  const missed = targets.filter((t) => !t.met);
+  if (missed.length) console.log(`\n${missed.length} target${missed.length > 1 ? "s" : ""} missed`);
+  for (const w of warnings) console.log(`\nwarning: ${w}`);
+  return missed.length || warnings.length ? 1 : 0;
 }
 
 /** Writes `<stamp>.json` and `<stamp>.md` under bench/results/, and the same as `<name>.json` / `<name>.md` (latest.* by default). */
