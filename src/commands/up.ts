@@ -471,6 +471,11 @@ interface Turn {
   started: () => void;
 }
 
+/** The container as the plan observed it, when the pipeline leaves it as it was. */
+function untouched(item: PlanItem): ObservedContainer | undefined {
+  return item.action === "keep" || item.action === "adopt" ? item.observed : undefined;
+}
+
 /** A promise and the function that resolves it (Node 20 has no Promise.withResolvers). */
 function latch(): { done: Promise<void>; open: () => void } {
   let open = (): void => undefined;
@@ -509,7 +514,8 @@ async function convergeService(stack: Stack, service: Service, item: PlanItem, p
   const live = await step(
     sink,
     `${service.name} ready`,
-    () => waitReady(runtime, readiness, id, config.readyTimeout, stack.signal),
+    // A container kept as it was is probed as this command's observation just saw it.
+    () => waitReady(runtime, readiness, id, config.readyTimeout, stack.signal, untouched(item)),
     () => `answered after ${((Date.now() - started) / 1000).toFixed(1)}s`,
   );
   await initService(stack, service, live, seen, (m) => changes.push(`${item.container}: ${m}`));

@@ -172,7 +172,9 @@ export const READY_POLL = { initialMs: 50, factor: 1.5, maxMs: 250 } as const;
 /**
  * Waits for a service's protocol probe to succeed, with backoff from a short first interval and
  * no fixed sleeps. Fails early, with the container's last log lines, when the container stops;
- * stops between attempts when `signal` is aborted.
+ * stops between attempts when `signal` is aborted. `observed`: the container as this command
+ * inspected it moments ago and left untouched (a converged stack); the first attempt probes it
+ * without asking the engine again, and every later attempt asks.
  */
 export async function waitReady(
   runtime: Runtime,
@@ -180,6 +182,7 @@ export async function waitReady(
   containerId: string,
   timeoutSeconds: number,
   signal?: AbortSignal,
+  observed?: ObservedContainer,
 ): Promise<ObservedContainer> {
   let lastError = "";
   let name = containerId.slice(0, 12);
@@ -189,10 +192,12 @@ export async function waitReady(
   // that fails, so a service that answers at once (a converged stack) costs no log stream.
   const nudge = new Nudge();
   let unfollow: (() => void) | undefined;
+  let fresh = observed?.id === containerId && observed.running ? observed : undefined;
   try {
     return await pollUntil(
       async () => {
-        const live = await runtime.inspect(containerId);
+        const live = fresh ?? (await runtime.inspect(containerId));
+        fresh = undefined;
         if (!live) throw new OperationError(`${target.title}: container ${name} disappeared while starting`);
         name = live.name;
         if (!live.running || live.state === "restarting") {
