@@ -60,7 +60,7 @@ async function removeHandMade(): Promise<void> {
   for (const name of [HAND_MADE, BROKEN]) {
     await docker
       .getContainer(name)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => undefined);
   }
 }

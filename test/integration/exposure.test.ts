@@ -36,14 +36,14 @@ describe.skipIf(!inject("engine"))("exposure warnings and redacted library error
     await cleanup(local);
     await docker
       .getContainer(HAND_MADE)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => undefined);
   });
   afterAll(async () => {
     await cleanup(local);
     await docker
       .getContainer(HAND_MADE)
-      .remove({ force: true })
+      .remove({ force: true, v: true })
       .catch(() => undefined);
   });
 

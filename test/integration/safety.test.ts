@@ -83,7 +83,7 @@ async function inVolume(volume: string, script: string): Promise<string> {
     await c.wait();
     return (await c.logs({ stdout: true, stderr: true })).toString("utf8").trim();
   } finally {
-    await c.remove({ force: true });
+    await c.remove({ force: true, v: true });
   }
 }
 
