@@ -6,7 +6,7 @@ export { planFor, changesOf, isChange } from "./plan.js";
 export type { Plan, PlanItem, PlanOptions, Action } from "./plan.js";
 export { checkPorts, checkCarriedData, pullImages, applyItem, waitReady, FatalProbeError } from "./converge.js";
 export type { Readiness } from "./converge.js";
-export { portFree, portHolder, portState, airplayNote, reserveHint } from "./ports.js";
+export { portFree, portState, airplayNote, reserveHint } from "./ports.js";
 export type { PortState } from "./ports.js";
 export { parsePull } from "./pull-mode.js";
 export type { PullMode } from "./pull-mode.js";

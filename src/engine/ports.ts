@@ -91,14 +91,10 @@ export function portFree(host: string, port: number): Promise<boolean> {
 }
 
 /**
- * Best effort: the process listening on a TCP port, from /proc on Linux ("redis-server (pid 42)").
- * Undefined elsewhere or when it cannot tell (another user's process without root).
+ * Best effort: the process holding one of these socket inodes, from /proc on Linux
+ * ("redis-server (pid 42)"). Undefined elsewhere or when it cannot tell (another user's process
+ * without root).
  */
-export async function portHolder(port: number): Promise<string | undefined> {
-  return processOf(new Set((await socketsOn(port)).filter((s) => s.state === LISTEN).map((s) => s.inode)));
-}
-
-/** The process holding one of these socket inodes, from /proc ("redis-server (pid 42)"); undefined when none is seen. */
 async function processOf(inodes: ReadonlySet<string>): Promise<string | undefined> {
   if (inodes.size === 0) return undefined;
   let pids: string[];
