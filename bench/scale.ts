@@ -42,7 +42,8 @@ const config = testConfig("benchscale", BASE, {
   qdrant: { enabled: false },
   registry: { enabled: false },
 });
-const MINIO_CONTAINER = "dlt-benchscale-minio";
+/** The stack's MinIO container, as testConfig names it. */
+const MINIO_CONTAINER = `${config.minio?.container}`;
 const SMALL = 10_000;
 const FEW = 2_000;
 const LARGE_OBJECTS = 4;
