@@ -137,7 +137,10 @@ export const cpuHead = (cores: number, baselineLabel: string): string[] => [
   `its floor vs ${baselineLabel}`,
 ];
 
-export { mdTable, textTable };
+/** A section beside the targets: its table and a note under it, for the terminal and for Markdown (under `## title`). */
+export function section(title: string, headers: string[], body: string[][], note: string): { text: string; markdown: string } {
+  return { text: `${textTable(headers, body)}\n${note}`, markdown: `## ${title}\n\n${mdTable(headers, body)}\n\n${note}` };
+}
 
 const targetRows = (t: readonly TargetResult[]) => t.map((r) => [r.what, r.measured, r.limit, r.met ? "yes" : "**MISSED**"]);
 

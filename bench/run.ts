@@ -20,10 +20,9 @@ import {
   cpuRows,
   evaluate,
   markdownReport,
-  mdTable,
+  section,
   summarise,
   terminalReport,
-  textTable,
   writeResults,
   type Measured,
   type Summary,
@@ -229,7 +228,7 @@ function coldCpu(results: readonly Summary[]): { text: string; markdown: string 
   const note =
     `Cold runs, CPU of the whole machine (/proc/stat; the CLI, the engine and every container). Work that took C ms of CPU cannot end in less than C / ${cores} ms on ${cores} cores; ` +
     "the floor is that or PostgreSQL's own start, the longer, against PostgreSQL alone (a schedule doing less work could end sooner; the MinIO and Qdrant stand-ins are Node processes, not the real servers).";
-  return { text: `${textTable(head, body)}\n${note}`, markdown: `## Machine CPU in the cold runs\n\n${mdTable(head, body)}\n\n${note}` };
+  return section("Machine CPU in the cold runs", head, body, note);
 }
 
 async function preconditions(): Promise<void> {

@@ -19,10 +19,9 @@ import {
   conclude,
   evaluate,
   markdownReport,
-  mdTable,
+  section,
   summarise,
   terminalReport,
-  textTable,
   writeResults,
   type Measured,
   type Summary,
@@ -188,7 +187,7 @@ function walkSection(results: readonly Summary[]): { text: string; markdown: str
     `The 1.2x target leaves ${ms(0.2 * doctor0)} (0.2 x doctor's empty-bucket time) for everything the data adds. ` +
     "The walk alone is the doctor's own call (Runtime.listFiles in this process: `ls -R` in the MinIO container, names only, one read of each object's directory); " +
     "with an empty bucket it is the exec's fixed cost, which the empty-bucket doctor pays too.";
-  return { text: `${textTable(head, body)}\n${note}`, markdown: `## What the data adds to doctor\n\n${mdTable(head, body)}\n\n${note}` };
+  return section("What the data adds to doctor", head, body, note);
 }
 
 async function main(): Promise<number> {
